@@ -1,0 +1,25 @@
+//! Weir's metastore: the Unity-Catalog-style namespace (catalog > schema > table), principals and
+//! tags, persisted transactionally in SQLite.
+//!
+//! The metastore is the source of truth for *listing* and *naming*; table data and table schemas
+//! that change with writes live in the Delta log. Every listing (SHOW, information_schema,
+//! pg_catalog) is served from here so that listing never opens a Delta log.
+
+mod error;
+mod model;
+mod password;
+mod store;
+
+pub use error::{MetastoreError, Result};
+pub use model::{
+    CatalogEntry, ColumnEntry, SchemaEntry, Securable, TableEntry, TableKind, TagEntry, UserEntry,
+};
+pub use password::{ScramSecret, SCRAM_ITERATIONS};
+pub use store::Metastore;
+
+/// The catalog a new metastore starts with, as in Unity Catalog.
+pub const DEFAULT_CATALOG: &str = "main";
+/// The schema every new catalog starts with.
+pub const DEFAULT_SCHEMA: &str = "default";
+/// The built-in administrator.
+pub const ADMIN_USER: &str = "admin";

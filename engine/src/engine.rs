@@ -1,0 +1,138 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use weir_catalog::{Metastore, ScramSecret, ADMIN_USER, DEFAULT_SCHEMA};
+
+use crate::error::{EngineError, Result};
+use crate::namespace::{EngineState, TableCache};
+use crate::pg_compat::PgCatalogs;
+use crate::session::Session;
+use crate::storage::StorageConfig;
+
+/// How to open an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Holds `metastore.db` and, unless `warehouse` says otherwise, `warehouse/`.
+    pub data_dir: PathBuf,
+    /// Root URI for managed tables (`s3://bucket/prefix` or a local path).
+    pub warehouse: Option<String>,
+    pub storage_options: std::collections::HashMap<String, String>,
+    /// Password for the built-in `admin` user on first start; generated if `None`.
+    pub admin_password: Option<String>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// One server's engine: the metastore, storage and the caches every session shares.
+#[derive(Clone)]
+pub struct Engine {
+    state: Arc<EngineState>,
+}
+
+impl Engine {
+    /// Opens the metastore (creating it on first start) and returns the engine, plus the admin
+    /// password when one was generated (to be shown once; only its verifier is stored).
+    pub fn open(config: &EngineConfig) -> Result<(Engine, Option<String>)> {
+        deltalake::aws::register_handlers(None);
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            EngineError::Storage(format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let metastore = Arc::new(Metastore::open(&config.data_dir.join("metastore.db"))?);
+        let mut storage = match &config.warehouse {
+            Some(w) => {
+                let probe = StorageConfig::local(&config.data_dir)?;
+                StorageConfig {
+                    warehouse: probe.resolve_location(w)?,
+                    options: Default::default(),
+                }
+            }
+            None => {
+                let dir = config.data_dir.join("warehouse");
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    EngineError::Storage(format!("cannot create warehouse {}: {e}", dir.display()))
+                })?;
+                StorageConfig::local(&dir)?
+            }
+        };
+        storage.options = config.storage_options.clone();
+
+        metastore.bootstrap(ADMIN_USER)?;
+        let mut generated = None;
+        if metastore.get_user(ADMIN_USER)?.is_none() {
+            let password = match &config.admin_password {
+                Some(p) if !p.is_empty() => p.clone(),
+                _ => {
+                    let p = random_password();
+                    generated = Some(p.clone());
+                    p
+                }
+            };
+            metastore.put_user(ADMIN_USER, &ScramSecret::derive(&password), false)?;
+        }
+
+        let runtime = RuntimeEnvBuilder::new().build_arc()?;
+        let state = Arc::new(EngineState {
+            metastore,
+            storage,
+            tables: TableCache::default(),
+            runtime,
+            pg_catalogs: PgCatalogs::default(),
+        });
+        Ok((Engine { state }, generated))
+    }
+
+    /// The stored password verifier of a user, for the fronts' authentication.
+    pub fn user_secret(&self, user: &str) -> Result<Option<ScramSecret>> {
+        Ok(self.state.metastore.get_user(user)?.map(|u| u.secret))
+    }
+
+    /// Starts a session for an authenticated user in `catalog` (the Postgres database name).
+    pub fn new_session(&self, user: &str, catalog: Option<&str>) -> Result<Session> {
+        let catalog = catalog
+            .filter(|c| !c.is_empty())
+            .unwrap_or(weir_catalog::DEFAULT_CATALOG)
+            .to_lowercase();
+        if self.state.metastore.get_catalog(&catalog)?.is_none() {
+            return Err(EngineError::UndefinedCatalog(format!(
+                "database \"{catalog}\" does not exist"
+            )));
+        }
+        let schema = if self
+            .state
+            .metastore
+            .get_schema(&catalog, DEFAULT_SCHEMA)?
+            .is_some()
+        {
+            DEFAULT_SCHEMA.to_string()
+        } else {
+            self.state
+                .metastore
+                .schema_names(&catalog)?
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| DEFAULT_SCHEMA.into())
+        };
+        Ok(Session::new(self.state.clone(), user, &catalog, &schema))
+    }
+
+    pub fn catalog_exists(&self, catalog: &str) -> Result<bool> {
+        Ok(self
+            .state
+            .metastore
+            .get_catalog(&catalog.to_lowercase())?
+            .is_some())
+    }
+}
+
+fn random_password() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 24)
+}

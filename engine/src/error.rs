@@ -1,0 +1,291 @@
+//! Engine errors and their SQLSTATE codes. Both fronts map these the same way: pgwire sends the
+//! SQLSTATE, Flight SQL maps the class onto a gRPC status.
+
+use datafusion::error::DataFusionError;
+use deltalake::DeltaTableError;
+use weir_catalog::MetastoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("syntax error: {0}")]
+    Syntax(String),
+    #[error("{0}")]
+    UndefinedTable(String),
+    #[error("{0}")]
+    UndefinedColumn(String),
+    #[error("{0}")]
+    UndefinedCatalog(String),
+    #[error("{0}")]
+    UndefinedSchema(String),
+    #[error("{message}")]
+    Duplicate {
+        sqlstate: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    DependentObjects(String),
+    #[error("{0}")]
+    NotNullViolation(String),
+    #[error("{0}")]
+    DataException(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    NotSupported(String),
+    #[error("{0}")]
+    WrongObjectType(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("{0}")]
+    WriteConflict(String),
+    #[error("canceling statement due to user request")]
+    Canceled,
+    #[error("{0}")]
+    Storage(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// The coarse class of an error, for fronts that do not speak SQLSTATE (gRPC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    PermissionDenied,
+    Unauthenticated,
+    Aborted,
+    Cancelled,
+    Unimplemented,
+    Internal,
+}
+
+impl EngineError {
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            EngineError::Syntax(_) => "42601",
+            EngineError::UndefinedTable(_) => "42P01",
+            EngineError::UndefinedColumn(_) => "42703",
+            EngineError::UndefinedCatalog(_) => "3D000",
+            EngineError::UndefinedSchema(_) => "3F000",
+            EngineError::Duplicate { sqlstate, .. } => sqlstate,
+            EngineError::DependentObjects(_) => "2BP01",
+            EngineError::NotNullViolation(_) => "23502",
+            EngineError::DataException(_) => "22000",
+            EngineError::InvalidParameter(_) => "22023",
+            EngineError::NotSupported(_) => "0A000",
+            EngineError::WrongObjectType(_) => "42809",
+            EngineError::PermissionDenied(_) => "42501",
+            EngineError::InvalidPassword(_) => "28P01",
+            EngineError::WriteConflict(_) => "40001",
+            EngineError::Canceled => "57014",
+            EngineError::Storage(_) => "58030",
+            EngineError::Internal(_) => "XX000",
+        }
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            EngineError::Syntax(_)
+            | EngineError::UndefinedColumn(_)
+            | EngineError::NotNullViolation(_)
+            | EngineError::DataException(_)
+            | EngineError::InvalidParameter(_)
+            | EngineError::WrongObjectType(_)
+            | EngineError::DependentObjects(_) => ErrorClass::InvalidArgument,
+            EngineError::UndefinedTable(_)
+            | EngineError::UndefinedCatalog(_)
+            | EngineError::UndefinedSchema(_) => ErrorClass::NotFound,
+            EngineError::Duplicate { .. } => ErrorClass::AlreadyExists,
+            EngineError::PermissionDenied(_) => ErrorClass::PermissionDenied,
+            EngineError::InvalidPassword(_) => ErrorClass::Unauthenticated,
+            EngineError::WriteConflict(_) => ErrorClass::Aborted,
+            EngineError::Canceled => ErrorClass::Cancelled,
+            EngineError::NotSupported(_) => ErrorClass::Unimplemented,
+            EngineError::Storage(_) | EngineError::Internal(_) => ErrorClass::Internal,
+        }
+    }
+
+    pub fn syntax(msg: impl Into<String>) -> Self {
+        EngineError::Syntax(msg.into())
+    }
+    pub fn not_supported(msg: impl Into<String>) -> Self {
+        EngineError::NotSupported(msg.into())
+    }
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        EngineError::InvalidParameter(msg.into())
+    }
+}
+
+impl From<MetastoreError> for EngineError {
+    fn from(e: MetastoreError) -> Self {
+        let msg = e.to_string();
+        match e {
+            MetastoreError::NotFound {
+                kind: "catalog", ..
+            } => EngineError::UndefinedCatalog(msg),
+            MetastoreError::NotFound { kind: "schema", .. } => EngineError::UndefinedSchema(msg),
+            MetastoreError::NotFound { kind: "table", .. } => EngineError::UndefinedTable(msg),
+            MetastoreError::NotFound { .. } => EngineError::InvalidParameter(msg),
+            MetastoreError::AlreadyExists { kind, .. } => EngineError::Duplicate {
+                sqlstate: match kind {
+                    "catalog" => "42P04",
+                    "schema" => "42P06",
+                    "user" => "42710",
+                    _ => "42P07",
+                },
+                message: msg,
+            },
+            MetastoreError::NotEmpty { .. } => EngineError::DependentObjects(msg),
+            MetastoreError::Invalid { .. } => EngineError::InvalidParameter(msg),
+            MetastoreError::Storage(_) | MetastoreError::Corrupt(_) => EngineError::Internal(msg),
+        }
+    }
+}
+
+impl From<sqlparser_error::ParserError> for EngineError {
+    fn from(e: sqlparser_error::ParserError) -> Self {
+        EngineError::Syntax(
+            e.to_string()
+                .trim_start_matches("sql parser error: ")
+                .to_string(),
+        )
+    }
+}
+
+mod sqlparser_error {
+    pub use datafusion::sql::sqlparser::parser::ParserError;
+}
+
+impl From<DataFusionError> for EngineError {
+    fn from(e: DataFusionError) -> Self {
+        classify_datafusion(e)
+    }
+}
+
+impl From<DeltaTableError> for EngineError {
+    fn from(e: DeltaTableError) -> Self {
+        match e {
+            DeltaTableError::Transaction { source } => {
+                let msg = source.to_string();
+                if msg.contains("conflict")
+                    || msg.contains("Conflict")
+                    || msg.contains("already exists")
+                {
+                    EngineError::WriteConflict(format!("concurrent write conflict: {msg}"))
+                } else {
+                    EngineError::Storage(format!("Delta commit failed: {msg}"))
+                }
+            }
+            DeltaTableError::VersionAlreadyExists(v) => EngineError::WriteConflict(format!(
+                "concurrent write conflict: version {v} already exists"
+            )),
+            DeltaTableError::InvalidData { message } => {
+                EngineError::DataException(format!("data violates table constraints: {message}"))
+            }
+            DeltaTableError::Arrow { source } => arrow_error(source.to_string()),
+            DeltaTableError::NotATable(m) => {
+                EngineError::InvalidParameter(format!("not a Delta table: {m}"))
+            }
+            DeltaTableError::ObjectStore { source } => {
+                EngineError::Storage(format!("object store error: {source}"))
+            }
+            other => EngineError::Storage(format!("Delta error: {other}")),
+        }
+    }
+}
+
+fn arrow_error(msg: String) -> EngineError {
+    if msg.contains("non-nullable") {
+        EngineError::NotNullViolation(format!("null value violates not-null constraint: {msg}"))
+    } else if msg.contains("Cast error")
+        || msg.contains("Parser error")
+        || msg.contains("Can't cast")
+    {
+        EngineError::DataException(msg)
+    } else if msg.contains("Divide by zero") {
+        EngineError::DataException(msg)
+    } else {
+        EngineError::Internal(msg)
+    }
+}
+
+fn classify_datafusion(e: DataFusionError) -> EngineError {
+    match e {
+        DataFusionError::SQL(pe, _) => EngineError::Syntax(
+            pe.to_string()
+                .trim_start_matches("sql parser error: ")
+                .to_string(),
+        ),
+        DataFusionError::SchemaError(se, _) => {
+            let msg = se.to_string();
+            if msg.contains("No field named") || msg.contains("not found") {
+                EngineError::UndefinedColumn(msg)
+            } else {
+                EngineError::InvalidParameter(msg)
+            }
+        }
+        DataFusionError::Plan(msg) => {
+            if msg.contains("table")
+                && (msg.contains("not found") || msg.contains("does not exist"))
+            {
+                EngineError::UndefinedTable(msg)
+            } else if msg.contains("No field named") {
+                EngineError::UndefinedColumn(msg)
+            } else if msg.contains("Invalid function") || msg.contains("does not exist") {
+                EngineError::InvalidParameter(msg)
+            } else {
+                EngineError::InvalidParameter(msg)
+            }
+        }
+        DataFusionError::NotImplemented(msg) => EngineError::NotSupported(msg),
+        DataFusionError::ArrowError(ae, _) => arrow_error(ae.to_string()),
+        DataFusionError::Execution(msg) => {
+            if msg.contains("Non-nullable")
+                || msg.contains("non-nullable")
+                || msg.contains("Invalid batch column")
+            {
+                EngineError::NotNullViolation(msg)
+            } else if msg.contains("Cast error")
+                || msg.contains("Divide by zero")
+                || msg.contains("Overflow")
+                || msg.contains("overflow")
+            {
+                EngineError::DataException(msg)
+            } else {
+                EngineError::InvalidParameter(msg)
+            }
+        }
+        DataFusionError::Context(ctx, inner) => {
+            let inner = classify_datafusion(*inner);
+            prefix(inner, &ctx)
+        }
+        DataFusionError::Diagnostic(_, inner) => classify_datafusion(*inner),
+        DataFusionError::Shared(inner) => classify_datafusion(DataFusionError::External(Box::new(
+            std::io::Error::other(inner.to_string()),
+        ))),
+        DataFusionError::External(ext) => match ext.downcast::<EngineError>() {
+            Ok(engine) => *engine,
+            Err(ext) => match ext.downcast::<DeltaTableError>() {
+                Ok(delta) => EngineError::from(*delta),
+                Err(ext) => EngineError::Internal(ext.to_string()),
+            },
+        },
+        DataFusionError::ResourcesExhausted(msg) => {
+            EngineError::Internal(format!("out of memory: {msg}"))
+        }
+        other => EngineError::Internal(other.to_string()),
+    }
+}
+
+fn prefix(e: EngineError, ctx: &str) -> EngineError {
+    match e {
+        EngineError::DataException(m) => EngineError::DataException(format!("{ctx}: {m}")),
+        EngineError::NotNullViolation(m) => EngineError::NotNullViolation(format!("{ctx}: {m}")),
+        other => other,
+    }
+}

@@ -1,0 +1,32 @@
+//! Weir's engine: sessions, SQL dispatch and Delta table access, shared by every protocol front
+//! so that the Postgres wire and Flight SQL fronts behave identically.
+
+mod ddl;
+mod delta_table;
+mod engine;
+pub mod error;
+mod information_schema;
+mod namespace;
+pub mod parser;
+mod pg_compat;
+mod session;
+mod show;
+pub mod storage;
+pub mod types;
+mod views;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::{EngineError, ErrorClass, Result};
+pub use session::{Prepared, Session, StatementOutput};
+pub use storage::StorageConfig;
+
+/// The version string clients see from `version()` and `server_version`.
+pub fn server_version() -> String {
+    format!(
+        "PostgreSQL {PG_SERVER_VERSION} (Weir {})",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The PostgreSQL version Weir's wire protocol and catalog emulate.
+pub const PG_SERVER_VERSION: &str = "16.0";

@@ -1,0 +1,264 @@
+//! The metastore seen as DataFusion catalogs: `catalog > schema > table`, resolved lazily per
+//! query. Delta tables come from the [`TableCache`]; views are planned from their stored SQL;
+//! `information_schema` and `pg_catalog` are served from the metastore.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, TableProvider};
+use datafusion::datasource::TableType;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::runtime_env::RuntimeEnv;
+use deltalake::DeltaTable;
+use weir_catalog::{Metastore, TableEntry, TableKind};
+
+use crate::error::{EngineError, Result};
+use crate::information_schema::InformationSchema;
+use crate::pg_compat::PgCatalogs;
+use crate::storage::StorageConfig;
+
+pub const INFORMATION_SCHEMA: &str = "information_schema";
+pub const PG_CATALOG: &str = "pg_catalog";
+
+/// Everything the namespace needs, shared by all sessions of a server.
+pub struct EngineState {
+    pub metastore: Arc<Metastore>,
+    pub storage: StorageConfig,
+    pub tables: TableCache,
+    pub runtime: Arc<RuntimeEnv>,
+    pub pg_catalogs: PgCatalogs,
+}
+
+impl std::fmt::Debug for EngineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineState").finish_non_exhaustive()
+    }
+}
+
+/// Delta tables kept open between queries. A cached table is brought up to date with
+/// `update_incremental`, which reads only commits newer than the cached version, so an unchanged
+/// table costs one listing of its log tail and a commit by another writer is seen on the next query.
+#[derive(Default)]
+pub struct TableCache {
+    tables: Mutex<HashMap<String, DeltaTable>>,
+}
+
+impl TableCache {
+    fn get(&self, id: &str) -> Option<DeltaTable> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn put(&self, id: &str, table: DeltaTable) {
+        self.tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), table);
+    }
+
+    pub fn evict(&self, id: &str) {
+        self.tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// The latest committed state of a metastore table.
+    pub async fn latest(&self, storage: &StorageConfig, entry: &TableEntry) -> Result<DeltaTable> {
+        let location = entry.location.as_deref().ok_or_else(|| {
+            EngineError::WrongObjectType(format!("'{}' is a view, not a table", entry.full_name()))
+        })?;
+        let table = match self.get(&entry.id) {
+            Some(mut t) => {
+                t.update_incremental(None).await?;
+                t
+            }
+            None => {
+                storage
+                    .open_table(&storage.resolve_location(location)?)
+                    .await?
+            }
+        };
+        self.put(&entry.id, table.clone());
+        Ok(table)
+    }
+}
+
+impl EngineState {
+    /// Makes the table's object store known to DataFusion's runtime (idempotent), as
+    /// `DeltaTable::update_datafusion_session` does for one session; the runtime is shared here.
+    pub fn register_store(&self, table: &DeltaTable) {
+        use deltalake::delta_datafusion::engine::AsObjectStoreUrl;
+        let log_store = table.log_store();
+        let url = log_store.root_url().as_object_store_url();
+        if self.runtime.object_store(&url).is_err() {
+            self.runtime
+                .register_object_store(url.as_ref(), log_store.root_object_store(None));
+        }
+    }
+
+    pub async fn table_provider(
+        self: &Arc<Self>,
+        entry: &TableEntry,
+    ) -> Result<Arc<dyn TableProvider>> {
+        match entry.kind {
+            TableKind::View => crate::views::plan_view(self, entry).await,
+            TableKind::Managed | TableKind::External => {
+                let table = self.tables.latest(&self.storage, entry).await?;
+                self.register_store(&table);
+                Ok(Arc::new(
+                    crate::delta_table::DeltaTableScan::try_new(&table).await?,
+                ))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WeirCatalogList {
+    pub state: Arc<EngineState>,
+}
+
+impl CatalogProviderList for WeirCatalogList {
+    fn register_catalog(
+        &self,
+        name: String,
+        _catalog: Arc<dyn CatalogProvider>,
+    ) -> Option<Arc<dyn CatalogProvider>> {
+        // Catalogs are created with CREATE CATALOG, never registered in memory.
+        tracing::warn!(catalog = %name, "ignored in-memory catalog registration");
+        None
+    }
+
+    fn catalog_names(&self) -> Vec<String> {
+        match self.state.metastore.list_catalogs() {
+            Ok(c) => c.into_iter().map(|c| c.name).collect(),
+            Err(e) => {
+                tracing::error!("listing catalogs: {e}");
+                vec![]
+            }
+        }
+    }
+
+    fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
+        let name = name.to_lowercase();
+        match self.state.metastore.get_catalog(&name) {
+            Ok(Some(_)) => Some(Arc::new(WeirCatalog {
+                state: self.state.clone(),
+                name,
+            })),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct WeirCatalog {
+    state: Arc<EngineState>,
+    name: String,
+}
+
+impl CatalogProvider for WeirCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        let mut names = self
+            .state
+            .metastore
+            .schema_names(&self.name)
+            .unwrap_or_default();
+        names.push(INFORMATION_SCHEMA.to_string());
+        names.push(PG_CATALOG.to_string());
+        names
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        let name = name.to_lowercase();
+        match name.as_str() {
+            INFORMATION_SCHEMA => Some(Arc::new(InformationSchema {
+                state: self.state.clone(),
+                catalog: self.name.clone(),
+            })),
+            PG_CATALOG => Some(self.state.pg_catalogs.for_catalog(&self.state, &self.name)),
+            _ => match self.state.metastore.get_schema(&self.name, &name) {
+                Ok(Some(_)) => Some(Arc::new(WeirSchema {
+                    state: self.state.clone(),
+                    catalog: self.name.clone(),
+                    name,
+                })),
+                _ => None,
+            },
+        }
+    }
+
+    fn register_schema(
+        &self,
+        name: &str,
+        _schema: Arc<dyn SchemaProvider>,
+    ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
+        Err(DataFusionError::NotImplemented(format!(
+            "schema '{name}' cannot be registered in memory; use CREATE SCHEMA"
+        )))
+    }
+}
+
+#[derive(Debug)]
+pub struct WeirSchema {
+    state: Arc<EngineState>,
+    catalog: String,
+    name: String,
+}
+
+#[async_trait]
+impl SchemaProvider for WeirSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.state
+            .metastore
+            .table_names(&self.catalog, &self.name)
+            .unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let entry = self
+            .state
+            .metastore
+            .get_table(&self.catalog, &self.name, &name.to_lowercase())
+            .map_err(|e| DataFusionError::External(Box::new(EngineError::from(e))))?;
+        match entry {
+            None => Ok(None),
+            Some(entry) => self
+                .state
+                .table_provider(&entry)
+                .await
+                .map(Some)
+                .map_err(|e| DataFusionError::External(Box::new(e))),
+        }
+    }
+
+    async fn table_type(&self, name: &str) -> DfResult<Option<TableType>> {
+        Ok(self
+            .state
+            .metastore
+            .get_table(&self.catalog, &self.name, &name.to_lowercase())
+            .ok()
+            .flatten()
+            .map(|e| {
+                if e.kind == TableKind::View {
+                    TableType::View
+                } else {
+                    TableType::Base
+                }
+            }))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        matches!(
+            self.state
+                .metastore
+                .get_table(&self.catalog, &self.name, &name.to_lowercase()),
+            Ok(Some(_))
+        )
+    }
+}

@@ -1,0 +1,1011 @@
+//! Weir's SQL front end: Databricks / Unity Catalog statements that DataFusion does not know
+//! (catalogs, Delta DDL, SHOW / DESCRIBE, tags, comments) are parsed here; every other statement
+//! is handed to sqlparser and planned by DataFusion.
+
+use datafusion::sql::sqlparser::ast;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::Token;
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+
+use crate::error::{EngineError, Result};
+use crate::types::parse_spark_type;
+
+/// A (possibly qualified) object name, already normalized: Unity Catalog names are
+/// case-insensitive and stored in lower case.
+pub type Name = Vec<String>;
+
+#[derive(Debug, Clone)]
+pub struct ColumnDef {
+    pub name: String,
+    /// The Spark type name as written, validated by [`parse_spark_type`].
+    pub data_type: String,
+    pub nullable: bool,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateTable {
+    pub name: Name,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    pub columns: Vec<ColumnDef>,
+    pub partitioned_by: Vec<String>,
+    pub location: Option<String>,
+    pub comment: Option<String>,
+    pub properties: Vec<(String, String)>,
+    pub as_query: Option<Box<ast::Query>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TagTarget {
+    Catalog(Name),
+    Schema(Name),
+    Table(Name),
+    Column(Name, String),
+}
+
+#[derive(Debug, Clone)]
+pub enum AlterTableOp {
+    AddColumns(Vec<ColumnDef>),
+    RenameTo(Name),
+    SetProperties(Vec<(String, String)>),
+    UnsetProperties(Vec<String>),
+    ColumnComment {
+        column: String,
+        comment: Option<String>,
+    },
+    OwnerTo(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum TransactionVerb {
+    Begin,
+    Commit,
+    Rollback,
+}
+
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// Planned and executed by DataFusion (queries, INSERT, EXPLAIN, ...).
+    Standard(Box<ast::Statement>),
+    CreateCatalog {
+        name: String,
+        if_not_exists: bool,
+        managed_location: Option<String>,
+        comment: Option<String>,
+    },
+    DropCatalog {
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
+    CreateSchema {
+        name: Name,
+        if_not_exists: bool,
+        managed_location: Option<String>,
+        comment: Option<String>,
+    },
+    DropSchema {
+        name: Name,
+        if_exists: bool,
+        cascade: bool,
+    },
+    UseCatalog(String),
+    UseSchema(Name),
+    CreateTable(Box<CreateTable>),
+    CreateView {
+        name: Name,
+        or_replace: bool,
+        if_not_exists: bool,
+        comment: Option<String>,
+        query: Box<ast::Query>,
+    },
+    DropTable {
+        name: Name,
+        if_exists: bool,
+        view: bool,
+    },
+    AlterTable {
+        name: Name,
+        op: AlterTableOp,
+    },
+    CommentOn {
+        target: TagTarget,
+        comment: Option<String>,
+    },
+    SetTags {
+        target: TagTarget,
+        tags: Vec<(String, String)>,
+    },
+    UnsetTags {
+        target: TagTarget,
+        keys: Vec<String>,
+    },
+    ShowCatalogs {
+        like: Option<String>,
+    },
+    ShowSchemas {
+        catalog: Option<String>,
+        like: Option<String>,
+    },
+    ShowTables {
+        schema: Option<Name>,
+        like: Option<String>,
+    },
+    ShowColumns {
+        table: Name,
+    },
+    Describe {
+        table: Name,
+        extended: bool,
+    },
+    DescribeDetail {
+        table: Name,
+    },
+    DescribeCatalog {
+        name: String,
+    },
+    DescribeSchema {
+        name: Name,
+    },
+    SetVariable {
+        name: String,
+        value: String,
+    },
+    ShowVariable {
+        name: String,
+    },
+    Transaction(TransactionVerb),
+}
+
+impl Statement {
+    /// The PostgreSQL command tag for a statement that returns no rows.
+    pub fn command_tag(&self) -> &'static str {
+        match self {
+            Statement::CreateCatalog { .. } => "CREATE CATALOG",
+            Statement::DropCatalog { .. } => "DROP CATALOG",
+            Statement::CreateSchema { .. } => "CREATE SCHEMA",
+            Statement::DropSchema { .. } => "DROP SCHEMA",
+            Statement::UseCatalog(_) | Statement::UseSchema(_) => "USE",
+            Statement::CreateTable(ct) if ct.as_query.is_some() => "SELECT",
+            Statement::CreateTable(_) => "CREATE TABLE",
+            Statement::CreateView { .. } => "CREATE VIEW",
+            Statement::DropTable { view: true, .. } => "DROP VIEW",
+            Statement::DropTable { .. } => "DROP TABLE",
+            Statement::AlterTable { .. }
+            | Statement::SetTags { .. }
+            | Statement::UnsetTags { .. } => "ALTER",
+            Statement::CommentOn { .. } => "COMMENT",
+            Statement::SetVariable { .. } => "SET",
+            Statement::Transaction(TransactionVerb::Begin) => "BEGIN",
+            Statement::Transaction(TransactionVerb::Commit) => "COMMIT",
+            Statement::Transaction(TransactionVerb::Rollback) => "ROLLBACK",
+            _ => "SELECT",
+        }
+    }
+}
+
+/// Parses a query string into statements.
+pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
+    // Client introspection queries (psql, JDBC drivers, BI tools) are rewritten by
+    // datafusion-pg-catalog into forms DataFusion can plan.
+    if sql.contains("pg_") {
+        if let Ok(stmts) = PostgresCompatibilityParser::new().parse(sql) {
+            return Ok(stmts
+                .into_iter()
+                .map(|s| Statement::Standard(Box::new(s)))
+                .collect());
+        }
+    }
+    let dialect = GenericDialect {};
+    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()?;
+    let mut parser =
+        Parser::new(&dialect).with_tokens_with_locations(strip_session_function_parens(tokens));
+    let compat = PostgresCompatibilityParser::new();
+    let mut out = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        if parser.peek_token().token == Token::EOF {
+            break;
+        }
+        let stmt = match parse_weir_statement(&mut parser)? {
+            Some(s) => s,
+            None => Statement::Standard(Box::new(compat.rewrite(parser.parse_statement()?))),
+        };
+        out.push(stmt);
+        let next = parser.peek_token();
+        if next.token != Token::EOF && next.token != Token::SemiColon {
+            return Err(EngineError::syntax(format!(
+                "expected end of statement, found: {}",
+                next.token
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// `current_catalog()`, `current_schema()`, `current_user()`, `session_user()`: Databricks writes
+/// them with parentheses, SQL (and sqlparser) without. Accept both by dropping empty parentheses.
+fn strip_session_function_parens(
+    tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
+    const NAMES: &[&str] = &[
+        "CURRENT_CATALOG",
+        "CURRENT_SCHEMA",
+        "CURRENT_USER",
+        "SESSION_USER",
+        "CURRENT_ROLE",
+        "USER",
+    ];
+    let significant = |t: &Token| !matches!(t, Token::Whitespace(_));
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_fn = word_of(&tokens[i].token).is_some_and(|w| NAMES.contains(&w.as_str()));
+        out.push(tokens[i].clone());
+        if is_fn {
+            let mut j = i + 1;
+            while j < tokens.len() && !significant(&tokens[j].token) {
+                j += 1;
+            }
+            if j < tokens.len() && tokens[j].token == Token::LParen {
+                let mut k = j + 1;
+                while k < tokens.len() && !significant(&tokens[k].token) {
+                    k += 1;
+                }
+                if k < tokens.len() && tokens[k].token == Token::RParen {
+                    i = k + 1;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Word-level helpers on top of sqlparser's parser: Weir's grammar uses words that are not all
+/// sqlparser keywords, so it matches on the upper-cased word text.
+struct P<'a, 'b> {
+    p: &'a mut Parser<'b>,
+}
+
+fn word_of(t: &Token) -> Option<String> {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+impl P<'_, '_> {
+    fn peek_word(&self, n: usize) -> Option<String> {
+        word_of(&self.p.peek_nth_token(n).token)
+    }
+
+    fn peek_is(&self, words: &[&str]) -> bool {
+        words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| self.peek_word(i).as_deref() == Some(*w))
+    }
+
+    fn eat(&mut self, words: &[&str]) -> bool {
+        if self.peek_is(words) {
+            for _ in words {
+                self.p.next_token();
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, words: &[&str]) -> Result<()> {
+        if self.eat(words) {
+            Ok(())
+        } else {
+            Err(EngineError::syntax(format!(
+                "expected {}, found: {}",
+                words.join(" "),
+                self.p.peek_token().token
+            )))
+        }
+    }
+
+    fn ident(&mut self) -> Result<String> {
+        let id = self.p.parse_identifier()?;
+        Ok(id.value.to_lowercase())
+    }
+
+    fn name(&mut self) -> Result<Name> {
+        let mut parts = vec![self.ident()?];
+        while self.p.consume_token(&Token::Period) {
+            parts.push(self.ident()?);
+        }
+        Ok(parts)
+    }
+
+    fn string(&mut self) -> Result<String> {
+        Ok(self.p.parse_literal_string()?)
+    }
+
+    fn string_or_null(&mut self) -> Result<Option<String>> {
+        if self.eat(&["NULL"]) {
+            Ok(None)
+        } else {
+            Ok(Some(self.string()?))
+        }
+    }
+
+    fn if_not_exists(&mut self) -> bool {
+        self.eat(&["IF", "NOT", "EXISTS"])
+    }
+
+    fn if_exists(&mut self) -> bool {
+        self.eat(&["IF", "EXISTS"])
+    }
+
+    fn cascade(&mut self) -> bool {
+        if self.eat(&["CASCADE"]) {
+            true
+        } else {
+            self.eat(&["RESTRICT"]);
+            false
+        }
+    }
+
+    fn like(&mut self) -> Result<Option<String>> {
+        if self.eat(&["LIKE"]) {
+            Ok(Some(self.string()?))
+        } else if matches!(self.p.peek_token().token, Token::SingleQuotedString(_)) {
+            // Databricks allows `SHOW TABLES 'pattern'`.
+            Ok(Some(self.string()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn lparen(&mut self) -> Result<()> {
+        self.p.expect_token(&Token::LParen)?;
+        Ok(())
+    }
+
+    fn rparen(&mut self) -> Result<()> {
+        self.p.expect_token(&Token::RParen)?;
+        Ok(())
+    }
+
+    /// A property key: a string literal or a dotted identifier (`delta.appendOnly`).
+    fn property_key(&mut self) -> Result<String> {
+        if matches!(self.p.peek_token().token, Token::SingleQuotedString(_)) {
+            return self.string();
+        }
+        let mut parts = vec![self.p.parse_identifier()?.value];
+        while self.p.consume_token(&Token::Period) {
+            parts.push(self.p.parse_identifier()?.value);
+        }
+        Ok(parts.join("."))
+    }
+
+    fn property_value(&mut self) -> Result<String> {
+        let t = self.p.next_token();
+        match t.token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
+            Token::Number(n, _) => Ok(n),
+            Token::Word(w) => Ok(w.value),
+            other => Err(EngineError::syntax(format!(
+                "expected a property value, found: {other}"
+            ))),
+        }
+    }
+
+    fn key_values(&mut self) -> Result<Vec<(String, String)>> {
+        self.lparen()?;
+        let mut out = Vec::new();
+        if self.p.consume_token(&Token::RParen) {
+            return Ok(out);
+        }
+        loop {
+            let k = self.property_key()?;
+            self.p.expect_token(&Token::Eq)?;
+            let v = self.property_value()?;
+            out.push((k, v));
+            if !self.p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        self.rparen()?;
+        Ok(out)
+    }
+
+    fn key_list(&mut self) -> Result<Vec<String>> {
+        self.lparen()?;
+        let mut out = vec![self.property_key()?];
+        while self.p.consume_token(&Token::Comma) {
+            out.push(self.property_key()?);
+        }
+        self.rparen()?;
+        Ok(out)
+    }
+
+    fn ident_list(&mut self) -> Result<Vec<String>> {
+        self.lparen()?;
+        let mut out = vec![self.ident()?];
+        while self.p.consume_token(&Token::Comma) {
+            out.push(self.ident()?);
+        }
+        self.rparen()?;
+        Ok(out)
+    }
+
+    /// `name type [NOT NULL] [COMMENT 'text']`, with the type given in Spark syntax.
+    fn column_def(&mut self) -> Result<ColumnDef> {
+        let name = self.ident()?;
+        let mut depth = 0i32;
+        let mut type_text = String::new();
+        loop {
+            let t = self.p.peek_token().token;
+            let stop = match &t {
+                Token::EOF | Token::SemiColon => true,
+                Token::Comma | Token::RParen if depth == 0 => true,
+                Token::Word(_) if depth == 0 && !type_text.is_empty() => matches!(
+                    word_of(&t).as_deref(),
+                    Some(
+                        "NOT"
+                            | "NULL"
+                            | "COMMENT"
+                            | "DEFAULT"
+                            | "GENERATED"
+                            | "PRIMARY"
+                            | "CONSTRAINT"
+                    )
+                ),
+                _ => false,
+            };
+            if stop {
+                break;
+            }
+            match &t {
+                Token::LParen | Token::Lt => depth += 1,
+                Token::RParen | Token::Gt => depth -= 1,
+                Token::ShiftRight => depth -= 2,
+                _ => {}
+            }
+            type_text.push_str(&t.to_string());
+            type_text.push(' ');
+            self.p.next_token();
+        }
+        let data_type = type_text.trim().to_string();
+        if data_type.is_empty() {
+            return Err(EngineError::syntax(format!(
+                "column '{name}' needs a data type"
+            )));
+        }
+        parse_spark_type(&data_type)?;
+        let mut nullable = true;
+        let mut comment = None;
+        loop {
+            if self.eat(&["NOT", "NULL"]) {
+                nullable = false;
+            } else if self.eat(&["NULL"]) {
+                nullable = true;
+            } else if self.eat(&["COMMENT"]) {
+                comment = Some(self.string()?);
+            } else {
+                break;
+            }
+        }
+        Ok(ColumnDef {
+            name,
+            data_type: normalize_type_text(&data_type),
+            nullable,
+            comment,
+        })
+    }
+
+    fn column_defs(&mut self) -> Result<Vec<ColumnDef>> {
+        self.lparen()?;
+        let mut cols = vec![self.column_def()?];
+        while self.p.consume_token(&Token::Comma) {
+            cols.push(self.column_def()?);
+        }
+        self.rparen()?;
+        Ok(cols)
+    }
+
+    fn tag_target_after_alter(&mut self) -> Result<Option<TagTarget>> {
+        Ok(Some(if self.eat(&["CATALOG"]) {
+            TagTarget::Catalog(self.name()?)
+        } else if self.eat(&["SCHEMA"]) || self.eat(&["DATABASE"]) {
+            TagTarget::Schema(self.name()?)
+        } else {
+            return Ok(None);
+        }))
+    }
+
+    fn tags_clause(&mut self, target: TagTarget) -> Result<Option<Statement>> {
+        if self.eat(&["SET", "TAGS"]) {
+            Ok(Some(Statement::SetTags {
+                target,
+                tags: self.key_values()?,
+            }))
+        } else if self.eat(&["UNSET", "TAGS"]) {
+            Ok(Some(Statement::UnsetTags {
+                target,
+                keys: self.key_list()?,
+            }))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+fn normalize_type_text(t: &str) -> String {
+    // Token display inserted spaces; keep the type readable and canonical.
+    let joined: String = t.split_whitespace().collect::<Vec<_>>().join("");
+    crate::types::spark_type_name(
+        &parse_spark_type(&joined).unwrap_or(arrow::datatypes::DataType::Null),
+    )
+}
+
+/// Parses a Weir-specific statement at the parser's position, or returns `None` (consuming
+/// nothing) when the statement is standard SQL.
+fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
+    let mut p = P { p: parser };
+    let first = match p.peek_word(0) {
+        Some(w) => w,
+        None => return Ok(None),
+    };
+    Ok(Some(match first.as_str() {
+        "CREATE" => {
+            let (or_replace, kind_at) = if p.peek_is(&["CREATE", "OR", "REPLACE"]) {
+                (true, 3)
+            } else {
+                (false, 1)
+            };
+            let kind = p.peek_word(kind_at).unwrap_or_default();
+            let kind = if kind == "EXTERNAL" || kind == "TEMPORARY" || kind == "TEMP" {
+                return Err(EngineError::not_supported(format!(
+                    "CREATE {kind} ... is not supported; use CREATE TABLE ... LOCATION 'uri' for an external Delta table"
+                )));
+            } else {
+                kind
+            };
+            match kind.as_str() {
+                "CATALOG" => {
+                    p.expect(&["CREATE", "CATALOG"])?;
+                    let if_not_exists = p.if_not_exists();
+                    let name = p.ident()?;
+                    let (managed_location, comment) = location_and_comment(&mut p)?;
+                    Statement::CreateCatalog {
+                        name,
+                        if_not_exists,
+                        managed_location,
+                        comment,
+                    }
+                }
+                "SCHEMA" | "DATABASE" => {
+                    p.p.next_token();
+                    p.p.next_token();
+                    let if_not_exists = p.if_not_exists();
+                    let name = p.name()?;
+                    let (managed_location, comment) = location_and_comment(&mut p)?;
+                    Statement::CreateSchema {
+                        name,
+                        if_not_exists,
+                        managed_location,
+                        comment,
+                    }
+                }
+                "TABLE" => Statement::CreateTable(Box::new(create_table(&mut p, or_replace)?)),
+                "VIEW" => {
+                    for _ in 0..=kind_at {
+                        p.p.next_token();
+                    }
+                    let if_not_exists = p.if_not_exists();
+                    let name = p.name()?;
+                    let mut comment = None;
+                    if p.eat(&["COMMENT"]) {
+                        comment = Some(p.string()?);
+                    }
+                    p.expect(&["AS"])?;
+                    let query = p.p.parse_query()?;
+                    Statement::CreateView {
+                        name,
+                        or_replace,
+                        if_not_exists,
+                        comment,
+                        query,
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+        "DROP" => {
+            let kind = p.peek_word(1).unwrap_or_default();
+            match kind.as_str() {
+                "CATALOG" => {
+                    p.expect(&["DROP", "CATALOG"])?;
+                    let if_exists = p.if_exists();
+                    let name = p.ident()?;
+                    Statement::DropCatalog {
+                        name,
+                        if_exists,
+                        cascade: p.cascade(),
+                    }
+                }
+                "SCHEMA" | "DATABASE" => {
+                    p.p.next_token();
+                    p.p.next_token();
+                    let if_exists = p.if_exists();
+                    let name = p.name()?;
+                    Statement::DropSchema {
+                        name,
+                        if_exists,
+                        cascade: p.cascade(),
+                    }
+                }
+                "TABLE" | "VIEW" => {
+                    p.p.next_token();
+                    p.p.next_token();
+                    let if_exists = p.if_exists();
+                    let name = p.name()?;
+                    p.eat(&["PURGE"]);
+                    Statement::DropTable {
+                        name,
+                        if_exists,
+                        view: kind == "VIEW",
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+        "USE" => {
+            p.expect(&["USE"])?;
+            if p.eat(&["CATALOG"]) {
+                Statement::UseCatalog(p.ident()?)
+            } else {
+                if !p.eat(&["SCHEMA"]) {
+                    p.eat(&["DATABASE"]);
+                }
+                Statement::UseSchema(p.name()?)
+            }
+        }
+        "SHOW" => {
+            let what = p.peek_word(1).unwrap_or_default();
+            match what.as_str() {
+                "CATALOGS" => {
+                    p.expect(&["SHOW", "CATALOGS"])?;
+                    Statement::ShowCatalogs { like: p.like()? }
+                }
+                "SCHEMAS" | "DATABASES" => {
+                    p.p.next_token();
+                    p.p.next_token();
+                    let catalog = if p.eat(&["IN"]) || p.eat(&["FROM"]) {
+                        Some(p.ident()?)
+                    } else {
+                        None
+                    };
+                    Statement::ShowSchemas {
+                        catalog,
+                        like: p.like()?,
+                    }
+                }
+                "TABLES" | "VIEWS" => {
+                    p.p.next_token();
+                    p.p.next_token();
+                    let schema = if p.eat(&["IN"]) || p.eat(&["FROM"]) {
+                        Some(p.name()?)
+                    } else {
+                        None
+                    };
+                    Statement::ShowTables {
+                        schema,
+                        like: p.like()?,
+                    }
+                }
+                "COLUMNS" => {
+                    p.expect(&["SHOW", "COLUMNS"])?;
+                    if !p.eat(&["IN"]) {
+                        p.expect(&["FROM"])?;
+                    }
+                    let mut table = p.name()?;
+                    if p.eat(&["IN"]) || p.eat(&["FROM"]) {
+                        let mut ns = p.name()?;
+                        ns.append(&mut table);
+                        table = ns;
+                    }
+                    Statement::ShowColumns { table }
+                }
+                _ => {
+                    p.expect(&["SHOW"])?;
+                    let mut parts = vec![p.p.parse_identifier()?.value];
+                    while p.p.consume_token(&Token::Period) {
+                        parts.push(p.p.parse_identifier()?.value);
+                    }
+                    Statement::ShowVariable {
+                        name: parts.join(".").to_lowercase(),
+                    }
+                }
+            }
+        }
+        "DESCRIBE" | "DESC" => {
+            p.p.next_token();
+            if p.eat(&["CATALOG"]) {
+                p.eat(&["EXTENDED"]);
+                Statement::DescribeCatalog { name: p.ident()? }
+            } else if p.eat(&["SCHEMA"]) || p.eat(&["DATABASE"]) {
+                p.eat(&["EXTENDED"]);
+                Statement::DescribeSchema { name: p.name()? }
+            } else if p.eat(&["DETAIL"]) {
+                Statement::DescribeDetail { table: p.name()? }
+            } else if p.peek_is(&["HISTORY"]) {
+                return Err(EngineError::not_supported(
+                    "DESCRIBE HISTORY is not supported yet",
+                ));
+            } else {
+                p.eat(&["TABLE"]);
+                let extended = p.eat(&["EXTENDED"]) || p.eat(&["FORMATTED"]);
+                Statement::Describe {
+                    table: p.name()?,
+                    extended,
+                }
+            }
+        }
+        "ALTER" => {
+            p.p.next_token();
+            if let Some(target) = p.tag_target_after_alter()? {
+                if let Some(s) = p.tags_clause(target.clone())? {
+                    s
+                } else {
+                    return Err(EngineError::syntax(format!(
+                        "expected SET TAGS or UNSET TAGS, found: {}",
+                        p.p.peek_token().token
+                    )));
+                }
+            } else if p.eat(&["TABLE"]) || p.eat(&["VIEW"]) {
+                alter_table(&mut p)?
+            } else {
+                p.p.prev_token();
+                return Ok(None);
+            }
+        }
+        "COMMENT" if p.peek_is(&["COMMENT", "ON"]) => {
+            p.expect(&["COMMENT", "ON"])?;
+            let target = if p.eat(&["CATALOG"]) {
+                TagTarget::Catalog(p.name()?)
+            } else if p.eat(&["SCHEMA"]) || p.eat(&["DATABASE"]) {
+                TagTarget::Schema(p.name()?)
+            } else if p.eat(&["TABLE"]) || p.eat(&["VIEW"]) {
+                TagTarget::Table(p.name()?)
+            } else if p.eat(&["COLUMN"]) {
+                let mut name = p.name()?;
+                if name.len() < 2 {
+                    return Err(EngineError::syntax("COMMENT ON COLUMN needs table.column"));
+                }
+                let col = name.pop().unwrap_or_default();
+                TagTarget::Column(name, col)
+            } else {
+                return Err(EngineError::syntax(
+                    "expected CATALOG, SCHEMA, TABLE or COLUMN after COMMENT ON",
+                ));
+            };
+            p.expect(&["IS"])?;
+            Statement::CommentOn {
+                target,
+                comment: p.string_or_null()?,
+            }
+        }
+        "SET" => {
+            p.p.next_token();
+            p.eat(&["SESSION"]);
+            p.eat(&["LOCAL"]);
+            if p.eat(&["TIME", "ZONE"]) {
+                return Ok(Some(Statement::SetVariable {
+                    name: "timezone".into(),
+                    value: p.property_value()?,
+                }));
+            }
+            let name = p.property_key()?.to_lowercase();
+            if !p.p.consume_token(&Token::Eq) {
+                p.expect(&["TO"])?;
+            }
+            let mut values = vec![p.property_value()?];
+            while p.p.consume_token(&Token::Comma) {
+                values.push(p.property_value()?);
+            }
+            Statement::SetVariable {
+                name,
+                value: values.join(", "),
+            }
+        }
+        "BEGIN" | "START" => {
+            p.p.next_token();
+            p.eat(&["TRANSACTION"]);
+            p.eat(&["WORK"]);
+            skip_to_end(&mut p);
+            Statement::Transaction(TransactionVerb::Begin)
+        }
+        "COMMIT" | "END" => {
+            p.p.next_token();
+            skip_to_end(&mut p);
+            Statement::Transaction(TransactionVerb::Commit)
+        }
+        "ROLLBACK" | "ABORT" => {
+            p.p.next_token();
+            skip_to_end(&mut p);
+            Statement::Transaction(TransactionVerb::Rollback)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+fn skip_to_end(p: &mut P<'_, '_>) {
+    while !matches!(p.p.peek_token().token, Token::EOF | Token::SemiColon) {
+        p.p.next_token();
+    }
+}
+
+fn location_and_comment(p: &mut P<'_, '_>) -> Result<(Option<String>, Option<String>)> {
+    let (mut location, mut comment) = (None, None);
+    loop {
+        if p.eat(&["MANAGED", "LOCATION"]) || p.eat(&["LOCATION"]) {
+            location = Some(p.string()?);
+        } else if p.eat(&["COMMENT"]) {
+            comment = Some(p.string()?);
+        } else if p.eat(&["WITH", "DBPROPERTIES"]) || p.eat(&["OPTIONS"]) {
+            p.key_values()?;
+        } else {
+            return Ok((location, comment));
+        }
+    }
+}
+
+fn create_table(p: &mut P<'_, '_>, or_replace: bool) -> Result<CreateTable> {
+    p.expect(&["CREATE"])?;
+    if or_replace {
+        p.expect(&["OR", "REPLACE"])?;
+    }
+    p.expect(&["TABLE"])?;
+    let if_not_exists = p.if_not_exists();
+    let name = p.name()?;
+    let columns = if p.p.peek_token().token == Token::LParen {
+        p.column_defs()?
+    } else {
+        vec![]
+    };
+    let mut ct = CreateTable {
+        name,
+        or_replace,
+        if_not_exists,
+        columns,
+        partitioned_by: vec![],
+        location: None,
+        comment: None,
+        properties: vec![],
+        as_query: None,
+    };
+    loop {
+        if p.eat(&["USING"]) {
+            let format = p.ident()?;
+            if format != "delta" {
+                return Err(EngineError::not_supported(format!(
+                    "table format '{format}' is not supported; every Weir table is a Delta table"
+                )));
+            }
+        } else if p.eat(&["PARTITIONED", "BY"]) {
+            ct.partitioned_by = p.ident_list()?;
+        } else if p.eat(&["LOCATION"]) {
+            ct.location = Some(p.string()?);
+        } else if p.eat(&["COMMENT"]) {
+            ct.comment = Some(p.string()?);
+        } else if p.eat(&["TBLPROPERTIES"]) {
+            ct.properties = p.key_values()?;
+        } else if p.eat(&["AS"]) {
+            ct.as_query = Some(p.p.parse_query()?);
+            break;
+        } else {
+            break;
+        }
+    }
+    if ct.as_query.is_some() && !ct.columns.is_empty() {
+        return Err(EngineError::syntax(
+            "CREATE TABLE ... AS SELECT takes its columns from the query; drop the column list",
+        ));
+    }
+    Ok(ct)
+}
+
+fn alter_table(p: &mut P<'_, '_>) -> Result<Statement> {
+    let name = p.name()?;
+    if let Some(s) = p.tags_clause(TagTarget::Table(name.clone()))? {
+        return Ok(s);
+    }
+    let op = if p.eat(&["ADD", "COLUMNS"]) || p.eat(&["ADD", "COLUMN"]) {
+        if p.p.peek_token().token == Token::LParen {
+            AlterTableOp::AddColumns(p.column_defs()?)
+        } else {
+            AlterTableOp::AddColumns(vec![p.column_def()?])
+        }
+    } else if p.eat(&["RENAME", "TO"]) {
+        AlterTableOp::RenameTo(p.name()?)
+    } else if p.eat(&["SET", "TBLPROPERTIES"]) {
+        AlterTableOp::SetProperties(p.key_values()?)
+    } else if p.eat(&["UNSET", "TBLPROPERTIES"]) {
+        p.if_exists();
+        AlterTableOp::UnsetProperties(p.key_list()?)
+    } else if p.eat(&["OWNER", "TO"]) {
+        AlterTableOp::OwnerTo(p.ident()?)
+    } else if p.eat(&["ALTER", "COLUMN"])
+        || p.eat(&["CHANGE", "COLUMN"])
+        || p.eat(&["ALTER"])
+        || p.eat(&["CHANGE"])
+    {
+        let column = p.ident()?;
+        if let Some(s) = p.tags_clause(TagTarget::Column(name.clone(), column.clone()))? {
+            return Ok(s);
+        }
+        p.expect(&["COMMENT"])?;
+        AlterTableOp::ColumnComment {
+            column,
+            comment: p.string_or_null()?,
+        }
+    } else {
+        return Err(EngineError::not_supported(format!(
+            "unsupported ALTER TABLE clause at: {}",
+            p.p.peek_token().token
+        )));
+    };
+    Ok(Statement::AlterTable { name, op })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> Statement {
+        let mut v = parse_sql(sql).unwrap();
+        assert_eq!(v.len(), 1, "{sql}");
+        v.remove(0)
+    }
+
+    #[test]
+    fn create_table_full() {
+        let Statement::CreateTable(ct) = one(
+            "CREATE OR REPLACE TABLE IF NOT EXISTS Main.Sales.Orders (id BIGINT NOT NULL COMMENT 'pk', \
+             tags ARRAY<STRING>, amount DECIMAL(10, 2), s STRUCT<a: INT, b: MAP<STRING, ARRAY<INT>>>) \
+             USING DELTA PARTITIONED BY (amount) LOCATION 's3://b/p' COMMENT 'orders' \
+             TBLPROPERTIES ('delta.appendOnly' = 'true', delta.x = 1)",
+        ) else {
+            panic!()
+        };
+        assert_eq!(ct.name, vec!["main", "sales", "orders"]);
+        assert_eq!(ct.columns.len(), 4);
+        assert!(!ct.columns[0].nullable);
+        assert_eq!(ct.columns[1].data_type, "array<string>");
+        assert_eq!(
+            ct.columns[3].data_type,
+            "struct<a:int,b:map<string,array<int>>>"
+        );
+        assert_eq!(ct.partitioned_by, vec!["amount"]);
+        assert_eq!(ct.properties[1], ("delta.x".to_string(), "1".to_string()));
+    }
+
+    #[test]
+    fn standard_and_weir_mix() {
+        let v = parse_sql("USE main.default; SELECT 1; SHOW TABLES IN main.default LIKE 'a*'; ")
+            .unwrap();
+        assert_eq!(v.len(), 3);
+        assert!(matches!(v[1], Statement::Standard(_)));
+    }
+
+    #[test]
+    fn errors_are_syntax_errors() {
+        let e = parse_sql("CREATE TABLE t (a nosuchtype)").unwrap_err();
+        assert_eq!(e.sqlstate(), "42601");
+        let e = parse_sql("SELEC 1").unwrap_err();
+        assert_eq!(e.sqlstate(), "42601");
+    }
+}

@@ -1,0 +1,394 @@
+//! A session: one client connection's state (user, current catalog and schema, settings) and the
+//! dispatch of its statements. Both protocol fronts drive sessions the same way.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::ParamValues;
+use datafusion::common::TableReference;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DFStatement;
+use weir_catalog::TableEntry;
+
+use crate::error::{EngineError, Result};
+use crate::namespace::{EngineState, WeirCatalogList};
+use crate::parser::{parse_sql, Statement};
+
+/// What a statement produced.
+pub enum StatementOutput {
+    /// A result set, streamed batch by batch.
+    Rows(SendableRecordBatchStream),
+    /// A command without a result set: its PostgreSQL command tag and, for DML, the row count.
+    Command { tag: String, rows: Option<u64> },
+}
+
+impl std::fmt::Debug for StatementOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatementOutput::Rows(s) => write!(f, "Rows({:?})", s.schema()),
+            StatementOutput::Command { tag, rows } => write!(f, "Command({tag}, {rows:?})"),
+        }
+    }
+}
+
+impl StatementOutput {
+    fn command(tag: &str) -> Self {
+        StatementOutput::Command {
+            tag: tag.to_string(),
+            rows: None,
+        }
+    }
+}
+
+/// A statement parsed (and, for standard SQL, planned) once, executed any number of times with
+/// parameters — the extended query protocol's prepared statement.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub sql: String,
+    statement: Statement,
+    /// The plan of a standard statement, with `$n` placeholders.
+    plan: Option<LogicalPlan>,
+}
+
+/// Builds the DataFusion state every Weir session starts from.
+pub(crate) fn new_session_state(
+    state: &Arc<EngineState>,
+    catalog: &str,
+    schema: &str,
+) -> SessionState {
+    let mut config = SessionConfig::new()
+        .with_default_catalog_and_schema(catalog, schema)
+        .with_create_default_catalog_and_schema(false)
+        .with_information_schema(false);
+    // Names are case-insensitive; reading files by path is not a way around the catalog.
+    config.options_mut().sql_parser.enable_ident_normalization = true;
+    SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(state.runtime.clone())
+        .with_catalog_list(Arc::new(WeirCatalogList {
+            state: state.clone(),
+        }))
+        .with_default_features()
+        // delta-rs's extension nodes (write metrics, merge) need its planner.
+        .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
+        .build()
+}
+
+pub struct Session {
+    pub(crate) state: Arc<EngineState>,
+    pub(crate) ctx: SessionContext,
+    pub(crate) user: String,
+    id: uuid::Uuid,
+    vars: HashMap<String, String>,
+}
+
+impl Session {
+    pub(crate) fn new(state: Arc<EngineState>, user: &str, catalog: &str, schema: &str) -> Self {
+        let ctx = SessionContext::new_with_state(new_session_state(&state, catalog, schema));
+        crate::pg_compat::install_pg_functions(&ctx);
+        weir_udfs::register_session_functions(&ctx, user, &crate::server_version());
+        Session {
+            state,
+            ctx,
+            user: user.to_string(),
+            id: uuid::Uuid::new_v4(),
+            vars: HashMap::new(),
+        }
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+
+    pub fn current_catalog(&self) -> String {
+        self.ctx
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_catalog
+            .clone()
+    }
+
+    pub fn current_schema(&self) -> String {
+        self.ctx
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_schema
+            .clone()
+    }
+
+    pub(crate) fn set_current(&self, catalog: &str, schema: &str) {
+        let state = self.ctx.state_ref();
+        let mut guard = state.write();
+        let opts = guard.config_mut().options_mut();
+        opts.catalog.default_catalog = catalog.to_string();
+        opts.catalog.default_schema = schema.to_string();
+    }
+
+    /// Executes every statement of a query string in order, stopping at the first error. Outputs
+    /// of the statements before it are returned with it.
+    pub async fn execute_sql(&mut self, sql: &str) -> (Vec<StatementOutput>, Option<EngineError>) {
+        let statements = match parse_sql(sql) {
+            Ok(s) => s,
+            Err(e) => return (vec![], Some(e)),
+        };
+        let mut out = Vec::with_capacity(statements.len());
+        for stmt in statements {
+            match self.execute_statement(stmt, None).await {
+                Ok(o) => out.push(o),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        (out, None)
+    }
+
+    /// Parses and plans one statement for later execution.
+    pub async fn prepare(&self, sql: &str) -> Result<Option<Prepared>> {
+        let mut statements = parse_sql(sql)?;
+        if statements.len() > 1 {
+            return Err(EngineError::syntax(
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        let Some(statement) = statements.pop() else {
+            return Ok(None);
+        };
+        let plan = match &statement {
+            Statement::Standard(s) => Some(self.plan_standard(s).await?),
+            _ => None,
+        };
+        Ok(Some(Prepared {
+            sql: sql.to_string(),
+            statement,
+            plan,
+        }))
+    }
+
+    /// The parameter types and result schema of a prepared statement (None: returns no rows).
+    pub async fn describe(
+        &self,
+        prepared: &Prepared,
+    ) -> Result<(Vec<Option<DataType>>, Option<SchemaRef>)> {
+        if let Some(plan) = &prepared.plan {
+            let params = plan.get_parameter_types()?;
+            let mut ordered: Vec<(usize, Option<DataType>)> = params
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    k.trim_start_matches('$')
+                        .parse::<usize>()
+                        .ok()
+                        .map(|i| (i, v))
+                })
+                .collect();
+            ordered.sort_by_key(|(i, _)| *i);
+            let n = ordered.last().map(|(i, _)| *i).unwrap_or(0);
+            let mut types = vec![None; n];
+            for (i, t) in ordered {
+                types[i - 1] = t;
+            }
+            let schema = match plan {
+                LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) => None,
+                LogicalPlan::Explain(_) | _ => Some(Arc::new(plan.schema().as_arrow().clone())),
+            };
+            return Ok((types, schema));
+        }
+        Ok((vec![], self.result_schema(&prepared.statement).await?))
+    }
+
+    pub async fn execute_prepared(
+        &mut self,
+        prepared: &Prepared,
+        params: Option<ParamValues>,
+    ) -> Result<StatementOutput> {
+        match &prepared.plan {
+            Some(plan) => {
+                let plan = match params {
+                    Some(p) => plan.clone().replace_params_with_values(&p)?,
+                    None => plan.clone(),
+                };
+                self.run_plan(plan).await
+            }
+            None => {
+                self.execute_statement(prepared.statement.clone(), None)
+                    .await
+            }
+        }
+    }
+
+    async fn plan_standard(
+        &self,
+        stmt: &datafusion::sql::sqlparser::ast::Statement,
+    ) -> Result<LogicalPlan> {
+        let state = self.ctx.state();
+        Ok(state
+            .statement_to_plan(DFStatement::Statement(Box::new(stmt.clone())))
+            .await?)
+    }
+
+    async fn execute_statement(
+        &mut self,
+        stmt: Statement,
+        _params: Option<ParamValues>,
+    ) -> Result<StatementOutput> {
+        let tag = stmt.command_tag();
+        match stmt {
+            Statement::Standard(s) => {
+                let plan = self.plan_standard(&s).await?;
+                self.run_plan(plan).await
+            }
+            Statement::SetVariable { name, value } => {
+                self.set_variable(&name, &value)?;
+                Ok(StatementOutput::command(tag))
+            }
+            Statement::Transaction(_) => Ok(StatementOutput::command(tag)),
+            other => {
+                if let Some(plan) = self.plan_rows(&other).await? {
+                    return self.run_plan(plan).await;
+                }
+                self.execute_ddl(other).await
+            }
+        }
+    }
+
+    /// Executes a logical plan: DML through Delta commits, everything else through DataFusion.
+    pub(crate) async fn run_plan(&mut self, plan: LogicalPlan) -> Result<StatementOutput> {
+        match plan {
+            LogicalPlan::Dml(DmlStatement {
+                table_name,
+                op,
+                input,
+                ..
+            }) => match op {
+                WriteOp::Insert(insert_op) => {
+                    let entry = self.resolve_table_ref(&table_name)?;
+                    let overwrite = matches!(
+                        insert_op,
+                        datafusion::logical_expr::dml::InsertOp::Overwrite
+                    );
+                    let rows = self
+                        .write_to_table(&entry, input.as_ref().clone(), overwrite)
+                        .await?;
+                    Ok(StatementOutput::Command {
+                        tag: "INSERT".into(),
+                        rows: Some(rows),
+                    })
+                }
+                other => Err(EngineError::not_supported(format!(
+                    "{other} is not supported yet"
+                ))),
+            },
+            LogicalPlan::Ddl(ddl) => Err(EngineError::not_supported(format!(
+                "{} is not supported; Weir tables are created with CREATE TABLE (Delta)",
+                ddl.name()
+            ))),
+            LogicalPlan::Copy(_) => Err(EngineError::not_supported("COPY ... TO is not supported")),
+            LogicalPlan::Statement(s) => Err(EngineError::not_supported(format!(
+                "{} is not supported",
+                s.name()
+            ))),
+            plan => {
+                let df = self.ctx.execute_logical_plan(plan).await?;
+                Ok(StatementOutput::Rows(df.execute_stream().await?))
+            }
+        }
+    }
+
+    fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
+        if let Some(df_key) = name.strip_prefix("datafusion.") {
+            // Only execution tuning is open to sessions; catalog and file-access settings are not.
+            if !df_key.starts_with("execution.") && !df_key.starts_with("optimizer.") {
+                return Err(EngineError::PermissionDenied(format!(
+                    "setting '{name}' cannot be changed by a session"
+                )));
+            }
+            let state = self.ctx.state_ref();
+            let mut guard = state.write();
+            guard.config_mut().options_mut().set(name, value)?;
+            return Ok(());
+        }
+        if name == "timezone" {
+            let state = self.ctx.state_ref();
+            let mut guard = state.write();
+            guard.config_mut().options_mut().execution.time_zone = Some(value.to_string());
+        }
+        self.vars.insert(name.to_string(), value.to_string());
+        Ok(())
+    }
+
+    pub fn variable(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+
+    /// Splits a name of 1 to 3 parts into catalog, schema, table using the session defaults.
+    pub(crate) fn qualify_table(&self, name: &[String]) -> Result<(String, String, String)> {
+        match name {
+            [t] => Ok((self.current_catalog(), self.current_schema(), t.clone())),
+            [s, t] => Ok((self.current_catalog(), s.clone(), t.clone())),
+            [c, s, t] => Ok((c.clone(), s.clone(), t.clone())),
+            _ => Err(EngineError::syntax(format!(
+                "invalid table name '{}'",
+                name.join(".")
+            ))),
+        }
+    }
+
+    pub(crate) fn qualify_schema(&self, name: &[String]) -> Result<(String, String)> {
+        match name {
+            [s] => Ok((self.current_catalog(), s.clone())),
+            [c, s] => Ok((c.clone(), s.clone())),
+            _ => Err(EngineError::syntax(format!(
+                "invalid schema name '{}'",
+                name.join(".")
+            ))),
+        }
+    }
+
+    /// Looks a table up in the metastore, with errors naming what is missing.
+    pub(crate) fn lookup_table(&self, c: &str, s: &str, t: &str) -> Result<TableEntry> {
+        let m = &self.state.metastore;
+        if let Some(e) = m.get_table(c, s, t)? {
+            return Ok(e);
+        }
+        if m.get_catalog(c)?.is_none() {
+            return Err(EngineError::UndefinedCatalog(format!(
+                "catalog '{c}' does not exist"
+            )));
+        }
+        if m.get_schema(c, s)?.is_none() {
+            return Err(EngineError::UndefinedSchema(format!(
+                "schema '{c}.{s}' does not exist"
+            )));
+        }
+        Err(EngineError::UndefinedTable(format!(
+            "table '{c}.{s}.{t}' does not exist"
+        )))
+    }
+
+    fn resolve_table_ref(&self, r: &TableReference) -> Result<TableEntry> {
+        let parts: Vec<String> = match r {
+            TableReference::Bare { table } => vec![table.to_string()],
+            TableReference::Partial { schema, table } => {
+                vec![schema.to_string(), table.to_string()]
+            }
+            TableReference::Full {
+                catalog,
+                schema,
+                table,
+            } => vec![catalog.to_string(), schema.to_string(), table.to_string()],
+        };
+        let parts: Vec<String> = parts.into_iter().map(|p| p.to_lowercase()).collect();
+        let (c, s, t) = self.qualify_table(&parts)?;
+        self.lookup_table(&c, &s, &t)
+    }
+}

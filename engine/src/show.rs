@@ -1,0 +1,323 @@
+//! SHOW and DESCRIBE: planned as ordinary queries over `information_schema` (or built from the
+//! metastore), so they stream, describe and prepare like any SELECT on both fronts.
+
+use arrow::datatypes::SchemaRef;
+use datafusion::logical_expr::LogicalPlan;
+use weir_catalog::TableKind;
+
+use crate::error::{EngineError, Result};
+use crate::information_schema::{batch, mem_table, Col};
+use crate::parser::Statement;
+use crate::session::Session;
+
+/// SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A Databricks `LIKE` pattern (`*` any characters, `|` alternatives, case-insensitive) as a
+/// SQL predicate on `column`.
+fn like_predicate(column: &str, pattern: Option<&str>) -> String {
+    match pattern {
+        None => "TRUE".into(),
+        Some(p) => {
+            let alternatives: Vec<String> = p
+                .split('|')
+                .map(|alt| {
+                    let escaped: String = alt
+                        .trim()
+                        .chars()
+                        .map(|ch| match ch {
+                            '*' => ".*".to_string(),
+                            c if c.is_alphanumeric() || c == '_' => c.to_string(),
+                            c => format!("\\{c}"),
+                        })
+                        .collect();
+                    escaped
+                })
+                .collect();
+            format!(
+                "regexp_like({column}, {}, 'i')",
+                lit(&format!("^({})$", alternatives.join("|")))
+            )
+        }
+    }
+}
+
+impl Session {
+    async fn sql_plan(&self, sql: &str) -> Result<LogicalPlan> {
+        Ok(self.ctx.state().create_logical_plan(sql).await?)
+    }
+
+    /// The plan of a row-returning Weir statement, or None for commands.
+    pub(crate) async fn plan_rows(&self, stmt: &Statement) -> Result<Option<LogicalPlan>> {
+        let m = &self.state.metastore;
+        Ok(Some(match stmt {
+            Statement::ShowCatalogs { like } => {
+                let cat = self.current_catalog();
+                self.sql_plan(&format!(
+                    "SELECT catalog_name AS catalog FROM {cat}.information_schema.catalogs WHERE {} ORDER BY 1",
+                    like_predicate("catalog_name", like.as_deref())
+                ))
+                .await?
+            }
+            Statement::ShowSchemas { catalog, like } => {
+                let cat = catalog.clone().unwrap_or_else(|| self.current_catalog());
+                if m.get_catalog(&cat)?.is_none() {
+                    return Err(EngineError::UndefinedCatalog(format!(
+                        "catalog '{cat}' does not exist"
+                    )));
+                }
+                self.sql_plan(&format!(
+                    "SELECT schema_name AS \"databaseName\" FROM \"{cat}\".information_schema.schemata WHERE {} ORDER BY 1",
+                    like_predicate("schema_name", like.as_deref())
+                ))
+                .await?
+            }
+            Statement::ShowTables { schema, like } => {
+                let (c, s) = match schema {
+                    Some(n) => self.qualify_schema(n)?,
+                    None => (self.current_catalog(), self.current_schema()),
+                };
+                if m.get_schema(&c, &s)?.is_none() {
+                    return Err(EngineError::UndefinedSchema(format!(
+                        "schema '{c}.{s}' does not exist"
+                    )));
+                }
+                self.sql_plan(&format!(
+                    "SELECT table_schema AS \"database\", table_name AS \"tableName\", false AS \"isTemporary\" \
+                     FROM \"{c}\".information_schema.tables WHERE table_schema = {} AND {} ORDER BY 2",
+                    lit(&s),
+                    like_predicate("table_name", like.as_deref())
+                ))
+                .await?
+            }
+            Statement::ShowColumns { table }
+            | Statement::Describe {
+                table,
+                extended: false,
+            } => {
+                let (c, s, t) = self.qualify_table(table)?;
+                self.lookup_table(&c, &s, &t)?;
+                let projection = if matches!(stmt, Statement::ShowColumns { .. }) {
+                    "column_name AS col_name".to_string()
+                } else {
+                    "column_name AS col_name, full_data_type AS data_type, comment".to_string()
+                };
+                self.sql_plan(&format!(
+                    "SELECT {projection} FROM \"{c}\".information_schema.columns \
+                     WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position",
+                    lit(&s),
+                    lit(&t)
+                ))
+                .await?
+            }
+            Statement::Describe {
+                table,
+                extended: true,
+            } => {
+                let (c, s, t) = self.qualify_table(table)?;
+                let e = self.lookup_table(&c, &s, &t)?;
+                let (mut name, mut ty, mut comment) = (
+                    Col::str_not_null("col_name"),
+                    Col::str("data_type"),
+                    Col::str("comment"),
+                );
+                let mut row = |a: &str, b: Option<String>, cm: Option<String>| {
+                    name.push_str(Some(a));
+                    ty.push_str(b);
+                    comment.push_str(cm);
+                };
+                for col in &e.columns {
+                    row(&col.name, Some(col.data_type.clone()), col.comment.clone());
+                }
+                if !e.partition_columns.is_empty() {
+                    row("", Some(String::new()), None);
+                    row("# Partition Information", None, None);
+                    row(
+                        "# col_name",
+                        Some("data_type".into()),
+                        Some("comment".into()),
+                    );
+                    for p in &e.partition_columns {
+                        let col = e.columns.iter().find(|x| &x.name == p);
+                        row(
+                            p,
+                            col.map(|c| c.data_type.clone()),
+                            col.and_then(|c| c.comment.clone()),
+                        );
+                    }
+                }
+                row("", Some(String::new()), None);
+                row("# Detailed Table Information", None, None);
+                row("Catalog", Some(e.catalog.clone()), None);
+                row("Database", Some(e.schema.clone()), None);
+                row("Table", Some(e.name.clone()), None);
+                row("Created Time", Some(fmt_ms(e.created_at_ms)), None);
+                row("Owner", Some(e.owner.clone()), None);
+                row("Type", Some(e.kind.as_str().into()), None);
+                row("Comment", e.comment.clone(), None);
+                if e.kind == TableKind::View {
+                    row("View Text", e.view_definition.clone(), None);
+                } else {
+                    row("Location", e.location.clone(), None);
+                    row("Provider", Some("delta".into()), None);
+                    let props: Vec<String> = e
+                        .properties
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    row(
+                        "Table Properties",
+                        Some(format!("[{}]", props.join(","))),
+                        None,
+                    );
+                }
+                mem_plan(batch(vec![name, ty, comment])?)?
+            }
+            Statement::DescribeDetail { table } => {
+                let (c, s, t) = self.qualify_table(table)?;
+                let e = self.lookup_table(&c, &s, &t)?;
+                let delta = self.state.tables.latest(&self.state.storage, &e).await?;
+                let snap = delta.snapshot()?;
+                let files: Vec<_> = snap.log_data().iter().collect();
+                let size: i64 = files.iter().map(|f| f.size()).sum();
+                let protocol = snap.protocol();
+                let mut cols = vec![
+                    Col::str("format"),
+                    Col::str("id"),
+                    Col::str("name"),
+                    Col::str("description"),
+                    Col::str("location"),
+                    Col::Time("createdAt", vec![]),
+                    Col::Time("lastModified", vec![]),
+                    Col::str("partitionColumns"),
+                    Col::Int("numFiles", vec![]),
+                    Col::Int("sizeInBytes", vec![]),
+                    Col::str("properties"),
+                    Col::Int("minReaderVersion", vec![]),
+                    Col::Int("minWriterVersion", vec![]),
+                    Col::str("tableFeatures"),
+                ];
+                let last_modified = snap
+                    .version_timestamp(snap.version())
+                    .unwrap_or(e.updated_at_ms);
+                let features: Vec<String> = protocol
+                    .writer_features()
+                    .map(|f| f.iter().map(|x| x.to_string()).collect())
+                    .unwrap_or_default();
+                cols[0].push_str(Some("delta"));
+                cols[1].push_str(Some(snap.metadata().id().to_string()));
+                cols[2].push_str(Some(e.full_name()));
+                cols[3].push_str(e.comment.clone());
+                cols[4].push_str(e.location.clone());
+                cols[5].push_int(Some(
+                    snap.metadata().created_time().unwrap_or(e.created_at_ms),
+                ));
+                cols[6].push_int(Some(last_modified));
+                cols[7].push_str(Some(
+                    serde_json::to_string(&e.partition_columns).unwrap_or_default(),
+                ));
+                cols[8].push_int(Some(files.len() as i64));
+                cols[9].push_int(Some(size));
+                cols[10].push_str(Some(
+                    serde_json::to_string(&e.properties).unwrap_or_default(),
+                ));
+                cols[11].push_int(Some(protocol.min_reader_version() as i64));
+                cols[12].push_int(Some(protocol.min_writer_version() as i64));
+                cols[13].push_str(Some(serde_json::to_string(&features).unwrap_or_default()));
+                mem_plan(batch(cols)?)?
+            }
+            Statement::DescribeCatalog { name } => {
+                let e = m.get_catalog(name)?.ok_or_else(|| {
+                    EngineError::UndefinedCatalog(format!("catalog '{name}' does not exist"))
+                })?;
+                info_rows(vec![
+                    ("Catalog Name", Some(e.name)),
+                    ("Comment", e.comment),
+                    ("Owner", Some(e.owner)),
+                    ("Managed Location", e.managed_location),
+                    ("Created Time", Some(fmt_ms(e.created_at_ms))),
+                ])?
+            }
+            Statement::DescribeSchema { name } => {
+                let (c, s) = self.qualify_schema(name)?;
+                let e = m.get_schema(&c, &s)?.ok_or_else(|| {
+                    EngineError::UndefinedSchema(format!("schema '{c}.{s}' does not exist"))
+                })?;
+                info_rows(vec![
+                    ("Catalog Name", Some(e.catalog)),
+                    ("Namespace Name", Some(e.name)),
+                    ("Comment", e.comment),
+                    ("Owner", Some(e.owner)),
+                    ("Managed Location", e.managed_location),
+                    ("Created Time", Some(fmt_ms(e.created_at_ms))),
+                ])?
+            }
+            Statement::ShowVariable { name } => {
+                let value = match name.as_str() {
+                    "search_path" => self.current_schema(),
+                    "transaction_isolation" | "transaction isolation level" => {
+                        "serializable".into()
+                    }
+                    "server_version" => crate::PG_SERVER_VERSION.into(),
+                    "timezone" | "time zone" => {
+                        self.variable("timezone").unwrap_or_else(|| "UTC".into())
+                    }
+                    "standard_conforming_strings" => "on".into(),
+                    other => match self.variable(other) {
+                        Some(v) => v,
+                        None => match self
+                            .ctx
+                            .state()
+                            .config()
+                            .options()
+                            .entries()
+                            .into_iter()
+                            .find(|e| e.key == other)
+                        {
+                            Some(e) => e.value.unwrap_or_default(),
+                            None => {
+                                return Err(EngineError::invalid(format!(
+                                    "unrecognized configuration parameter \"{other}\""
+                                )))
+                            }
+                        },
+                    },
+                };
+                let mut col = Col::Str(Box::leak(name.clone().into_boxed_str()), true, vec![]);
+                col.push_str(Some(value));
+                mem_plan(batch(vec![col])?)?
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    pub(crate) async fn result_schema(&self, stmt: &Statement) -> Result<Option<SchemaRef>> {
+        Ok(self
+            .plan_rows(stmt)
+            .await?
+            .map(|p| std::sync::Arc::new(p.schema().as_arrow().clone())))
+    }
+}
+
+fn info_rows(rows: Vec<(&str, Option<String>)>) -> Result<LogicalPlan> {
+    let (mut k, mut v) = (Col::str_not_null("info_name"), Col::str("info_value"));
+    for (a, b) in rows {
+        k.push_str(Some(a));
+        v.push_str(b);
+    }
+    mem_plan(batch(vec![k, v])?)
+}
+
+fn mem_plan(b: arrow::array::RecordBatch) -> Result<LogicalPlan> {
+    use datafusion::datasource::provider_as_source;
+    use datafusion::logical_expr::LogicalPlanBuilder;
+    Ok(LogicalPlanBuilder::scan("result", provider_as_source(mem_table(b)?), None)?.build()?)
+}
+
+fn fmt_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
+}

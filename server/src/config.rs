@@ -1,0 +1,164 @@
+//! Server configuration: command-line flags and `WEIR_*` environment variables override an
+//! optional TOML file, which overrides the embedded defaults.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "weir",
+    version,
+    about = "Weir: a governed lakehouse SQL server over Delta tables"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// TOML configuration file (keys as the flags below, with underscores: data_dir, pg_addr, ...).
+    #[arg(long, env = "WEIR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the SQLite metastore and, by default, the warehouse. [default: ./weir-data]
+    #[arg(long, env = "WEIR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Root URI for managed tables: a local path or s3://bucket/prefix. [default: DATA_DIR/warehouse]
+    #[arg(long, env = "WEIR_WAREHOUSE")]
+    pub warehouse: Option<String>,
+    /// Postgres wire protocol listen address; port 0 picks a free port. [default: 127.0.0.1:5433]
+    #[arg(long, env = "WEIR_PG_ADDR")]
+    pub pg_addr: Option<SocketAddr>,
+    /// PEM certificate chain for TLS. With --tls-key, the server refuses to start if TLS fails.
+    #[arg(long, env = "WEIR_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    #[arg(long, env = "WEIR_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// S3 endpoint for S3-compatible stores (MinIO, Ceph, R2); AWS S3 needs none.
+    #[arg(long, env = "WEIR_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region. [default: AWS_REGION, else us-east-1]
+    #[arg(long, env = "WEIR_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// S3 access key id. [default: AWS_ACCESS_KEY_ID]
+    #[arg(long, env = "WEIR_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key. [default: AWS_SECRET_ACCESS_KEY]
+    #[arg(long, env = "WEIR_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// Allow plain-HTTP S3 endpoints (local test servers only).
+    #[arg(long, env = "WEIR_S3_ALLOW_HTTP")]
+    pub s3_allow_http: Option<bool>,
+    /// Log filter, e.g. info, debug, weir_engine=debug. [default: info]
+    #[arg(long, env = "WEIR_LOG")]
+    pub log_level: Option<String>,
+    /// Seconds to let running statements finish on shutdown. [default: 30]
+    #[arg(long, env = "WEIR_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    warehouse: Option<String>,
+    pg_addr: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
+    s3_allow_http: Option<bool>,
+    log_level: Option<String>,
+    shutdown_grace_secs: Option<u64>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub warehouse: Option<String>,
+    pub pg_addr: SocketAddr,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub storage_options: HashMap<String, String>,
+    pub log_level: String,
+    pub shutdown_grace_secs: u64,
+}
+
+impl ServerConfig {
+    pub fn resolve(args: ServeArgs) -> Result<Self> {
+        let file: FileConfig = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let tls = match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => anyhow::bail!("TLS needs both tls_cert and tls_key"),
+        };
+        let mut storage_options = HashMap::new();
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                storage_options.insert(k.to_string(), v);
+            }
+        };
+        put("aws_endpoint", args.s3_endpoint.or(file.s3_endpoint));
+        put("aws_region", args.s3_region.or(file.s3_region));
+        put(
+            "aws_access_key_id",
+            args.s3_access_key_id.or(file.s3_access_key_id),
+        );
+        put(
+            "aws_secret_access_key",
+            args.s3_secret_access_key.or(file.s3_secret_access_key),
+        );
+        put(
+            "aws_allow_http",
+            args.s3_allow_http
+                .or(file.s3_allow_http)
+                .map(|b| b.to_string()),
+        );
+        Ok(ServerConfig {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("weir-data")),
+            warehouse: args.warehouse.or(file.warehouse),
+            pg_addr: args
+                .pg_addr
+                .or(file.pg_addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5433))),
+            tls,
+            storage_options,
+            log_level: args
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            shutdown_grace_secs: args
+                .shutdown_grace_secs
+                .or(file.shutdown_grace_secs)
+                .unwrap_or(30),
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! `weir`: the Weir server binary.
+
+mod config;
+mod pg;
+mod tls;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use weir_engine::{Engine, EngineConfig};
+
+use crate::config::{Cli, Command, ServerConfig};
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = ServerConfig::resolve(args)?;
+            init_logging(&config.log_level)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(serve(config))
+        }
+    }
+}
+
+fn init_logging(filter: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("invalid log filter '{filter}'"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+async fn serve(config: ServerConfig) -> Result<()> {
+    let (engine, generated_password) = Engine::open(&EngineConfig {
+        data_dir: config.data_dir.clone(),
+        warehouse: config.warehouse.clone(),
+        storage_options: config.storage_options.clone(),
+        admin_password: std::env::var("WEIR_ADMIN_PASSWORD").ok(),
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .with_context(|| format!("opening data directory {}", config.data_dir.display()))?;
+
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(
+            tls::acceptor(cert, key)
+                .context("TLS is configured but cannot be set up; refusing to start")?,
+        ),
+        None => None,
+    };
+
+    let listener = TcpListener::bind(config.pg_addr)
+        .await
+        .with_context(|| format!("binding the Postgres listener to {}", config.pg_addr))?;
+    let pg_addr = listener.local_addr()?;
+
+    if let Some(p) = &generated_password {
+        println!("Generated password for user 'admin' (shown once, only its hash is stored): {p}");
+    }
+    println!("Weir {} ready", env!("CARGO_PKG_VERSION"));
+    println!(
+        "postgres listening on {pg_addr}{}",
+        if tls.is_some() { " (TLS)" } else { "" }
+    );
+    println!("connect with: psql \"postgresql://admin@{pg_addr}/main\"");
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let front = pg::PgFront::new(engine, tls);
+    let accept = tokio::spawn(front.serve(listener, shutdown.clone(), tracker.clone()));
+
+    wait_for_signal().await;
+    tracing::info!(
+        "shutting down: no new connections; waiting up to {}s for running statements",
+        config.shutdown_grace_secs
+    );
+    shutdown.cancel();
+    let _ = accept.await;
+    tracker.close();
+    // Delta commits are atomic: a statement cut off at the deadline leaves its table at the
+    // previous version, never half-written.
+    if tokio::time::timeout(
+        Duration::from_secs(config.shutdown_grace_secs),
+        tracker.wait(),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!("grace period over; closing remaining connections");
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

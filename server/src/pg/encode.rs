@@ -1,0 +1,69 @@
+//! Engine results and errors as Postgres wire responses.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use futures::{stream, StreamExt};
+use pgwire::api::portal::Format;
+use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
+use weir_engine::{EngineError, StatementOutput};
+
+pub fn to_pg_error(e: EngineError) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        e.sqlstate().into(),
+        e.to_string(),
+    )))
+}
+
+pub fn to_pg_fatal(e: EngineError) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        e.sqlstate().into(),
+        e.to_string(),
+    )))
+}
+
+pub fn fields_for(
+    schema: &arrow::datatypes::Schema,
+    format: &Format,
+) -> PgWireResult<Vec<FieldInfo>> {
+    arrow_schema_to_pg_fields(schema, format, None)
+}
+
+/// Streams a result set batch by batch: rows are encoded as batches arrive, so a large result
+/// never sits in memory.
+pub fn to_response(output: StatementOutput, format: &Format) -> PgWireResult<Response> {
+    match output {
+        StatementOutput::Command { tag, rows } => {
+            let mut t = Tag::new(&tag);
+            if tag == "INSERT" {
+                t = t.with_oid(0);
+            }
+            if let Some(n) = rows {
+                t = t.with_rows(n as usize);
+            }
+            Ok(Response::Execution(t))
+        }
+        StatementOutput::Rows(batches) => {
+            let fields = Arc::new(fields_for(batches.schema().as_ref(), format)?);
+            let fields_ref = fields.clone();
+            let rows = batches
+                .map(move |rb: datafusion::error::Result<RecordBatch>| {
+                    let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> =
+                        match rb {
+                            Ok(rb) => encode_recordbatch(fields_ref.clone(), rb),
+                            Err(e) => {
+                                Box::new(std::iter::once(Err(to_pg_error(EngineError::from(e)))))
+                            }
+                        };
+                    stream::iter(rows)
+                })
+                .flatten();
+            Ok(Response::Query(QueryResponse::new(fields, rows)))
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Simple and extended query protocol on top of an engine session.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use async_trait::async_trait;
+use futures::Sink;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldInfo, Response};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use tokio::sync::Mutex;
+use weir_engine::{Prepared, Session};
+
+use super::encode::{fields_for, to_pg_error, to_response};
+
+/// The engine session of one connection, opened once authentication succeeds.
+#[derive(Clone, Default)]
+pub struct ConnectionSession(Arc<Mutex<Option<Session>>>);
+
+impl ConnectionSession {
+    pub async fn open(&self, session: Session) {
+        *self.0.lock().await = Some(session);
+    }
+
+    pub async fn is_open(&self) -> bool {
+        self.0.lock().await.is_some()
+    }
+}
+
+fn no_session() -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        "08P01".into(),
+        "no session: the connection is not authenticated".into(),
+    )))
+}
+
+/// A prepared statement as pgwire stores it: the engine's prepared statement plus what Describe
+/// reports, computed once at Parse.
+#[derive(Debug, Clone)]
+pub struct PgStatement {
+    prepared: Prepared,
+    param_types: Vec<Option<DataType>>,
+    schema: Option<SchemaRef>,
+}
+
+pub struct WeirQueryHandler {
+    session: ConnectionSession,
+    parser: Arc<WeirQueryParser>,
+}
+
+impl WeirQueryHandler {
+    pub fn new(session: ConnectionSession) -> Self {
+        WeirQueryHandler {
+            parser: Arc::new(WeirQueryParser {
+                session: session.clone(),
+            }),
+            session,
+        }
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for WeirQueryHandler {
+    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut guard = self.session.0.lock().await;
+        let session = guard.as_mut().ok_or_else(no_session)?;
+        let (outputs, error) = session.execute_sql(query).await;
+        let mut responses = Vec::with_capacity(outputs.len() + 1);
+        for o in outputs {
+            responses.push(to_response(o, &Format::UnifiedText)?);
+        }
+        if let Some(e) = error {
+            // Earlier statements' results are sent, then the error, as PostgreSQL does.
+            let PgWireError::UserError(info) = to_pg_error(e) else {
+                unreachable!()
+            };
+            responses.push(Response::Error(info));
+        }
+        Ok(responses)
+    }
+}
+
+pub struct WeirQueryParser {
+    session: ConnectionSession,
+}
+
+#[async_trait]
+impl QueryParser for WeirQueryParser {
+    type Statement = PgStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<PgStatement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let guard = self.session.0.lock().await;
+        let session = guard.as_ref().ok_or_else(no_session)?;
+        let Some(prepared) = session.prepare(sql).await.map_err(to_pg_error)? else {
+            return Ok(None);
+        };
+        let (param_types, schema) = session.describe(&prepared).await.map_err(to_pg_error)?;
+        Ok(Some(PgStatement {
+            prepared,
+            param_types,
+            schema,
+        }))
+    }
+
+    fn get_parameter_types(&self, stmt: &PgStatement) -> PgWireResult<Vec<Type>> {
+        stmt.param_types
+            .iter()
+            .map(|t| match t {
+                Some(t) => arrow_pg::datatypes::into_pg_type(t),
+                None => Ok(Type::UNKNOWN),
+            })
+            .collect()
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &PgStatement,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        match &stmt.schema {
+            Some(s) => fields_for(s, format.unwrap_or(&Format::UnifiedText)),
+            None => Ok(vec![]),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for WeirQueryHandler {
+    type Statement = PgStatement;
+    type QueryParser = WeirQueryParser;
+
+    fn query_parser(&self) -> Arc<WeirQueryParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<PgStatement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // Row limits (`max_rows`) are applied by pgwire, which suspends the portal's stream.
+        let stmt = &portal.statement.statement;
+        let params = if stmt.param_types.is_empty() {
+            None
+        } else {
+            let inferred: Vec<Option<&DataType>> =
+                stmt.param_types.iter().map(|t| t.as_ref()).collect();
+            Some(arrow_pg::datatypes::df::deserialize_parameters(
+                portal, &inferred,
+            )?)
+        };
+        let mut guard = self.session.0.lock().await;
+        let session = guard.as_mut().ok_or_else(no_session)?;
+        let output = session
+            .execute_prepared(&stmt.prepared, params)
+            .await
+            .map_err(to_pg_error)?;
+        to_response(output, &portal.result_column_format)
+    }
+}

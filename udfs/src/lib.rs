@@ -1,0 +1,122 @@
+//! SQL functions Weir adds to DataFusion.
+//!
+//! Session functions (`current_catalog()`, `current_schema()`, `current_database()`) read the
+//! session's configuration at execution time, so they follow `USE CATALOG` / `USE SCHEMA`.
+//! `current_user()` / `session_user()` are bound to the authenticated user when a session starts.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SessionValue {
+    Catalog,
+    Schema,
+}
+
+/// A zero-argument function returning a value of the running session.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SessionFunction {
+    name: &'static str,
+    aliases: Vec<String>,
+    value: SessionValue,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for SessionFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let opts = &args.config_options.catalog;
+        let v = match self.value {
+            SessionValue::Catalog => opts.default_catalog.clone(),
+            SessionValue::Schema => opts.default_schema.clone(),
+        };
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(v))))
+    }
+}
+
+/// A zero-argument function returning a constant fixed for the session.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ConstantFunction {
+    name: &'static str,
+    aliases: Vec<String>,
+    value: String,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for ConstantFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
+            self.value.clone(),
+        ))))
+    }
+}
+
+fn session_fn(name: &'static str, aliases: &[&str], value: SessionValue) -> ScalarUDF {
+    ScalarUDF::new_from_impl(SessionFunction {
+        name,
+        aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        value,
+        // Volatile: never constant-folded at planning time, always read from the running session.
+        signature: Signature::exact(vec![], Volatility::Volatile),
+    })
+}
+
+fn constant_fn(name: &'static str, aliases: &[&str], value: &str) -> ScalarUDF {
+    ScalarUDF::new_from_impl(ConstantFunction {
+        name,
+        aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        value: value.to_string(),
+        signature: Signature::exact(vec![], Volatility::Stable),
+    })
+}
+
+/// Registers Weir's functions on a session of `user`.
+pub fn register_session_functions(ctx: &SessionContext, user: &str, server_version: &str) {
+    for f in session_functions(user, server_version) {
+        ctx.register_udf(f.as_ref().clone());
+    }
+}
+
+/// The functions as a list, for callers that build sessions without a `SessionContext`.
+pub fn session_functions(user: &str, server_version: &str) -> Vec<Arc<ScalarUDF>> {
+    vec![
+        Arc::new(session_fn(
+            "current_catalog",
+            &["current_database"],
+            SessionValue::Catalog,
+        )),
+        Arc::new(session_fn("current_schema", &[], SessionValue::Schema)),
+        Arc::new(constant_fn("current_user", &["user", "current_role"], user)),
+        Arc::new(constant_fn("session_user", &[], user)),
+        Arc::new(constant_fn("version", &[], server_version)),
+    ]
+}
