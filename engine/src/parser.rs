@@ -200,7 +200,8 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
     }
     let dialect = GenericDialect {};
     let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()?;
+        .tokenize_with_location()
+        .map_err(|e| EngineError::syntax(e.to_string()))?;
     let mut parser =
         Parser::new(&dialect).with_tokens_with_locations(strip_session_function_parens(tokens));
     let compat = PostgresCompatibilityParser::new();

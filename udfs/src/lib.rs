@@ -109,11 +109,9 @@ pub fn register_session_functions(ctx: &SessionContext, user: &str, server_versi
 /// The functions as a list, for callers that build sessions without a `SessionContext`.
 pub fn session_functions(user: &str, server_version: &str) -> Vec<Arc<ScalarUDF>> {
     vec![
-        Arc::new(session_fn(
-            "current_catalog",
-            &["current_database"],
-            SessionValue::Catalog,
-        )),
+        Arc::new(session_fn("current_catalog", &[], SessionValue::Catalog)),
+        // A Postgres database is a Weir catalog.
+        Arc::new(session_fn("current_database", &[], SessionValue::Catalog)),
         Arc::new(session_fn("current_schema", &[], SessionValue::Schema)),
         Arc::new(constant_fn("current_user", &["user", "current_role"], user)),
         Arc::new(constant_fn("session_user", &[], user)),
