@@ -49,6 +49,10 @@ fn columns_of(table: &DeltaTable, comments: &HashMap<String, String>) -> Result<
     Ok(out)
 }
 
+fn is_delta_property(key: &str) -> bool {
+    key.starts_with("delta.")
+}
+
 fn kernel_fields(cols: &[ColumnDef]) -> Result<Vec<StructField>> {
     let fields: Vec<Field> = cols
         .iter()
@@ -475,10 +479,19 @@ impl Session {
             .iter()
             .filter_map(|c| c.comment.clone().map(|x| (c.name.clone(), x)))
             .collect();
+        // `delta.*` properties configure the Delta table; other keys are user metadata kept in
+        // the metastore only (the Delta protocol rejects unknown keys).
         let properties: HashMap<String, Option<String>> = ct
             .properties
             .iter()
+            .filter(|(k, _)| is_delta_property(k))
             .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        let user_properties: BTreeMap<String, String> = ct
+            .properties
+            .iter()
+            .filter(|(k, _)| !is_delta_property(k))
+            .cloned()
             .collect();
         let mut rows = None;
 
@@ -592,6 +605,7 @@ impl Session {
                 .configuration()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(user_properties)
                 .collect(),
             comment: ct.comment.or_else(|| {
                 table
@@ -691,24 +705,25 @@ impl Session {
                 m.update_table(&entry)?;
             }
             AlterTableOp::SetProperties(props) => {
-                let table = self
-                    .state
-                    .tables
-                    .latest(&self.state.storage, &entry)
-                    .await?;
-                let table = table
-                    .set_tbl_properties()
-                    .with_properties(props.into_iter().collect())
-                    .with_commit_properties(self.commit_properties("SET TBLPROPERTIES"))
-                    .await?;
-                entry.properties = table
-                    .snapshot()?
-                    .metadata()
-                    .configuration()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                self.state.tables.put(&entry.id, table);
+                let (delta_props, user_props): (Vec<_>, Vec<_>) =
+                    props.into_iter().partition(|(k, _)| is_delta_property(k));
+                if !delta_props.is_empty() {
+                    let table = self
+                        .state
+                        .tables
+                        .latest(&self.state.storage, &entry)
+                        .await?;
+                    let table = table
+                        .set_tbl_properties()
+                        .with_properties(delta_props.into_iter().collect())
+                        .with_commit_properties(self.commit_properties("SET TBLPROPERTIES"))
+                        .await?;
+                    for (k, v) in table.snapshot()?.metadata().configuration() {
+                        entry.properties.insert(k.clone(), v.clone());
+                    }
+                    self.state.tables.put(&entry.id, table);
+                }
+                entry.properties.extend(user_props);
                 m.update_table(&entry)?;
             }
             AlterTableOp::UnsetProperties(keys) => {
@@ -735,6 +750,7 @@ impl Session {
             )));
         }
         let table = self.state.tables.latest(&self.state.storage, entry).await?;
+        let input = cast_to_table_schema(input, &table).await?;
         let snapshot = table.snapshot()?.snapshot().clone();
         let table = WriteBuilder::new(table.log_store(), Some(snapshot))
             .with_input_plan(input)
@@ -754,6 +770,35 @@ impl Session {
         self.state.tables.put(&entry.id, table);
         Ok(rows)
     }
+}
+
+/// Casts each input column to the table's type. The planner casts INSERT sources, but a bound
+/// parameter can arrive with its own type (a driver sending `timestamp` for a `TIMESTAMP` column
+/// that Delta stores with a time zone), and Delta must not see a different schema.
+async fn cast_to_table_schema(input: LogicalPlan, table: &DeltaTable) -> Result<LogicalPlan> {
+    use datafusion::catalog::TableProvider;
+    use datafusion::logical_expr::{cast, col, LogicalPlanBuilder};
+    let target = crate::delta_table::DeltaTableScan::try_new(table)
+        .await?
+        .schema();
+    let source = input.schema().clone();
+    if source.fields().len() != target.fields().len() {
+        return Ok(input);
+    }
+    let exprs: Vec<_> = source
+        .fields()
+        .iter()
+        .zip(target.fields())
+        .map(|(s, t)| {
+            let c = col(datafusion::common::Column::from_name(s.name()));
+            if s.data_type() == t.data_type() {
+                c.alias(t.name())
+            } else {
+                cast(c, t.data_type().clone()).alias(t.name())
+            }
+        })
+        .collect();
+    Ok(LogicalPlanBuilder::from(input).project(exprs)?.build()?)
 }
 
 /// Rows added by the table's latest commit, from its commitInfo metrics.

@@ -194,8 +194,28 @@ impl From<DeltaTableError> for EngineError {
             DeltaTableError::ObjectStore { source } => {
                 EngineError::Storage(format!("object store error: {source}"))
             }
-            other => EngineError::Storage(format!("Delta error: {other}")),
+            other => classify_message(format!("Delta error: {other}")),
         }
+    }
+}
+
+/// delta-rs wraps planning and Arrow errors into generic variants; their text still says what
+/// kind of failure happened.
+fn classify_message(msg: String) -> EngineError {
+    if msg.contains("non-nullable")
+        || msg.contains("Non-nullable")
+        || msg.contains("rows failed validation check")
+    {
+        EngineError::NotNullViolation(msg)
+    } else if msg.contains("Cast error")
+        || msg.contains("Can't cast")
+        || msg.contains("Divide by zero")
+    {
+        EngineError::DataException(msg)
+    } else if msg.contains("Error parsing property") || msg.contains("Invalid table property") {
+        EngineError::InvalidParameter(msg)
+    } else {
+        EngineError::Storage(msg)
     }
 }
 

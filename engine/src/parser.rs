@@ -720,14 +720,36 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     }
                     Statement::ShowColumns { table }
                 }
+                _ if p.peek_is(&["SHOW", "TIME", "ZONE"]) => {
+                    p.expect(&["SHOW", "TIME", "ZONE"])?;
+                    Statement::ShowVariable {
+                        name: "timezone".into(),
+                    }
+                }
                 _ => {
                     p.expect(&["SHOW"])?;
-                    let mut parts = vec![p.p.parse_identifier()?.value];
-                    while p.p.consume_token(&Token::Period) {
-                        parts.push(p.p.parse_identifier()?.value);
+                    // `SHOW name`, `SHOW a.b` and multi-word names (`SHOW TRANSACTION ISOLATION LEVEL`).
+                    let mut name = String::new();
+                    loop {
+                        match p.p.peek_token().token {
+                            Token::EOF | Token::SemiColon => break,
+                            Token::Period => name.push('.'),
+                            Token::Word(w) => {
+                                if !name.is_empty() && !name.ends_with('.') {
+                                    name.push(' ');
+                                }
+                                name.push_str(&w.value);
+                            }
+                            other => {
+                                return Err(EngineError::syntax(format!(
+                                    "unexpected {other} in SHOW"
+                                )))
+                            }
+                        }
+                        p.p.next_token();
                     }
                     Statement::ShowVariable {
-                        name: parts.join(".").to_lowercase(),
+                        name: name.to_lowercase(),
                     }
                 }
             }

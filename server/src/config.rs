@@ -61,7 +61,7 @@ pub struct ServeArgs {
     /// Allow plain-HTTP S3 endpoints (local test servers only).
     #[arg(long, env = "WEIR_S3_ALLOW_HTTP")]
     pub s3_allow_http: Option<bool>,
-    /// Log filter, e.g. info, debug, weir_engine=debug. [default: info]
+    /// Log filter, e.g. info, debug, weir_engine=debug. [default: warn,weir=info,weir_engine=info]
     #[arg(long, env = "WEIR_LOG")]
     pub log_level: Option<String>,
     /// Seconds to let running statements finish on shutdown. [default: 30]
@@ -85,6 +85,9 @@ struct FileConfig {
     log_level: Option<String>,
     shutdown_grace_secs: Option<u64>,
 }
+
+/// Weir's own events at info; the libraries' (delta-rs logs every snapshot load) at warn.
+pub const DEFAULT_LOG_FILTER: &str = "warn,weir=info,weir_engine=info,weir_server=info";
 
 /// The effective configuration.
 #[derive(Debug, Clone)]
@@ -154,7 +157,7 @@ impl ServerConfig {
             log_level: args
                 .log_level
                 .or(file.log_level)
-                .unwrap_or_else(|| "info".into()),
+                .unwrap_or_else(|| DEFAULT_LOG_FILTER.into()),
             shutdown_grace_secs: args
                 .shutdown_grace_secs
                 .or(file.shutdown_grace_secs)

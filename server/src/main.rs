@@ -95,7 +95,7 @@ async fn serve(config: ServerConfig) -> Result<()> {
     .await
     .is_err()
     {
-        tracing::warn!("grace period over; closing remaining connections");
+        tracing::warn!("grace period over; abandoning running statements");
     }
     Ok(())
 }

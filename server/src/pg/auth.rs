@@ -14,7 +14,9 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use weir_engine::Engine;
 
+use super::cancel::CancelRegistry;
 use super::query::ConnectionSession;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct EngineAuthSource {
@@ -46,6 +48,7 @@ pub struct WeirStartupHandler {
     sasl: SASLAuthStartupHandler<DefaultServerParameterProvider>,
     engine: Engine,
     session: ConnectionSession,
+    cancels: Arc<CancelRegistry>,
 }
 
 impl WeirStartupHandler {
@@ -53,12 +56,36 @@ impl WeirStartupHandler {
         sasl: SASLAuthStartupHandler<DefaultServerParameterProvider>,
         engine: Engine,
         session: ConnectionSession,
+        cancels: Arc<CancelRegistry>,
     ) -> Self {
         WeirStartupHandler {
             sasl,
             engine,
             session,
+            cancels,
         }
+    }
+}
+
+/// The catalog a connection asked for. psql and most drivers default the database to the user
+/// name; when no catalog has that name the default catalog is used instead.
+fn requested_catalog(
+    engine: &Engine,
+    user: &str,
+    database: Option<&str>,
+) -> Result<Option<String>, PgWireError> {
+    match database {
+        None | Some("") => Ok(None),
+        Some(d) => match engine.catalog_exists(d) {
+            Ok(true) => Ok(Some(d.to_string())),
+            Ok(false) if d == user => Ok(None),
+            Ok(false) => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "FATAL".into(),
+                "3D000".into(),
+                format!("database \"{d}\" does not exist"),
+            )))),
+            Err(e) => Err(super::encode::to_pg_fatal(e)),
+        },
     }
 }
 
@@ -74,6 +101,15 @@ impl StartupHandler for WeirStartupHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if let PgWireFrontendMessage::Startup(startup) = &message {
+            // Refuse an unknown database before authentication starts, with a clean FATAL.
+            let user = startup.parameters.get("user").cloned().unwrap_or_default();
+            requested_catalog(
+                &self.engine,
+                &user,
+                startup.parameters.get("database").map(String::as_str),
+            )?;
+        }
         self.sasl.on_startup(client, message).await?;
         if matches!(client.state(), PgWireConnectionState::ReadyForQuery)
             && !self.session.is_open().await
@@ -87,13 +123,13 @@ impl StartupHandler for WeirStartupHandler {
                 .metadata()
                 .get(pgwire::api::METADATA_DATABASE)
                 .cloned();
-            // psql and most drivers default the database to the user name; `admin` is no catalog.
-            let database =
-                database.filter(|d| *d != user || self.engine.catalog_exists(d).unwrap_or(false));
+            let catalog = requested_catalog(&self.engine, &user, database.as_deref())?;
             let session = self
                 .engine
-                .new_session(&user, database.as_deref())
+                .new_session(&user, catalog.as_deref())
                 .map_err(super::encode::to_pg_fatal)?;
+            let (pid, key) = client.pid_and_secret_key();
+            self.cancels.register(pid, key, &self.session.cancel);
             self.session.open(session).await;
         }
         Ok(())

@@ -9,7 +9,36 @@ use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use weir_engine::{EngineError, StatementOutput};
+
+/// What a running statement carries until its last row is sent: the token that cancels it and
+/// its place among the server's in-flight statements.
+#[derive(Clone)]
+pub struct Running {
+    pub cancel: CancellationToken,
+    /// Held, not read: the statement counts as running until this is dropped.
+    pub _inflight: TaskTrackerToken,
+}
+
+/// Ends the stream with a 57014 error as soon as the statement is canceled, dropping (and so
+/// stopping) the query that feeds it.
+fn cancellable(
+    batches: datafusion::physical_plan::SendableRecordBatchStream,
+    running: Running,
+) -> impl futures::Stream<Item = datafusion::error::Result<RecordBatch>> + Send {
+    futures::stream::unfold(Some((batches, running)), |state| async move {
+        let (mut batches, running) = state?;
+        tokio::select! {
+            _ = running.cancel.cancelled() => Some((
+                Err(datafusion::error::DataFusionError::External(Box::new(EngineError::Canceled))),
+                None,
+            )),
+            next = batches.next() => next.map(|item| (item, Some((batches, running)))),
+        }
+    })
+}
 
 pub fn to_pg_error(e: EngineError) -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(
@@ -36,7 +65,11 @@ pub fn fields_for(
 
 /// Streams a result set batch by batch: rows are encoded as batches arrive, so a large result
 /// never sits in memory.
-pub fn to_response(output: StatementOutput, format: &Format) -> PgWireResult<Response> {
+pub fn to_response(
+    output: StatementOutput,
+    format: &Format,
+    running: Running,
+) -> PgWireResult<Response> {
     match output {
         StatementOutput::Command { tag, rows } => {
             let mut t = Tag::new(&tag);
@@ -51,7 +84,7 @@ pub fn to_response(output: StatementOutput, format: &Format) -> PgWireResult<Res
         StatementOutput::Rows(batches) => {
             let fields = Arc::new(fields_for(batches.schema().as_ref(), format)?);
             let fields_ref = fields.clone();
-            let rows = batches
+            let rows = cancellable(batches, running)
                 .map(move |rb: datafusion::error::Result<RecordBatch>| {
                     let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> =
                         match rb {

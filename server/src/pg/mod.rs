@@ -2,6 +2,7 @@
 //! and encoding; statements go to the engine's session for this connection.
 
 mod auth;
+mod cancel;
 mod encode;
 mod query;
 
@@ -20,6 +21,7 @@ use tokio_util::task::TaskTracker;
 use weir_engine::Engine;
 
 use self::auth::{EngineAuthSource, WeirStartupHandler};
+use self::cancel::{CancelRegistry, WeirCancelHandler};
 use self::query::{ConnectionSession, WeirQueryHandler};
 
 /// Handlers of one connection. pgwire's SASL handler keeps per-connection state, and each
@@ -27,7 +29,7 @@ use self::query::{ConnectionSession, WeirQueryHandler};
 struct ConnectionHandlers {
     startup: Arc<WeirStartupHandler>,
     query: Arc<WeirQueryHandler>,
-    cancel: Arc<DefaultCancelHandler>,
+    cancel: Arc<WeirCancelHandler>,
 }
 
 impl PgWireServerHandlers for ConnectionHandlers {
@@ -49,6 +51,7 @@ pub struct PgFront {
     engine: Engine,
     tls: Option<TlsAcceptor>,
     connections: Arc<ConnectionManager>,
+    cancels: Arc<CancelRegistry>,
 }
 
 impl PgFront {
@@ -57,10 +60,11 @@ impl PgFront {
             engine,
             tls,
             connections: Arc::new(ConnectionManager::new()),
+            cancels: Arc::default(),
         }
     }
 
-    fn handlers(&self) -> ConnectionHandlers {
+    fn handlers(&self, inflight: TaskTracker) -> ConnectionHandlers {
         let mut params = DefaultServerParameterProvider::default();
         params.server_version = weir_engine::PG_SERVER_VERSION.to_string();
         let params = Arc::new(params);
@@ -71,24 +75,29 @@ impl PgFront {
         let sasl = SASLAuthStartupHandler::new(params)
             .with_scram(scram)
             .with_connection_manager(self.connections.clone());
-        let session = ConnectionSession::default();
+        let session = ConnectionSession::new(inflight);
         ConnectionHandlers {
             startup: Arc::new(WeirStartupHandler::new(
                 sasl,
                 self.engine.clone(),
                 session.clone(),
+                self.cancels.clone(),
             )),
             query: Arc::new(WeirQueryHandler::new(session)),
-            cancel: Arc::new(DefaultCancelHandler::new(self.connections.clone())),
+            cancel: Arc::new(WeirCancelHandler {
+                registry: self.cancels.clone(),
+                pgwire: DefaultCancelHandler::new(self.connections.clone()),
+            }),
         }
     }
 
-    /// Accepts connections until `shutdown` fires; connection tasks are tracked by `tracker`.
+    /// Accepts connections until `shutdown` fires. Every running statement holds a token of
+    /// `inflight`, so shutdown can wait for statements without waiting for idle connections.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
-        tracker: TaskTracker,
+        inflight: TaskTracker,
     ) {
         let front = Arc::new(self);
         loop {
@@ -102,27 +111,14 @@ impl PgFront {
                     }
                 },
             };
-            let handlers = Arc::new(front.handlers());
+            let handlers = Arc::new(front.handlers(inflight.clone()));
             let tls = front.tls.clone();
-            let shutdown = shutdown.clone();
-            tracker.spawn(async move {
+            tokio::spawn(async move {
                 // A broken client only ends its own task; the server keeps serving others.
-                tokio::select! {
-                    result = pgwire::tokio::process_socket(socket, tls, handlers) => {
-                        if let Err(e) = result {
-                            tracing::debug!(%addr, "connection closed with error: {e}");
-                        }
-                    }
-                    _ = wait_idle_shutdown(shutdown) => {}
+                if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
+                    tracing::debug!(%addr, "connection closed with error: {e}");
                 }
             });
         }
     }
-}
-
-/// Resolves once shutdown has been requested; connections are then dropped between statements
-/// by the grace-period timeout in `main`.
-async fn wait_idle_shutdown(shutdown: CancellationToken) {
-    shutdown.cancelled().await;
-    std::future::pending::<()>().await
 }

@@ -15,21 +15,36 @@ use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use tokio::sync::Mutex;
+use tokio_util::task::TaskTracker;
 use weir_engine::{Prepared, Session};
 
-use super::encode::{fields_for, to_pg_error, to_response};
+use super::cancel::StatementCancel;
+use super::encode::{fields_for, to_pg_error, to_response, Running};
 
 /// The engine session of one connection, opened once authentication succeeds.
-#[derive(Clone, Default)]
-pub struct ConnectionSession(Arc<Mutex<Option<Session>>>);
+#[derive(Clone)]
+pub struct ConnectionSession {
+    session: Arc<Mutex<Option<Session>>>,
+    pub cancel: Arc<StatementCancel>,
+    /// Running statements of the whole server, for graceful shutdown.
+    inflight: TaskTracker,
+}
 
 impl ConnectionSession {
+    pub fn new(inflight: TaskTracker) -> Self {
+        ConnectionSession {
+            session: Arc::default(),
+            cancel: Arc::default(),
+            inflight,
+        }
+    }
+
     pub async fn open(&self, session: Session) {
-        *self.0.lock().await = Some(session);
+        *self.session.lock().await = Some(session);
     }
 
     pub async fn is_open(&self) -> bool {
-        self.0.lock().await.is_some()
+        self.session.lock().await.is_some()
     }
 }
 
@@ -75,12 +90,16 @@ impl SimpleQueryHandler for WeirQueryHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut guard = self.session.0.lock().await;
+        let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
+        let running = Running {
+            cancel: self.session.cancel.begin(),
+            _inflight: self.session.inflight.token(),
+        };
         let (outputs, error) = session.execute_sql(query).await;
         let mut responses = Vec::with_capacity(outputs.len() + 1);
         for o in outputs {
-            responses.push(to_response(o, &Format::UnifiedText)?);
+            responses.push(to_response(o, &Format::UnifiedText, running.clone())?);
         }
         if let Some(e) = error {
             // Earlier statements' results are sent, then the error, as PostgreSQL does.
@@ -110,7 +129,7 @@ impl QueryParser for WeirQueryParser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let guard = self.session.0.lock().await;
+        let guard = self.session.session.lock().await;
         let session = guard.as_ref().ok_or_else(no_session)?;
         let Some(prepared) = session.prepare(sql).await.map_err(to_pg_error)? else {
             return Ok(None);
@@ -177,12 +196,16 @@ impl ExtendedQueryHandler for WeirQueryHandler {
                 portal, &inferred,
             )?)
         };
-        let mut guard = self.session.0.lock().await;
+        let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
+        let running = Running {
+            cancel: self.session.cancel.begin(),
+            _inflight: self.session.inflight.token(),
+        };
         let output = session
             .execute_prepared(&stmt.prepared, params)
             .await
             .map_err(to_pg_error)?;
-        to_response(output, &portal.result_column_format)
+        to_response(output, &portal.result_column_format, running)
     }
 }

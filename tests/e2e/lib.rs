@@ -1,0 +1,1 @@
+//! End-to-end tests live in `main.rs` (one test binary); this library target is empty.

@@ -1,0 +1,250 @@
+"""Delta interop with the delta-rs Python package (`deltalake`): tables Weir writes are read by
+deltalake, and tables deltalake writes are registered, queried and refreshed by Weir."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable, write_deltalake
+
+from conftest import file_url_to_path, unique
+
+UTC = dt.timezone.utc
+
+
+def location(conn, table: str) -> str:
+    cur = conn.execute(f"DESCRIBE DETAIL {table}")
+    cols = [d.name for d in cur.description]
+    return cur.fetchone()[cols.index("location")]
+
+
+def storage_path(conn, cat: str, schema: str, table: str) -> str:
+    return conn.execute(
+        f"SELECT storage_path FROM {cat}.information_schema.tables "
+        "WHERE table_schema = %s AND table_name = %s",
+        (schema, table),
+    ).fetchone()[0]
+
+
+def delta_types(dtab: DeltaTable) -> dict[str, str]:
+    return {f["name"]: f["type"] for f in json.loads(dtab.schema().to_json())["fields"]}
+
+
+def norm(v):
+    """Comparable form of a pandas/psycopg value (NaN/NaT/None -> None)."""
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return v.item()
+    return v
+
+
+def frame_rows(df: pd.DataFrame, cols: list[str], key: str) -> list[tuple]:
+    df = df.sort_values(key, kind="stable")
+    return [tuple(norm(v) for v in row) for row in df[cols].itertuples(index=False, name=None)]
+
+
+@pytest.fixture
+def schema(conn):
+    s = unique("dl")
+    conn.execute(f"CREATE SCHEMA main.{s}")
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# Weir writes, deltalake reads
+# ---------------------------------------------------------------------------------------------
+
+WEIR_COLS = ["id", "name", "amount", "ratio", "flag", "day", "ts", "big"]
+WEIR_ROWS = [
+    (1, "one", Decimal("10.25"), 0.5, True, dt.date(2024, 3, 1),
+     dt.datetime(2024, 3, 1, 12, 30, 0, tzinfo=UTC), 5_000_000_000),
+    (2, "two", Decimal("-1.00"), -2.75, False, dt.date(1999, 12, 31),
+     dt.datetime(1999, 12, 31, 23, 59, 59, 500000, tzinfo=UTC), -1),
+    (3, None, None, None, None, None, None, None),
+]
+
+
+def test_weir_table_is_read_by_deltalake(conn, schema):
+    t = f"main.{schema}.wt"
+    conn.execute(
+        f"CREATE TABLE {t} (id INT NOT NULL, name STRING, amount DECIMAL(10,2), ratio DOUBLE, "
+        "flag BOOLEAN, day DATE, ts TIMESTAMP, big BIGINT) USING DELTA"
+    )
+    conn.execute(f"INSERT INTO {t} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", WEIR_ROWS[0])
+    conn.execute(f"INSERT INTO {t} VALUES (%s, %s, %s, %s, %s, %s, %s, %s), "
+                 "(%s, %s, %s, %s, %s, %s, %s, %s)", WEIR_ROWS[1] + WEIR_ROWS[2])
+
+    loc = location(conn, t)
+    assert loc.startswith("file://")
+    assert storage_path(conn, "main", schema, "wt").rstrip("/") == loc.rstrip("/")
+    path = file_url_to_path(loc)
+    assert (Path(path) / "_delta_log" / "00000000000000000000.json").is_file()
+
+    dtab = DeltaTable(path)
+    assert dtab.version() == 2  # create + two INSERTs
+    assert delta_types(dtab) == {
+        "id": "integer", "name": "string", "amount": "decimal(10,2)", "ratio": "double",
+        "flag": "boolean", "day": "date", "ts": "timestamp", "big": "long",
+    }
+    id_field = next(f for f in json.loads(dtab.schema().to_json())["fields"] if f["name"] == "id")
+    assert id_field["nullable"] is False
+
+    df = dtab.to_pandas()
+    assert frame_rows(df, WEIR_COLS, "id") == WEIR_ROWS
+    # Same as what Weir itself returns.
+    assert conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() == WEIR_ROWS
+
+
+def test_weir_partitioned_table_is_read_by_deltalake(conn, schema):
+    t = f"main.{schema}.parted"
+    conn.execute(
+        f"CREATE TABLE {t} (id BIGINT, region STRING, v DOUBLE) PARTITIONED BY (region)"
+    )
+    data = [(i, ["eu", "us", "apac"][i % 3], i * 1.5) for i in range(1, 31)]
+    values = ", ".join(f"({i}, '{r}', {v})" for i, r, v in data)
+    conn.execute(f"INSERT INTO {t} VALUES {values}")
+
+    dtab = DeltaTable(location(conn, t))
+    assert dtab.metadata().partition_columns == ["region"]
+    files = dtab.file_uris()
+    assert {r for _, r, _ in data} == {
+        part.split("=", 1)[1] for f in files for part in f.split("/") if part.startswith("region=")
+    }
+    assert frame_rows(dtab.to_pandas(), ["id", "region", "v"], "id") == data
+    # Partition pruning from the delta-rs side agrees too.
+    eu = dtab.to_pandas(filters=[("region", "=", "eu")])
+    assert sorted(eu["id"].tolist()) == [i for i, r, _ in data if r == "eu"]
+    assert conn.execute(f"SELECT count(*) FROM {t} WHERE region = 'us'").fetchone()[0] == len(
+        [1 for _, r, _ in data if r == "us"])
+
+
+def test_insert_overwrite_and_ctas_are_seen_by_deltalake(conn, schema):
+    src, dst = f"main.{schema}.src", f"main.{schema}.dst"
+    conn.execute(f"CREATE TABLE {src} (k INT, s STRING)")
+    conn.execute(f"INSERT INTO {src} VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    conn.execute(f"CREATE TABLE {dst} AS SELECT k, s FROM {src} WHERE k >= 2")
+    assert frame_rows(DeltaTable(location(conn, dst)).to_pandas(), ["k", "s"], "k") == [
+        (2, "b"), (3, "c")]
+    conn.execute(f"INSERT OVERWRITE {dst} SELECT k * 10, s FROM {src} WHERE k = 1")
+    dtab = DeltaTable(location(conn, dst))
+    assert frame_rows(dtab.to_pandas(), ["k", "s"], "k") == [(10, "a")]
+    assert dtab.history(1)[0]["operation"] in ("WRITE", "CREATE OR REPLACE TABLE")
+
+
+# ---------------------------------------------------------------------------------------------
+# deltalake writes, Weir registers and reads
+# ---------------------------------------------------------------------------------------------
+
+
+def arrow_batch(start: int, n: int) -> pa.Table:
+    ids = list(range(start, start + n))
+    return pa.table({
+        "id": pa.array(ids, pa.int64()),
+        "name": pa.array([f"n{i}" if i % 4 else None for i in ids], pa.string()),
+        "amount": pa.array([Decimal(i) / 4 for i in ids], pa.decimal128(12, 2)),
+        "ratio": pa.array([i / 8 for i in ids], pa.float64()),
+        "flag": pa.array([i % 2 == 0 for i in ids], pa.bool_()),
+        "day": pa.array([dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in ids], pa.date32()),
+        "ts": pa.array([dt.datetime(2024, 1, 1, tzinfo=UTC) + dt.timedelta(minutes=i)
+                        for i in ids], pa.timestamp("us", tz="UTC")),
+        "part": pa.array([f"p{i % 3}" for i in ids], pa.string()),
+    })
+
+
+def expected_rows(tbl: pa.Table) -> list[tuple]:
+    cols = tbl.column_names
+    out = []
+    for r in tbl.to_pylist():
+        out.append(tuple(r[c] for c in cols))
+    return sorted(out, key=lambda r: r[0])
+
+
+def test_register_table_written_by_deltalake_and_refresh(server, conn, schema, tmp_path):
+    path = tmp_path / "ext_written_by_deltalake"
+    first = arrow_batch(1, 20)
+    write_deltalake(str(path), first, partition_by=["part"])
+
+    t = f"main.{schema}.ext"
+    conn.execute(f"CREATE TABLE {t} LOCATION '{path}'")
+    cols = first.column_names
+
+    # Schema comes from the Delta log.
+    described = {r[0]: r[1] for r in conn.execute(f"DESCRIBE {t}").fetchall() if r[0] in cols}
+    assert described == {
+        "id": "bigint", "name": "string", "amount": "decimal(12,2)", "ratio": "double",
+        "flag": "boolean", "day": "date", "ts": "timestamp", "part": "string",
+    }
+    info = conn.execute(
+        "SELECT table_type FROM main.information_schema.tables "
+        "WHERE table_schema = %s AND table_name = 'ext'", (schema,)).fetchone()
+    assert info == ("EXTERNAL",)
+
+    got = conn.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY id").fetchall()
+    assert got == expected_rows(first)
+    assert conn.execute(f"SELECT count(*) FROM {t} WHERE part = 'p1'").fetchone()[0] == sum(
+        1 for i in range(1, 21) if i % 3 == 1)
+
+    # Another writer appends: Weir sees it on the next query, no refresh command needed.
+    second = arrow_batch(21, 15)
+    write_deltalake(str(path), second, mode="append")
+    assert conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 35
+    got = conn.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY id").fetchall()
+    assert got == expected_rows(pa.concat_tables([first, second]))
+
+    # And again, from a fresh connection as well.
+    third = arrow_batch(36, 5)
+    write_deltalake(str(path), third, mode="append")
+    assert conn.execute(f"SELECT max(id) FROM {t}").fetchone()[0] == 40
+    with server.connect() as c2:
+        assert c2.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 40
+
+
+def test_weir_writes_into_registered_table_and_deltalake_reads_it(conn, schema, tmp_path):
+    path = tmp_path / "ext_bidirectional"
+    write_deltalake(str(path), pa.table({"k": pa.array([1, 2], pa.int64()),
+                                         "v": pa.array(["a", "b"], pa.string())}))
+    t = f"main.{schema}.bidi"
+    conn.execute(f"CREATE TABLE {t} LOCATION '{path}'")
+    conn.execute(f"INSERT INTO {t} VALUES (3, 'c')")
+    dtab = DeltaTable(str(path))
+    assert dtab.version() == 1
+    assert frame_rows(dtab.to_pandas(), ["k", "v"], "k") == [(1, "a"), (2, "b"), (3, "c")]
+    # deltalake appends after Weir's commit; Weir sees both.
+    write_deltalake(str(path), pa.table({"k": pa.array([4], pa.int64()),
+                                         "v": pa.array(["d"], pa.string())}), mode="append")
+    assert conn.execute(f"SELECT k, v FROM {t} ORDER BY k").fetchall() == [
+        (1, "a"), (2, "b"), (3, "c"), (4, "d")]
+
+
+def test_overwrite_by_deltalake_is_seen_by_weir(conn, schema, tmp_path):
+    path = tmp_path / "ext_overwritten"
+    write_deltalake(str(path), pa.table({"k": pa.array([1, 2, 3], pa.int64())}))
+    t = f"main.{schema}.ow"
+    conn.execute(f"CREATE TABLE {t} LOCATION '{path}'")
+    assert conn.execute(f"SELECT sum(k) FROM {t}").fetchone()[0] == 6
+    write_deltalake(str(path), pa.table({"k": pa.array([100], pa.int64())}), mode="overwrite")
+    assert conn.execute(f"SELECT k FROM {t}").fetchall() == [(100,)]
+
+
+def test_register_with_file_url_location(conn, schema, tmp_path):
+    path = tmp_path / "ext_file_url"
+    data = pa.table({"x": pa.array([5, 6], pa.int32())})
+    write_deltalake(str(path), data)
+    t = f"main.{schema}.fileurl"
+    conn.execute(f"CREATE TABLE {t} LOCATION '{path.as_uri()}'")
+    assert conn.execute(f"SELECT x FROM {t} ORDER BY x").fetchall() == [(5,), (6,)]
+    assert file_url_to_path(location(conn, t)).rstrip("/") == str(path)
