@@ -194,7 +194,10 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
         if let Ok(stmts) = PostgresCompatibilityParser::new().parse(sql) {
             return Ok(stmts
                 .into_iter()
-                .map(|s| Statement::Standard(Box::new(s)))
+                .map(|mut s| {
+                    rewrite_like_escapes(&mut s);
+                    Statement::Standard(Box::new(s))
+                })
                 .collect());
         }
     }
@@ -213,7 +216,11 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
         }
         let stmt = match parse_weir_statement(&mut parser)? {
             Some(s) => s,
-            None => Statement::Standard(Box::new(compat.rewrite(parser.parse_statement()?))),
+            None => {
+                let mut stmt = compat.rewrite(parser.parse_statement()?);
+                rewrite_like_escapes(&mut stmt);
+                Statement::Standard(Box::new(stmt))
+            }
         };
         out.push(stmt);
         let next = parser.peek_token();
@@ -225,6 +232,53 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
         }
     }
     Ok(out)
+}
+
+/// DataFusion's LIKE only knows the backslash escape; SQLAlchemy and others send
+/// `LIKE 'a/_b' ESCAPE '/'`. Rewrite literal patterns to the backslash form.
+fn rewrite_like_escapes(stmt: &mut ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Value};
+    let _ = visit_expressions_mut(stmt, |e| {
+        if let Expr::Like {
+            pattern,
+            escape_char,
+            ..
+        }
+        | Expr::ILike {
+            pattern,
+            escape_char,
+            ..
+        } = e
+        {
+            let esc = match escape_char.as_ref().map(|v| &v.value) {
+                Some(Value::SingleQuotedString(s)) if s.chars().count() == 1 => s.chars().next(),
+                _ => None,
+            };
+            if let (Some(esc), Expr::Value(v)) = (esc, pattern.as_mut()) {
+                if esc != '\\' {
+                    if let Value::SingleQuotedString(p) = &v.value {
+                        let mut out = String::with_capacity(p.len());
+                        let mut chars = p.chars();
+                        while let Some(c) = chars.next() {
+                            if c == esc {
+                                if let Some(n) = chars.next() {
+                                    out.push('\\');
+                                    out.push(n);
+                                }
+                            } else if c == '\\' {
+                                out.push_str("\\\\");
+                            } else {
+                                out.push(c);
+                            }
+                        }
+                        v.value = Value::SingleQuotedString(out);
+                        *escape_char = None;
+                    }
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// `current_catalog()`, `current_schema()`, `current_user()`, `session_user()`: Databricks writes

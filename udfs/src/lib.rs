@@ -13,6 +13,9 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
+mod pg;
+pub use pg::pg_client_functions;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum SessionValue {
     Catalog,
@@ -101,7 +104,10 @@ fn constant_fn(name: &'static str, aliases: &[&str], value: &str) -> ScalarUDF {
 
 /// Registers Weir's functions on a session of `user`.
 pub fn register_session_functions(ctx: &SessionContext, user: &str, server_version: &str) {
-    for f in session_functions(user, server_version) {
+    for f in session_functions(user, server_version)
+        .into_iter()
+        .chain(pg_client_functions())
+    {
         ctx.register_udf(f.as_ref().clone());
     }
 }
