@@ -34,17 +34,23 @@ pub struct InformationSchema {
 
 /// One column of a result being built row by row.
 pub enum Col {
-    Str(&'static str, bool, Vec<Option<String>>),
-    Int(&'static str, Vec<Option<i64>>),
-    Time(&'static str, Vec<Option<i64>>),
+    Str(String, bool, Vec<Option<String>>),
+    Int(String, Vec<Option<i64>>),
+    Time(String, Vec<Option<i64>>),
 }
 
 impl Col {
-    pub fn str(name: &'static str) -> Self {
-        Col::Str(name, true, vec![])
+    pub fn str(name: &str) -> Self {
+        Col::Str(name.to_string(), true, vec![])
     }
-    pub fn str_not_null(name: &'static str) -> Self {
-        Col::Str(name, false, vec![])
+    pub fn str_not_null(name: &str) -> Self {
+        Col::Str(name.to_string(), false, vec![])
+    }
+    pub fn int(name: &str) -> Self {
+        Col::Int(name.to_string(), vec![])
+    }
+    pub fn time(name: &str) -> Self {
+        Col::Time(name.to_string(), vec![])
     }
     pub fn push_str(&mut self, v: Option<impl Into<String>>) {
         if let Col::Str(_, _, vals) = self {
@@ -105,7 +111,7 @@ impl InformationSchema {
                     Col::str_not_null("catalog_name"),
                     Col::str("catalog_owner"),
                     Col::str("comment"),
-                    Col::Time("created", vec![]),
+                    Col::time("created"),
                 );
                 for e in m.list_catalogs()? {
                     n.push_str(Some(e.name));
@@ -121,7 +127,7 @@ impl InformationSchema {
                     Col::str_not_null("schema_name"),
                     Col::str("schema_owner"),
                     Col::str("comment"),
-                    Col::Time("created", vec![]),
+                    Col::time("created"),
                 );
                 for e in m.list_schemas(c)? {
                     cn.push_str(Some(e.catalog));
@@ -141,8 +147,8 @@ impl InformationSchema {
                     Col::str("is_insertable_into"),
                     Col::str("table_owner"),
                     Col::str("comment"),
-                    Col::Time("created", vec![]),
-                    Col::Time("last_altered", vec![]),
+                    Col::time("created"),
+                    Col::time("last_altered"),
                     Col::str("data_source_format"),
                     Col::str("storage_path"),
                 ];
@@ -168,12 +174,12 @@ impl InformationSchema {
                     Col::str_not_null("table_schema"),
                     Col::str_not_null("table_name"),
                     Col::str_not_null("column_name"),
-                    Col::Int("ordinal_position", vec![]),
+                    Col::int("ordinal_position"),
                     Col::str("is_nullable"),
                     Col::str("data_type"),
                     Col::str("full_data_type"),
                     Col::str("comment"),
-                    Col::Int("partition_index", vec![]),
+                    Col::int("partition_index"),
                 ];
                 for t in m.list_tables_in_catalog(c)? {
                     for (i, col) in t.columns.iter().enumerate() {

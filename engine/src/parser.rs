@@ -235,7 +235,8 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
 }
 
 /// DataFusion's LIKE only knows the backslash escape; SQLAlchemy and others send
-/// `LIKE 'a/_b' ESCAPE '/'`. Rewrite literal patterns to the backslash form.
+/// `LIKE $1 || '%' ESCAPE '/'`. Rewrite the pattern expression into the backslash form
+/// (`e%` → `\%`, `e_` → `\_`, `ee` → `e`, `\` → `\\`), which also works for parameters.
 fn rewrite_like_escapes(stmt: &mut ast::Statement) {
     use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Value};
     let _ = visit_expressions_mut(stmt, |e| {
@@ -254,26 +255,21 @@ fn rewrite_like_escapes(stmt: &mut ast::Statement) {
                 Some(Value::SingleQuotedString(s)) if s.chars().count() == 1 => s.chars().next(),
                 _ => None,
             };
-            if let (Some(esc), Expr::Value(v)) = (esc, pattern.as_mut()) {
-                if esc != '\\' {
-                    if let Value::SingleQuotedString(p) = &v.value {
-                        let mut out = String::with_capacity(p.len());
-                        let mut chars = p.chars();
-                        while let Some(c) = chars.next() {
-                            if c == esc {
-                                if let Some(n) = chars.next() {
-                                    out.push('\\');
-                                    out.push(n);
-                                }
-                            } else if c == '\\' {
-                                out.push_str("\\\\");
-                            } else {
-                                out.push(c);
-                            }
-                        }
-                        v.value = Value::SingleQuotedString(out);
-                        *escape_char = None;
-                    }
+            if let Some(esc) = esc.filter(|c| *c != '\\') {
+                let q = |s: String| s.replace('\'', "''");
+                let e = q(esc.to_string());
+                let ee = q(format!("{esc}{esc}"));
+                let sql = format!(
+                    "replace(replace(replace(replace(replace(({pattern}), '\\', '\\\\'), '{ee}', chr(1)), \
+                     '{e}_', '\\_'), '{e}%', '\\%'), chr(1), '{e}')"
+                );
+                let dialect = GenericDialect {};
+                if let Ok(new_pattern) = Parser::new(&dialect)
+                    .try_with_sql(&sql)
+                    .and_then(|mut p| p.parse_expr())
+                {
+                    **pattern = new_pattern;
+                    *escape_char = None;
                 }
             }
         }

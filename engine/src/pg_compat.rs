@@ -55,7 +55,10 @@ impl PgCatalogs {
             .static_tables()
             .and_then(|st| PgCatalogSchemaProvider::try_new(info, st, EmptyContextProvider))
         {
-            Ok(p) => Arc::new(p),
+            Ok(p) => Arc::new(WeirPgCatalog {
+                inner: Arc::new(p),
+                state: state.clone(),
+            }),
             Err(e) => {
                 tracing::error!("pg_catalog unavailable: {e}");
                 Arc::new(datafusion::catalog::MemorySchemaProvider::new())
@@ -228,4 +231,74 @@ pub fn install_pg_functions(ctx: &SessionContext) {
         *state.write() = new_state;
     }
     pgc::generate_series_arg_coercion::CoerceIntArgsToBigInt::widen(ctx);
+}
+
+/// datafusion-pg-catalog's `pg_catalog`, with `pg_database` listing exactly Weir's catalogs (the
+/// library always adds a `postgres` database, which does not exist here).
+#[derive(Debug)]
+struct WeirPgCatalog {
+    inner: Arc<dyn SchemaProvider>,
+    state: Arc<EngineState>,
+}
+
+#[async_trait]
+impl SchemaProvider for WeirPgCatalog {
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+
+    async fn table(
+        &self,
+        name: &str,
+    ) -> Result<Option<Arc<dyn datafusion::catalog::TableProvider>>, DataFusionError> {
+        let table = self.inner.table(name).await?;
+        match table {
+            Some(t) if name.eq_ignore_ascii_case("pg_database") => {
+                Ok(Some(self.only_catalogs(t).await?))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.inner.table_exist(name)
+    }
+}
+
+impl WeirPgCatalog {
+    async fn only_catalogs(
+        &self,
+        table: Arc<dyn datafusion::catalog::TableProvider>,
+    ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
+        use arrow::array::{Array, BooleanArray, StringArray};
+        let catalogs: std::collections::HashSet<String> = self
+            .state
+            .metastore
+            .list_catalogs()
+            .map_err(ext)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let ctx = SessionContext::new();
+        let batches = ctx.read_table(table.clone())?.collect().await?;
+        let mut kept = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let idx = batch.schema().index_of("datname")?;
+            let names = arrow::compute::cast(batch.column(idx), &arrow::datatypes::DataType::Utf8)?;
+            let names = names
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| {
+                    DataFusionError::Internal("pg_database.datname is not text".into())
+                })?;
+            let keep: BooleanArray = (0..names.len())
+                .map(|i| Some(names.is_valid(i) && catalogs.contains(names.value(i))))
+                .collect();
+            kept.push(arrow::compute::filter_record_batch(&batch, &keep)?);
+        }
+        Ok(Arc::new(datafusion::datasource::MemTable::try_new(
+            table.schema(),
+            vec![kept],
+        )?))
+    }
 }

@@ -189,14 +189,14 @@ impl Session {
                     Col::str("name"),
                     Col::str("description"),
                     Col::str("location"),
-                    Col::Time("createdAt", vec![]),
-                    Col::Time("lastModified", vec![]),
+                    Col::time("createdAt"),
+                    Col::time("lastModified"),
                     Col::str("partitionColumns"),
-                    Col::Int("numFiles", vec![]),
-                    Col::Int("sizeInBytes", vec![]),
+                    Col::int("numFiles"),
+                    Col::int("sizeInBytes"),
                     Col::str("properties"),
-                    Col::Int("minReaderVersion", vec![]),
-                    Col::Int("minWriterVersion", vec![]),
+                    Col::int("minReaderVersion"),
+                    Col::int("minWriterVersion"),
                     Col::str("tableFeatures"),
                 ];
                 let last_modified = snap
@@ -285,7 +285,7 @@ impl Session {
                         },
                     },
                 };
-                let mut col = Col::Str(Box::leak(name.clone().into_boxed_str()), true, vec![]);
+                let mut col = Col::str(name);
                 col.push_str(Some(value));
                 mem_plan(batch(vec![col])?)?
             }

@@ -84,7 +84,24 @@ pub fn pg_client_functions() -> Vec<Arc<ScalarUDF>> {
             ))
         }),
     );
-    vec![Arc::new(to_regtype), Arc::new(serial_sequence)]
+    // Every collation is visible: Weir has one namespace for them.
+    let collation_visible = create_udf(
+        "pg_collation_is_visible",
+        vec![DataType::Int32],
+        DataType::Boolean,
+        Volatility::Stable,
+        Arc::new(|_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::Boolean(Some(true)),
+            ))
+        }),
+    );
+    vec![
+        Arc::new(to_regtype),
+        Arc::new(serial_sequence),
+        Arc::new(collation_visible),
+        Arc::new(ScalarUDF::new_from_impl(JsonBuildObject::new())),
+    ]
 }
 
 #[cfg(test)]
@@ -97,4 +114,92 @@ mod tests {
         assert_eq!(builtin_type_oid("TIMESTAMPTZ"), Some(1184));
         assert_eq!(builtin_type_oid("hstore"), None);
     }
+}
+
+/// `json_build_object(k1, v1, k2, v2, ...)` as PostgreSQL: a JSON object text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonBuildObject {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl JsonBuildObject {
+    fn new() -> Self {
+        JsonBuildObject {
+            signature: datafusion::logical_expr::Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for JsonBuildObject {
+    fn name(&self) -> &str {
+        "json_build_object"
+    }
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<ColumnarValue> {
+        use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+        if args.args.len() % 2 != 0 {
+            return datafusion::common::plan_err!(
+                "json_build_object() needs an even number of arguments"
+            );
+        }
+        let rows = args.number_rows;
+        let arrays: Vec<ArrayRef> = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<_>>()?;
+        let opts = FormatOptions::default();
+        let formatters = arrays
+            .iter()
+            .map(|a| ArrayFormatter::try_new(a.as_ref(), &opts))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let mut obj = String::from("{");
+            for pair in 0..arrays.len() / 2 {
+                let (k, v) = (2 * pair, 2 * pair + 1);
+                if pair > 0 {
+                    obj.push_str(", ");
+                }
+                obj.push_str(&json_string(&formatters[k].value(row).to_string()));
+                obj.push_str(" : ");
+                let value = &arrays[v];
+                if value.is_null(row) {
+                    obj.push_str("null");
+                } else if value.data_type().is_numeric() || *value.data_type() == DataType::Boolean
+                {
+                    obj.push_str(&formatters[v].value(row).to_string());
+                } else {
+                    obj.push_str(&json_string(&formatters[v].value(row).to_string()));
+                }
+            }
+            obj.push('}');
+            out.push(obj);
+        }
+        Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

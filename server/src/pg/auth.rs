@@ -110,7 +110,21 @@ impl StartupHandler for WeirStartupHandler {
                 startup.parameters.get("database").map(String::as_str),
             )?;
         }
-        self.sasl.on_startup(client, message).await?;
+        self.sasl
+            .on_startup(client, message)
+            .await
+            .map_err(|e| match e {
+                // pgwire names the user from the SCRAM message, which libpq leaves empty.
+                PgWireError::InvalidPassword(_) => {
+                    let user = client
+                        .metadata()
+                        .get(pgwire::api::METADATA_USER)
+                        .cloned()
+                        .unwrap_or_default();
+                    auth_failed(&user)
+                }
+                other => other,
+            })?;
         if matches!(client.state(), PgWireConnectionState::ReadyForQuery)
             && !self.session.is_open().await
         {

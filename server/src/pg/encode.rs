@@ -40,12 +40,16 @@ fn cancellable(
     })
 }
 
-pub fn to_pg_error(e: EngineError) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
+pub fn error_info(e: EngineError) -> Box<ErrorInfo> {
+    Box::new(ErrorInfo::new(
         "ERROR".into(),
         e.sqlstate().into(),
         e.to_string(),
-    )))
+    ))
+}
+
+pub fn to_pg_error(e: EngineError) -> PgWireError {
+    PgWireError::UserError(error_info(e))
 }
 
 pub fn to_pg_fatal(e: EngineError) -> PgWireError {

@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use weir_engine::{Prepared, Session};
 
 use super::cancel::StatementCancel;
-use super::encode::{fields_for, to_pg_error, to_response, Running};
+use super::encode::{error_info, fields_for, to_pg_error, to_response, Running};
 
 /// The engine session of one connection, opened once authentication succeeds.
 #[derive(Clone)]
@@ -103,10 +103,7 @@ impl SimpleQueryHandler for WeirQueryHandler {
         }
         if let Some(e) = error {
             // Earlier statements' results are sent, then the error, as PostgreSQL does.
-            let PgWireError::UserError(info) = to_pg_error(e) else {
-                unreachable!()
-            };
-            responses.push(Response::Error(info));
+            responses.push(Response::Error(error_info(e)));
         }
         Ok(responses)
     }
