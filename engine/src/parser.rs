@@ -196,6 +196,8 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
                 .into_iter()
                 .map(|mut s| {
                     rewrite_like_escapes(&mut s);
+                    rewrite_array_subqueries(&mut s);
+                    aggregate_catalog_scalar_subqueries(&mut s);
                     Statement::Standard(Box::new(s))
                 })
                 .collect());
@@ -219,6 +221,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
             None => {
                 let mut stmt = compat.rewrite(parser.parse_statement()?);
                 rewrite_like_escapes(&mut stmt);
+                rewrite_array_subqueries(&mut stmt);
                 Statement::Standard(Box::new(stmt))
             }
         };
@@ -272,6 +275,157 @@ fn rewrite_like_escapes(stmt: &mut ast::Statement) {
                     *escape_char = None;
                 }
             }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+fn parse_expr_text(sql: &str) -> Option<ast::Expr> {
+    let dialect = GenericDialect {};
+    Parser::new(&dialect)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .ok()
+}
+
+/// The single projected expression of a plain `SELECT e FROM ...` (no GROUP BY, no set
+/// operation), with its alias.
+fn single_projection(q: &mut ast::Query) -> Option<&mut ast::Select> {
+    use datafusion::sql::sqlparser::ast::{GroupByExpr, SetExpr};
+    let SetExpr::Select(select) = q.body.as_mut() else {
+        return None;
+    };
+    let plain_group = matches!(&select.group_by, GroupByExpr::Expressions(v, _) if v.is_empty());
+    if select.projection.len() != 1 || !plain_group || select.having.is_some() {
+        return None;
+    }
+    Some(select)
+}
+
+/// Wraps the projected expression of a subquery in an aggregate (`array_agg(e)`, `max(e)`).
+fn aggregate_projection(q: &mut ast::Query, aggregate: &str) -> bool {
+    use datafusion::sql::sqlparser::ast::SelectItem;
+    let Some(select) = single_projection(q) else {
+        return false;
+    };
+    let (expr, alias) = match &select.projection[0] {
+        SelectItem::UnnamedExpr(e) => (e.clone(), None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.clone())),
+        _ => return false,
+    };
+    let text = expr.to_string().to_ascii_lowercase();
+    let already = [
+        "count(",
+        "max(",
+        "min(",
+        "sum(",
+        "avg(",
+        "array_agg(",
+        "string_agg(",
+        "bool_or(",
+        "bool_and(",
+    ]
+    .iter()
+    .any(|a| text.starts_with(a));
+    if already {
+        return false;
+    }
+    let Some(agg) = parse_expr_text(&format!("{aggregate}({expr})")) else {
+        return false;
+    };
+    select.projection[0] = match alias {
+        Some(alias) => SelectItem::ExprWithAlias { expr: agg, alias },
+        None => SelectItem::UnnamedExpr(agg),
+    };
+    true
+}
+
+/// `ARRAY(SELECT e FROM ...)` (psql's `\d+`, PostgreSQL generally) becomes
+/// `(SELECT array_agg(e) FROM ...)`, which DataFusion plans.
+fn rewrite_array_subqueries(stmt: &mut ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{
+        visit_expressions_mut, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    };
+    // `FROM [pg_catalog.]unnest(x) alias`: a table function in PostgreSQL, the UNNEST relation
+    // in DataFusion.
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestRelations);
+    let _ = visit_expressions_mut(stmt, |e| {
+        if let Expr::Function(f) = e {
+            if f.name.to_string().eq_ignore_ascii_case("array") {
+                let subquery = match &f.args {
+                    FunctionArguments::Subquery(q) => Some(q.clone()),
+                    FunctionArguments::List(list) if list.args.len() == 1 => match &list.args[0] {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Subquery(q))) => {
+                            Some(q.clone())
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(mut q) = subquery {
+                    // `ORDER BY` of the subquery would order rows before aggregation; ordering
+                    // inside the array is not preserved.
+                    q.order_by = None;
+                    if aggregate_projection(&mut q, "array_agg") {
+                        *e = Expr::Subquery(q);
+                    }
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+struct UnnestRelations;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for UnnestRelations {
+    type Break = ();
+
+    fn pre_visit_table_factor(
+        &mut self,
+        factor: &mut ast::TableFactor,
+    ) -> std::ops::ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, TableFactor};
+        if let TableFactor::Table {
+            name,
+            args: Some(args),
+            alias,
+            ..
+        } = factor
+        {
+            let n = name.to_string().to_ascii_lowercase();
+            if n == "unnest" || n == "pg_catalog.unnest" {
+                let exprs: Option<Vec<ast::Expr>> = args
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(array_exprs) = exprs {
+                    *factor = TableFactor::UNNEST {
+                        alias: alias.take(),
+                        array_exprs,
+                        with_offset: false,
+                        with_offset_alias: None,
+                        with_ordinality: false,
+                    };
+                }
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+/// Client catalog queries (SQLAlchemy's reflection) use correlated scalar subqueries that return
+/// at most one row by construction; DataFusion only plans them aggregated. Applied to
+/// `pg_catalog` queries only, where the one-row guarantee holds.
+fn aggregate_catalog_scalar_subqueries(stmt: &mut ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr};
+    let _ = visit_expressions_mut(stmt, |e| {
+        if let Expr::Subquery(q) = e {
+            aggregate_projection(q, "max");
         }
         std::ops::ControlFlow::<()>::Continue(())
     });

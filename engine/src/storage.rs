@@ -88,6 +88,21 @@ impl StorageConfig {
             .try_collect::<Vec<_>>()
             .await
             .map_err(|e| EngineError::Storage(format!("removing data under {url}: {e}")))?;
+        // A local file system keeps the emptied directories; remove them too.
+        if url.scheme() == "file" {
+            if let Ok(path) = url.to_file_path() {
+                match tokio::fs::remove_dir_all(&path).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(EngineError::Storage(format!(
+                            "removing {}: {e}",
+                            path.display()
+                        )))
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }
