@@ -43,6 +43,8 @@ pub enum EngineError {
     #[error("canceling statement due to user request")]
     Canceled,
     #[error("{0}")]
+    InvalidCursor(String),
+    #[error("{0}")]
     Storage(String),
     #[error("{0}")]
     Internal(String),
@@ -83,6 +85,7 @@ impl EngineError {
             EngineError::InvalidPassword(_) => "28P01",
             EngineError::WriteConflict(_) => "40001",
             EngineError::Canceled => "57014",
+            EngineError::InvalidCursor(_) => "34000",
             EngineError::Storage(_) => "58030",
             EngineError::Internal(_) => "XX000",
         }
@@ -99,7 +102,8 @@ impl EngineError {
             | EngineError::DependentObjects(_) => ErrorClass::InvalidArgument,
             EngineError::UndefinedTable(_)
             | EngineError::UndefinedCatalog(_)
-            | EngineError::UndefinedSchema(_) => ErrorClass::NotFound,
+            | EngineError::UndefinedSchema(_)
+            | EngineError::InvalidCursor(_) => ErrorClass::NotFound,
             EngineError::Duplicate { .. } => ErrorClass::AlreadyExists,
             EngineError::PermissionDenied(_) => ErrorClass::PermissionDenied,
             EngineError::InvalidPassword(_) => ErrorClass::Unauthenticated,

@@ -157,6 +157,20 @@ pub enum Statement {
         name: String,
     },
     Transaction(TransactionVerb),
+    /// `DECLARE name CURSOR [WITH[OUT] HOLD] FOR query`
+    DeclareCursor {
+        name: String,
+        query: Box<ast::Query>,
+    },
+    /// `FETCH [NEXT | FORWARD [n | ALL] | n | ALL] [FROM | IN] name`; `None` is ALL.
+    Fetch {
+        name: String,
+        count: Option<u64>,
+    },
+    /// `CLOSE name | ALL`; `None` is ALL.
+    CloseCursor {
+        name: Option<String>,
+    },
 }
 
 impl Statement {
@@ -181,6 +195,9 @@ impl Statement {
             Statement::Transaction(TransactionVerb::Begin) => "BEGIN",
             Statement::Transaction(TransactionVerb::Commit) => "COMMIT",
             Statement::Transaction(TransactionVerb::Rollback) => "ROLLBACK",
+            Statement::DeclareCursor { .. } => "DECLARE CURSOR",
+            Statement::CloseCursor { .. } => "CLOSE CURSOR",
+            Statement::Fetch { .. } => "FETCH",
             _ => "SELECT",
         }
     }
@@ -1046,6 +1063,66 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
             Statement::SetVariable {
                 name,
                 value: values.join(", "),
+            }
+        }
+        "DECLARE" => {
+            p.p.next_token();
+            let name = p.ident()?;
+            while !p.eat(&["CURSOR"]) {
+                // BINARY, INSENSITIVE, [NO] SCROLL: result semantics Weir already has.
+                if p.eat(&["BINARY"])
+                    || p.eat(&["INSENSITIVE"])
+                    || p.eat(&["NO", "SCROLL"])
+                    || p.eat(&["SCROLL"])
+                    || p.eat(&["ASENSITIVE"])
+                {
+                    continue;
+                }
+                return Err(EngineError::syntax(format!(
+                    "expected CURSOR, found: {}",
+                    p.p.peek_token().token
+                )));
+            }
+            if !p.eat(&["WITH", "HOLD"]) {
+                p.eat(&["WITHOUT", "HOLD"]);
+            }
+            p.expect(&["FOR"])?;
+            Statement::DeclareCursor {
+                name,
+                query: p.p.parse_query()?,
+            }
+        }
+        "FETCH" => {
+            p.p.next_token();
+            let mut count = Some(1);
+            if !p.eat(&["NEXT"]) {
+                p.eat(&["FORWARD"]);
+                if p.eat(&["ALL"]) {
+                    count = None;
+                } else if let Token::Number(n, _) = p.p.peek_token().token {
+                    p.p.next_token();
+                    count =
+                        Some(n.parse().map_err(|_| {
+                            EngineError::syntax(format!("invalid FETCH count {n}"))
+                        })?);
+                }
+            }
+            if !p.eat(&["FROM"]) {
+                p.eat(&["IN"]);
+            }
+            Statement::Fetch {
+                name: p.ident()?,
+                count,
+            }
+        }
+        "CLOSE" => {
+            p.p.next_token();
+            if p.eat(&["ALL"]) {
+                Statement::CloseCursor { name: None }
+            } else {
+                Statement::CloseCursor {
+                    name: Some(p.ident()?),
+                }
             }
         }
         "BEGIN" | "START" => {

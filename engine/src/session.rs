@@ -54,6 +54,10 @@ pub struct Prepared {
     plan: Option<LogicalPlan>,
 }
 
+fn cursor_missing(name: &str) -> EngineError {
+    EngineError::InvalidCursor(format!("cursor \"{name}\" does not exist"))
+}
+
 /// Builds the DataFusion state every Weir session starts from.
 pub(crate) fn new_session_state(
     state: &Arc<EngineState>,
@@ -78,8 +82,18 @@ pub(crate) fn new_session_state(
         .build()
 }
 
+/// An open cursor: the query's result stream, read as the client fetches.
+struct Cursor {
+    schema: SchemaRef,
+    /// Behind a mutex only to make `Session` `Sync`; it is reached through `&mut` (`get_mut`).
+    stream: std::sync::Mutex<SendableRecordBatchStream>,
+    /// Rows of the last batch not fetched yet.
+    pending: Option<arrow::record_batch::RecordBatch>,
+}
+
 pub struct Session {
     pub(crate) state: Arc<EngineState>,
+    cursors: HashMap<String, Cursor>,
     pub(crate) ctx: SessionContext,
     pub(crate) user: String,
     id: uuid::Uuid,
@@ -93,6 +107,7 @@ impl Session {
         weir_udfs::register_session_functions(&ctx, user, &crate::server_version());
         Session {
             state,
+            cursors: HashMap::new(),
             ctx,
             user: user.to_string(),
             id: uuid::Uuid::new_v4(),
@@ -166,6 +181,7 @@ impl Session {
         };
         let plan = match &statement {
             Statement::Standard(s) => Some(self.plan_standard(s).await?),
+            Statement::DeclareCursor { query, .. } => Some(self.plan_query(query).await?),
             _ => None,
         };
         Ok(Some(Prepared {
@@ -197,11 +213,15 @@ impl Session {
             for (i, t) in ordered {
                 types[i - 1] = t;
             }
-            let schema = match plan {
-                LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) => None,
-                LogicalPlan::Explain(_) | _ => Some(Arc::new(plan.schema().as_arrow().clone())),
+            let schema = match (plan, &prepared.statement) {
+                (_, Statement::DeclareCursor { .. }) => None,
+                (LogicalPlan::Dml(_) | LogicalPlan::Ddl(_), _) => None,
+                _ => Some(Arc::new(plan.schema().as_arrow().clone())),
             };
             return Ok((types, schema));
+        }
+        if let Statement::Fetch { name, .. } = &prepared.statement {
+            return Ok((vec![], Some(self.cursor(name)?.schema.clone())));
         }
         Ok((vec![], self.result_schema(&prepared.statement).await?))
     }
@@ -217,7 +237,10 @@ impl Session {
                     Some(p) => plan.clone().replace_params_with_values(&p)?,
                     None => plan.clone(),
                 };
-                self.run_plan(plan).await
+                match &prepared.statement {
+                    Statement::DeclareCursor { name, .. } => self.declare_cursor(name, plan).await,
+                    _ => self.run_plan(plan).await,
+                }
             }
             None => {
                 self.execute_statement(prepared.statement.clone(), None)
@@ -252,6 +275,20 @@ impl Session {
                 Ok(StatementOutput::command(tag))
             }
             Statement::Transaction(_) => Ok(StatementOutput::command(tag)),
+            Statement::DeclareCursor { name, query } => {
+                let plan = self.plan_query(&query).await?;
+                self.declare_cursor(&name, plan).await
+            }
+            Statement::Fetch { name, count } => self.fetch(&name, count).await,
+            Statement::CloseCursor { name } => {
+                match name {
+                    None => self.cursors.clear(),
+                    Some(n) => {
+                        self.cursors.remove(&n).ok_or_else(|| cursor_missing(&n))?;
+                    }
+                }
+                Ok(StatementOutput::command(tag))
+            }
             other => {
                 if let Some(plan) = self.plan_rows(&other).await? {
                     return self.run_plan(plan).await;
@@ -259,6 +296,79 @@ impl Session {
                 self.execute_ddl(other).await
             }
         }
+    }
+
+    async fn plan_query(
+        &self,
+        query: &datafusion::sql::sqlparser::ast::Query,
+    ) -> Result<LogicalPlan> {
+        self.plan_standard(&datafusion::sql::sqlparser::ast::Statement::Query(
+            Box::new(query.clone()),
+        ))
+        .await
+    }
+
+    fn cursor(&self, name: &str) -> Result<&Cursor> {
+        self.cursors.get(name).ok_or_else(|| cursor_missing(name))
+    }
+
+    async fn declare_cursor(&mut self, name: &str, plan: LogicalPlan) -> Result<StatementOutput> {
+        if self.cursors.contains_key(name) {
+            return Err(EngineError::Duplicate {
+                sqlstate: "42P03",
+                message: format!("cursor \"{name}\" already exists"),
+            });
+        }
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let stream = df.execute_stream().await?;
+        let schema = stream.schema();
+        self.cursors.insert(
+            name.to_string(),
+            Cursor {
+                schema,
+                stream: std::sync::Mutex::new(stream),
+                pending: None,
+            },
+        );
+        Ok(StatementOutput::command("DECLARE CURSOR"))
+    }
+
+    /// Reads up to `count` rows (all with `None`) from a cursor; the query runs only as far as
+    /// the client fetches.
+    async fn fetch(&mut self, name: &str, count: Option<u64>) -> Result<StatementOutput> {
+        use futures::StreamExt;
+        let cursor = self
+            .cursors
+            .get_mut(name)
+            .ok_or_else(|| cursor_missing(name))?;
+        let mut wanted = count.map(|c| c as usize).unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        while wanted > 0 {
+            let batch = match cursor.pending.take() {
+                Some(b) => b,
+                None => match cursor
+                    .stream
+                    .get_mut()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .next()
+                    .await
+                {
+                    Some(b) => b?,
+                    None => break,
+                },
+            };
+            if batch.num_rows() > wanted {
+                out.push(batch.slice(0, wanted));
+                cursor.pending = Some(batch.slice(wanted, batch.num_rows() - wanted));
+                wanted = 0;
+            } else {
+                wanted -= batch.num_rows();
+                out.push(batch);
+            }
+        }
+        let schema = cursor.schema.clone();
+        let stream = datafusion::physical_plan::memory::MemoryStream::try_new(out, schema, None)?;
+        Ok(StatementOutput::Rows(Box::pin(stream)))
     }
 
     /// Executes a logical plan: DML through Delta commits, everything else through DataFusion.
