@@ -137,8 +137,7 @@ def start_weir(
         str(data_dir),
         "--pg-addr",
         "127.0.0.1:0",
-        "--shutdown-grace-secs",
-        "5",
+        *([] if "--shutdown-grace-secs" in (extra_args or []) else ["--shutdown-grace-secs", "5"]),
         *(extra_args or []),
     ]
     stderr_f = open(stderr_path, "wb")
