@@ -412,7 +412,20 @@ impl Session {
         let catalog = m.get_catalog(c)?.ok_or_else(|| {
             EngineError::UndefinedCatalog(format!("catalog '{c}' does not exist"))
         })?;
-        let leaf = format!("{t}-{}", uuid::Uuid::new_v4().simple());
+        // The directory name keeps only safe characters of the table name: a name such as
+        // `?x` or `/x` must never change where the URL points.
+        let readable: String = t
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(64)
+            .collect();
+        let leaf = format!("{readable}-{}", uuid::Uuid::new_v4().simple());
         let root = if let Some(l) = schema.managed_location {
             Url::parse(&l).map_err(|e| EngineError::Internal(e.to_string()))?
         } else if let Some(l) = catalog.managed_location {

@@ -175,14 +175,18 @@ impl From<DeltaTableError> for EngineError {
     fn from(e: DeltaTableError) -> Self {
         match e {
             DeltaTableError::Transaction { source } => {
-                let msg = source.to_string();
-                if msg.contains("conflict")
-                    || msg.contains("Conflict")
-                    || msg.contains("already exists")
-                {
-                    EngineError::WriteConflict(format!("concurrent write conflict: {msg}"))
-                } else {
-                    EngineError::Storage(format!("Delta commit failed: {msg}"))
+                use deltalake::kernel::transaction::TransactionError as T;
+                match source {
+                    T::CommitConflict(c) => EngineError::WriteConflict(format!(
+                        "could not commit because of a concurrent write: {c}"
+                    )),
+                    T::VersionAlreadyExists(v) => EngineError::WriteConflict(format!(
+                        "could not commit: version {v} was written concurrently"
+                    )),
+                    T::MaxCommitAttempts(n) => EngineError::WriteConflict(format!(
+                        "could not commit after {n} attempts because of concurrent writes"
+                    )),
+                    other => EngineError::Storage(format!("Delta commit failed: {other}")),
                 }
             }
             DeltaTableError::VersionAlreadyExists(v) => EngineError::WriteConflict(format!(

@@ -205,21 +205,33 @@ impl Statement {
 
 /// Parses a query string into statements.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
+    let own = parse_statements(sql);
     // Client introspection queries (psql, JDBC drivers, BI tools) are rewritten by
-    // datafusion-pg-catalog into forms DataFusion can plan.
-    if sql.contains("pg_") {
+    // datafusion-pg-catalog into forms DataFusion can plan. Only plain SQL is handed to it:
+    // Weir's own statements (say `CREATE TABLE pg_events ...`) never are.
+    let only_standard = match &own {
+        Ok(stmts) => stmts.iter().all(|s| matches!(s, Statement::Standard(_))),
+        Err(_) => true,
+    };
+    if only_standard && sql.contains("pg_") {
         if let Ok(stmts) = PostgresCompatibilityParser::new().parse(sql) {
             return Ok(stmts
                 .into_iter()
                 .map(|mut s| {
                     rewrite_like_escapes(&mut s);
                     rewrite_array_subqueries(&mut s);
-                    aggregate_catalog_scalar_subqueries(&mut s);
+                    if s.to_string().contains("pg_catalog.") {
+                        aggregate_catalog_scalar_subqueries(&mut s);
+                    }
                     Statement::Standard(Box::new(s))
                 })
                 .collect());
         }
     }
+    own
+}
+
+fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
     let dialect = GenericDialect {};
     let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
         .tokenize_with_location()

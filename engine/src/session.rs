@@ -54,6 +54,9 @@ pub struct Prepared {
     plan: Option<LogicalPlan>,
 }
 
+/// The most parameters a statement may have (PostgreSQL's wire limit).
+const MAX_PARAMETERS: usize = 65535;
+
 fn cursor_missing(name: &str) -> EngineError {
     EngineError::InvalidCursor(format!("cursor \"{name}\" does not exist"))
 }
@@ -209,6 +212,12 @@ impl Session {
                 .collect();
             ordered.sort_by_key(|(i, _)| *i);
             let n = ordered.last().map(|(i, _)| *i).unwrap_or(0);
+            // PostgreSQL's limit; also keeps `$1000000000000` from sizing an allocation.
+            if n > MAX_PARAMETERS || ordered.iter().any(|(i, _)| *i == 0) {
+                return Err(EngineError::invalid(format!(
+                    "parameter numbers must be between $1 and ${MAX_PARAMETERS}"
+                )));
+            }
             let mut types = vec![None; n];
             for (i, t) in ordered {
                 types[i - 1] = t;
@@ -232,10 +241,22 @@ impl Session {
         params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
         match &prepared.plan {
-            Some(plan) => {
+            Some(prepared_plan) => {
+                // Planned again on every execution: a plan holds the table snapshots of the
+                // moment it was made, and a prepared statement must see later commits.
+                let plan = match &prepared.statement {
+                    Statement::DeclareCursor { query, .. } => self.plan_query(query).await?,
+                    Statement::Standard(s) => self.plan_standard(s).await?,
+                    _ => prepared_plan.clone(),
+                };
+                if plan.schema().fields() != prepared_plan.schema().fields() {
+                    return Err(EngineError::not_supported(
+                        "cached plan must not change result type; prepare the statement again",
+                    ));
+                }
                 let plan = match params {
-                    Some(p) => plan.clone().replace_params_with_values(&p)?,
-                    None => plan.clone(),
+                    Some(p) => plan.replace_params_with_values(&p)?,
+                    None => plan,
                 };
                 match &prepared.statement {
                     Statement::DeclareCursor { name, .. } => self.declare_cursor(name, plan).await,
@@ -426,6 +447,26 @@ impl Session {
             let mut guard = state.write();
             guard.config_mut().options_mut().set(name, value)?;
             return Ok(());
+        }
+        if name == "search_path" {
+            // The first schema of the path that exists in the current catalog becomes current.
+            let catalog = self.current_catalog();
+            let found = value
+                .split(',')
+                .map(|p| {
+                    p.trim()
+                        .trim_matches(|c| c == '"' || c == '\'')
+                        .to_lowercase()
+                })
+                .find(|p| matches!(self.state.metastore.get_schema(&catalog, p), Ok(Some(_))));
+            match found {
+                Some(schema) => self.set_current(&catalog, &schema),
+                None => {
+                    return Err(EngineError::UndefinedSchema(format!(
+                        "no schema of search_path '{value}' exists in catalog '{catalog}'"
+                    )))
+                }
+            }
         }
         if name == "timezone" {
             let state = self.ctx.state_ref();

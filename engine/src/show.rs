@@ -10,6 +10,11 @@ use crate::information_schema::{batch, mem_table, Col};
 use crate::parser::Statement;
 use crate::session::Session;
 
+/// A quoted SQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 /// SQL string literal.
 fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -30,7 +35,8 @@ fn like_predicate(column: &str, pattern: Option<&str>) -> String {
                         .map(|ch| match ch {
                             '*' => ".*".to_string(),
                             c if c.is_alphanumeric() || c == '_' => c.to_string(),
-                            c => format!("\\{c}"),
+                            c if c.is_ascii() => format!("\\{c}"),
+                            c => c.to_string(),
                         })
                         .collect();
                     escaped
@@ -56,7 +62,8 @@ impl Session {
             Statement::ShowCatalogs { like } => {
                 let cat = self.current_catalog();
                 self.sql_plan(&format!(
-                    "SELECT catalog_name AS catalog FROM {cat}.information_schema.catalogs WHERE {} ORDER BY 1",
+                    "SELECT catalog_name AS catalog FROM {}.information_schema.catalogs WHERE {} ORDER BY 1",
+                    ident(&cat),
                     like_predicate("catalog_name", like.as_deref())
                 ))
                 .await?
@@ -69,7 +76,8 @@ impl Session {
                     )));
                 }
                 self.sql_plan(&format!(
-                    "SELECT schema_name AS \"databaseName\" FROM \"{cat}\".information_schema.schemata WHERE {} ORDER BY 1",
+                    "SELECT schema_name AS \"databaseName\" FROM {}.information_schema.schemata WHERE {} ORDER BY 1",
+                    ident(&cat),
                     like_predicate("schema_name", like.as_deref())
                 ))
                 .await?
@@ -86,7 +94,8 @@ impl Session {
                 }
                 self.sql_plan(&format!(
                     "SELECT table_schema AS \"database\", table_name AS \"tableName\", false AS \"isTemporary\" \
-                     FROM \"{c}\".information_schema.tables WHERE table_schema = {} AND {} ORDER BY 2",
+                     FROM {}.information_schema.tables WHERE table_schema = {} AND {} ORDER BY 2",
+                    ident(&c),
                     lit(&s),
                     like_predicate("table_name", like.as_deref())
                 ))
@@ -105,8 +114,9 @@ impl Session {
                     "column_name AS col_name, full_data_type AS data_type, comment".to_string()
                 };
                 self.sql_plan(&format!(
-                    "SELECT {projection} FROM \"{c}\".information_schema.columns \
+                    "SELECT {projection} FROM {}.information_schema.columns \
                      WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position",
+                    ident(&c),
                     lit(&s),
                     lit(&t)
                 ))

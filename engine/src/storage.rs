@@ -43,11 +43,16 @@ impl StorageConfig {
         }
     }
 
-    /// `root/<segment>/` under a base location.
+    /// `root/<segment>/` under a base location. The segment is percent-encoded, so the result
+    /// is always directly under `base`.
     pub fn child(base: &Url, segment: &str) -> Result<Url> {
-        with_trailing_slash(base.clone())
-            .join(&format!("{segment}/"))
-            .map_err(|e| EngineError::Internal(format!("cannot derive location under {base}: {e}")))
+        let mut url = with_trailing_slash(base.clone());
+        url.path_segments_mut()
+            .map_err(|_| EngineError::Internal(format!("cannot derive a location under {base}")))?
+            .pop_if_empty()
+            .push(segment)
+            .push("");
+        Ok(url)
     }
 
     fn builder(&self, url: &Url) -> Result<DeltaTableBuilder> {

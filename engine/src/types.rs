@@ -13,6 +13,7 @@ pub fn parse_spark_type(text: &str) -> Result<DataType> {
         s: text.as_bytes(),
         pos: 0,
         text,
+        depth: 0,
     };
     let t = p.parse()?;
     p.skip_ws();
@@ -26,7 +27,11 @@ struct TypeParser<'a> {
     s: &'a [u8],
     pos: usize,
     text: &'a str,
+    /// Nesting of array/map/struct, bounded so that hostile input cannot exhaust the stack.
+    depth: usize,
 }
+
+const MAX_TYPE_NESTING: usize = 64;
 
 impl TypeParser<'_> {
     fn error(&self, what: &str) -> EngineError {
@@ -106,6 +111,16 @@ impl TypeParser<'_> {
     }
 
     fn parse(&mut self) -> Result<DataType> {
+        self.depth += 1;
+        if self.depth > MAX_TYPE_NESTING {
+            return Err(self.error(&format!("types nest deeper than {MAX_TYPE_NESTING} levels")));
+        }
+        let t = self.parse_inner();
+        self.depth -= 1;
+        t
+    }
+
+    fn parse_inner(&mut self) -> Result<DataType> {
         let name = self.word();
         Ok(match name.as_str() {
             "string" | "text" => DataType::Utf8,
@@ -288,5 +303,7 @@ mod tests {
         assert!(parse_spark_type("decimal(40,2)").is_err());
         assert!(parse_spark_type("nosuchtype").is_err());
         assert!(parse_spark_type("array<int").is_err());
+        let deep = format!("{}int{}", "array<".repeat(100_000), ">".repeat(100_000));
+        assert!(parse_spark_type(&deep).is_err());
     }
 }

@@ -311,3 +311,63 @@ async fn metastore_and_data_survive_a_restart() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn prepared_statements_see_later_commits() {
+    let server = WeirServer::start().await;
+    let client = server.connect("main").await;
+    client
+        .batch_execute("CREATE TABLE t (id BIGINT)")
+        .await
+        .unwrap();
+    let count = client.prepare("SELECT count(*) FROM t").await.unwrap();
+    let before: i64 = client.query_one(&count, &[]).await.unwrap().get(0);
+    client
+        .batch_execute("INSERT INTO t VALUES (1), (2)")
+        .await
+        .unwrap();
+    let after: i64 = client.query_one(&count, &[]).await.unwrap().get(0);
+    assert_eq!((before, after), (0, 2));
+}
+
+#[tokio::test]
+async fn absurd_parameter_numbers_are_rejected() {
+    let server = WeirServer::start().await;
+    let client = server.connect("main").await;
+    let err = client
+        .prepare("SELECT $1000000000000")
+        .await
+        .err()
+        .expect("must fail");
+    assert!(err.code().is_some(), "{err:?}");
+    let one: i64 = client
+        .query_one("SELECT 1::bigint", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+}
+
+#[tokio::test]
+async fn cancel_targets_the_right_connection_among_many() {
+    let server = WeirServer::start().await;
+    let busy = server.connect("main").await;
+    let _others: Vec<_> = futures::future::join_all((0..3).map(|_| server.connect("main"))).await;
+    let token = busy.cancel_token();
+    let query = tokio::spawn(async move {
+        busy.simple_query(
+            "SELECT count(*) FROM generate_series(1, 2000000000) a, generate_series(1, 1000) b",
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), query)
+        .await
+        .expect("cancel took effect")
+        .unwrap();
+    assert_eq!(
+        result.err().and_then(|e| e.code().cloned()),
+        Some(SqlState::QUERY_CANCELED)
+    );
+}

@@ -30,14 +30,14 @@ impl StatementCancel {
 
 #[derive(Default)]
 pub struct CancelRegistry {
-    connections: Mutex<HashMap<i32, (SecretKey, Weak<StatementCancel>)>>,
+    connections: Mutex<HashMap<(i32, Vec<u8>), Weak<StatementCancel>>>,
 }
 
 impl CancelRegistry {
     pub fn register(&self, pid: i32, key: SecretKey, cancel: &Arc<StatementCancel>) {
         let mut map = self.connections.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, w)| w.strong_count() > 0);
-        map.insert(pid, (key, Arc::downgrade(cancel)));
+        map.retain(|_, w| w.strong_count() > 0);
+        map.insert((pid, key_bytes(&key)), Arc::downgrade(cancel));
     }
 }
 
@@ -64,9 +64,8 @@ impl CancelHandler for WeirCancelHandler {
                 .connections
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            map.get(&request.pid)
-                .filter(|(key, _)| key_bytes(key) == key_bytes(&request.secret_key))
-                .and_then(|(_, w)| w.upgrade())
+            map.get(&(request.pid, key_bytes(&request.secret_key)))
+                .and_then(Weak::upgrade)
         };
         match target {
             Some(cancel) => {

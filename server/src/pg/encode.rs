@@ -77,6 +77,13 @@ pub fn to_response(
     match output {
         StatementOutput::Command { tag, rows } => {
             let mut t = Tag::new(&tag);
+            // Statements commit on their own; BEGIN/COMMIT still move the protocol's transaction
+            // status so drivers that track it ('I'/'T') behave.
+            match tag.as_str() {
+                "BEGIN" => return Ok(Response::TransactionStart(t)),
+                "COMMIT" | "ROLLBACK" => return Ok(Response::TransactionEnd(t)),
+                _ => {}
+            }
             if tag == "INSERT" {
                 t = t.with_oid(0);
             }

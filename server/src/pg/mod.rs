@@ -13,7 +13,7 @@ use pgwire::api::auth::sasl::scram::ScramAuth;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::DefaultServerParameterProvider;
 use pgwire::api::cancel::DefaultCancelHandler;
-use pgwire::api::{ConnectionManager, PgWireServerHandlers};
+use pgwire::api::{ConnectionManager, PgWireServerHandlers, RandomPidSecretKeyGenerator};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +52,8 @@ pub struct PgFront {
     tls: Option<TlsAcceptor>,
     connections: Arc<ConnectionManager>,
     cancels: Arc<CancelRegistry>,
+    /// One generator for all connections, so process ids are unique across the server.
+    pids: Arc<RandomPidSecretKeyGenerator>,
 }
 
 impl PgFront {
@@ -61,6 +63,7 @@ impl PgFront {
             tls,
             connections: Arc::new(ConnectionManager::new()),
             cancels: Arc::default(),
+            pids: Arc::default(),
         }
     }
 
@@ -74,6 +77,7 @@ impl PgFront {
         scram.set_iterations(weir_catalog::SCRAM_ITERATIONS as usize);
         let sasl = SASLAuthStartupHandler::new(params)
             .with_scram(scram)
+            .with_pid_secret_key_generator(self.pids.clone())
             .with_connection_manager(self.connections.clone());
         let session = ConnectionSession::new(inflight);
         ConnectionHandlers {
