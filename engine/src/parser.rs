@@ -63,6 +63,9 @@ pub enum TransactionVerb {
     Begin,
     Commit,
     Rollback,
+    /// SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK TO [SAVEPOINT]: accepted inside a block;
+    /// like the block itself they change nothing, as every statement commits on its own.
+    Savepoint(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +198,7 @@ impl Statement {
             Statement::Transaction(TransactionVerb::Begin) => "BEGIN",
             Statement::Transaction(TransactionVerb::Commit) => "COMMIT",
             Statement::Transaction(TransactionVerb::Rollback) => "ROLLBACK",
+            Statement::Transaction(TransactionVerb::Savepoint(tag)) => tag,
             Statement::DeclareCursor { .. } => "DECLARE CURSOR",
             Statement::CloseCursor { .. } => "CLOSE CURSOR",
             Statement::Fetch { .. } => "FETCH",
@@ -1151,8 +1155,23 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
         }
         "ROLLBACK" | "ABORT" => {
             p.p.next_token();
+            p.eat(&["WORK"]);
+            p.eat(&["TRANSACTION"]);
+            let to_savepoint = p.peek_is(&["TO"]);
             skip_to_end(&mut p);
-            Statement::Transaction(TransactionVerb::Rollback)
+            Statement::Transaction(if to_savepoint {
+                TransactionVerb::Savepoint("ROLLBACK TO SAVEPOINT")
+            } else {
+                TransactionVerb::Rollback
+            })
+        }
+        "SAVEPOINT" => {
+            skip_to_end(&mut p);
+            Statement::Transaction(TransactionVerb::Savepoint("SAVEPOINT"))
+        }
+        "RELEASE" => {
+            skip_to_end(&mut p);
+            Statement::Transaction(TransactionVerb::Savepoint("RELEASE"))
         }
         _ => return Ok(None),
     }))

@@ -82,6 +82,8 @@ pub fn to_response(
             match tag.as_str() {
                 "BEGIN" => return Ok(Response::TransactionStart(t)),
                 "COMMIT" | "ROLLBACK" => return Ok(Response::TransactionEnd(t)),
+                // PostgreSQL's tag for ROLLBACK TO is ROLLBACK; the block stays open.
+                "ROLLBACK TO SAVEPOINT" => return Ok(Response::Execution(Tag::new("ROLLBACK"))),
                 _ => {}
             }
             if tag == "INSERT" {
