@@ -5,7 +5,7 @@ use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
 use weir_catalog::MetastoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     #[error("syntax error: {0}")]
     Syntax(String),
@@ -44,6 +44,14 @@ pub enum EngineError {
     Canceled,
     #[error("{0}")]
     InvalidCursor(String),
+    #[error("{0}")]
+    Recursion(String),
+    /// An error of the caller's input with a specific SQLSTATE.
+    #[error("{message}")]
+    Coded {
+        sqlstate: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Storage(String),
     #[error("{0}")]
@@ -86,6 +94,8 @@ impl EngineError {
             EngineError::WriteConflict(_) => "40001",
             EngineError::Canceled => "57014",
             EngineError::InvalidCursor(_) => "34000",
+            EngineError::Recursion(_) => "42P17",
+            EngineError::Coded { sqlstate, .. } => sqlstate,
             EngineError::Storage(_) => "58030",
             EngineError::Internal(_) => "XX000",
         }
@@ -99,7 +109,9 @@ impl EngineError {
             | EngineError::DataException(_)
             | EngineError::InvalidParameter(_)
             | EngineError::WrongObjectType(_)
-            | EngineError::DependentObjects(_) => ErrorClass::InvalidArgument,
+            | EngineError::DependentObjects(_)
+            | EngineError::Recursion(_)
+            | EngineError::Coded { .. } => ErrorClass::InvalidArgument,
             EngineError::UndefinedTable(_)
             | EngineError::UndefinedCatalog(_)
             | EngineError::UndefinedSchema(_)
@@ -228,6 +240,12 @@ fn classify_message(msg: String) -> EngineError {
 }
 
 fn arrow_error(msg: String) -> EngineError {
+    if msg.contains("Divide by zero") {
+        return EngineError::Coded {
+            sqlstate: "22012",
+            message: msg,
+        };
+    }
     if msg.contains("non-nullable") {
         EngineError::NotNullViolation(format!("null value violates not-null constraint: {msg}"))
     } else if msg.contains("Cast error")
@@ -264,7 +282,17 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
                 EngineError::UndefinedTable(msg)
             } else if msg.contains("No field named") {
                 EngineError::UndefinedColumn(msg)
-            } else if msg.contains("Invalid function") || msg.contains("does not exist") {
+            } else if msg.contains("Invalid function") {
+                EngineError::Coded {
+                    sqlstate: "42883",
+                    message: msg,
+                }
+            } else if msg.contains("Ambiguous reference") || msg.contains("ambiguous") {
+                EngineError::Coded {
+                    sqlstate: "42702",
+                    message: msg,
+                }
+            } else if msg.contains("does not exist") {
                 EngineError::InvalidParameter(msg)
             } else {
                 EngineError::InvalidParameter(msg)
@@ -293,9 +321,16 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
             prefix(inner, &ctx)
         }
         DataFusionError::Diagnostic(_, inner) => classify_datafusion(*inner),
-        DataFusionError::Shared(inner) => classify_datafusion(DataFusionError::External(Box::new(
-            std::io::Error::other(inner.to_string()),
-        ))),
+        DataFusionError::Shared(inner) => match std::sync::Arc::try_unwrap(inner) {
+            Ok(e) => classify_datafusion(e),
+            Err(shared) => match shared.as_ref() {
+                DataFusionError::External(ext) => match ext.downcast_ref::<EngineError>() {
+                    Some(e) => e.clone(),
+                    None => EngineError::Internal(shared.to_string()),
+                },
+                other => EngineError::Internal(other.to_string()),
+            },
+        },
         DataFusionError::External(ext) => match ext.downcast::<EngineError>() {
             Ok(engine) => *engine,
             Err(ext) => match ext.downcast::<DeltaTableError>() {
@@ -303,9 +338,10 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
                 Err(ext) => EngineError::Internal(ext.to_string()),
             },
         },
-        DataFusionError::ResourcesExhausted(msg) => {
-            EngineError::Internal(format!("out of memory: {msg}"))
-        }
+        DataFusionError::ResourcesExhausted(msg) => EngineError::Coded {
+            sqlstate: "53200",
+            message: format!("out of memory: {msg}"),
+        },
         other => EngineError::Internal(other.to_string()),
     }
 }

@@ -101,12 +101,14 @@ impl EngineState {
         }
     }
 
+    /// The provider of a table or view. `views` are the views whose expansion led here.
     pub async fn table_provider(
         self: &Arc<Self>,
         entry: &TableEntry,
+        views: &ViewPath,
     ) -> Result<Arc<dyn TableProvider>> {
         match entry.kind {
-            TableKind::View => crate::views::plan_view(self, entry).await,
+            TableKind::View => crate::views::plan_view(self, entry, views).await,
             TableKind::Managed | TableKind::External => {
                 let table = self.tables.latest(&self.storage, entry).await?;
                 self.register_store(&table);
@@ -118,9 +120,13 @@ impl EngineState {
     }
 }
 
+/// Ids of the views being expanded, outermost first: a view met again is a cycle.
+pub type ViewPath = Arc<Vec<String>>;
+
 #[derive(Debug, Clone)]
 pub struct WeirCatalogList {
     pub state: Arc<EngineState>,
+    pub views: ViewPath,
 }
 
 impl CatalogProviderList for WeirCatalogList {
@@ -150,6 +156,7 @@ impl CatalogProviderList for WeirCatalogList {
             Ok(Some(_)) => Some(Arc::new(WeirCatalog {
                 state: self.state.clone(),
                 name,
+                views: self.views.clone(),
             })),
             _ => None,
         }
@@ -160,6 +167,7 @@ impl CatalogProviderList for WeirCatalogList {
 pub struct WeirCatalog {
     state: Arc<EngineState>,
     name: String,
+    views: ViewPath,
 }
 
 impl CatalogProvider for WeirCatalog {
@@ -187,6 +195,7 @@ impl CatalogProvider for WeirCatalog {
                     state: self.state.clone(),
                     catalog: self.name.clone(),
                     name,
+                    views: self.views.clone(),
                 })),
                 _ => None,
             },
@@ -209,6 +218,7 @@ pub struct WeirSchema {
     state: Arc<EngineState>,
     catalog: String,
     name: String,
+    views: ViewPath,
 }
 
 #[async_trait]
@@ -230,7 +240,7 @@ impl SchemaProvider for WeirSchema {
             None => Ok(None),
             Some(entry) => self
                 .state
-                .table_provider(&entry)
+                .table_provider(&entry, &self.views)
                 .await
                 .map(Some)
                 .map_err(|e| DataFusionError::External(Box::new(e))),

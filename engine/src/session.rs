@@ -67,6 +67,16 @@ pub(crate) fn new_session_state(
     catalog: &str,
     schema: &str,
 ) -> SessionState {
+    new_session_state_in_views(state, catalog, schema, Arc::default())
+}
+
+/// A session state for planning inside the expansion of `views`.
+pub(crate) fn new_session_state_in_views(
+    state: &Arc<EngineState>,
+    catalog: &str,
+    schema: &str,
+    views: crate::namespace::ViewPath,
+) -> SessionState {
     let mut config = SessionConfig::new()
         .with_default_catalog_and_schema(catalog, schema)
         .with_create_default_catalog_and_schema(false)
@@ -78,6 +88,7 @@ pub(crate) fn new_session_state(
         .with_runtime_env(state.runtime.clone())
         .with_catalog_list(Arc::new(WeirCatalogList {
             state: state.clone(),
+            views,
         }))
         .with_default_features()
         // delta-rs's extension nodes (write metrics, merge) need its planner.

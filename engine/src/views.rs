@@ -8,22 +8,48 @@ use datafusion::catalog::TableProvider;
 use weir_catalog::TableEntry;
 
 use crate::error::{EngineError, Result};
-use crate::namespace::EngineState;
+use crate::namespace::{EngineState, ViewPath};
+
+/// Views may nest this deep.
+const MAX_VIEW_DEPTH: usize = 32;
 
 pub async fn plan_view(
     state: &Arc<EngineState>,
     entry: &TableEntry,
+    views: &ViewPath,
 ) -> Result<Arc<dyn TableProvider>> {
     let sql = entry.view_definition.as_deref().ok_or_else(|| {
         EngineError::Internal(format!("view {} has no definition", entry.full_name()))
     })?;
-    let session = crate::session::new_session_state(state, &entry.catalog, &entry.schema);
-    let plan = session.create_logical_plan(sql).await.map_err(|e| {
-        EngineError::invalid(format!(
-            "view {} no longer plans: {}",
-            entry.full_name(),
-            EngineError::from(e)
-        ))
-    })?;
+    if views.contains(&entry.id) {
+        return Err(EngineError::Recursion(format!(
+            "infinite recursion detected in view {}",
+            entry.full_name()
+        )));
+    }
+    if views.len() >= MAX_VIEW_DEPTH {
+        return Err(EngineError::Recursion(format!(
+            "views nest deeper than {MAX_VIEW_DEPTH} levels at {}",
+            entry.full_name()
+        )));
+    }
+    let mut path = views.as_ref().clone();
+    path.push(entry.id.clone());
+    let session = crate::session::new_session_state_in_views(
+        state,
+        &entry.catalog,
+        &entry.schema,
+        Arc::new(path),
+    );
+    let plan = session
+        .create_logical_plan(sql)
+        .await
+        .map_err(|e| match EngineError::from(e) {
+            recursion @ EngineError::Recursion(_) => recursion,
+            other => EngineError::invalid(format!(
+                "view {} no longer plans: {other}",
+                entry.full_name()
+            )),
+        })?;
     Ok(Arc::new(ViewTable::new(plan, Some(sql.to_string()))))
 }
