@@ -172,12 +172,32 @@ impl Session {
             Ok(s) => s,
             Err(e) => return (vec![], Some(e)),
         };
-        let mut out = Vec::with_capacity(statements.len());
-        for stmt in statements {
-            match self.execute_statement(stmt, None).await {
-                Ok(o) => out.push(o),
+        let count = statements.len();
+        let mut out = Vec::with_capacity(count);
+        for (i, stmt) in statements.into_iter().enumerate() {
+            let output = match self.execute_statement(stmt, None).await {
+                Ok(o) => o,
                 Err(e) => return (out, Some(e)),
-            }
+            };
+            // A result that is followed by more statements is read to its end first: an error
+            // while producing it must stop the statements after it, as in PostgreSQL. The last
+            // result streams.
+            let output = match output {
+                StatementOutput::Rows(stream) if i + 1 < count => {
+                    let schema = stream.schema();
+                    match datafusion::physical_plan::common::collect(stream).await {
+                        Ok(batches) => match datafusion::physical_plan::memory::MemoryStream::try_new(
+                            batches, schema, None,
+                        ) {
+                            Ok(s) => StatementOutput::Rows(Box::pin(s)),
+                            Err(e) => return (out, Some(e.into())),
+                        },
+                        Err(e) => return (out, Some(e.into())),
+                    }
+                }
+                other => other,
+            };
+            out.push(output);
         }
         (out, None)
     }
