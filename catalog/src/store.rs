@@ -441,6 +441,23 @@ impl Metastore {
         })
     }
 
+    /// Replaces only the column list of a table (to follow its Delta schema).
+    pub fn update_columns(
+        &self,
+        catalog: &str,
+        schema: &str,
+        name: &str,
+        columns: &[ColumnEntry],
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE tables SET columns = ?4, updated_at_ms = ?5 WHERE catalog = ?1 AND schema = ?2 AND name = ?3",
+                params![catalog, schema, name, json(&columns), now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
     // ---- tags -----------------------------------------------------------------------------
 
     pub fn set_tags(

@@ -26,7 +26,10 @@ fn now_ms() -> i64 {
 }
 
 /// Metastore columns from a Delta table's schema, keeping declared comments.
-fn columns_of(table: &DeltaTable, comments: &HashMap<String, String>) -> Result<Vec<ColumnEntry>> {
+pub(crate) fn columns_of(
+    table: &DeltaTable,
+    comments: &HashMap<String, String>,
+) -> Result<Vec<ColumnEntry>> {
     let schema = table.snapshot()?.schema();
     let mut out = Vec::new();
     for f in schema.fields() {

@@ -101,6 +101,30 @@ impl EngineState {
         }
     }
 
+    /// Keeps the metastore's column list in step with the Delta schema, which another writer
+    /// (schema evolution, the deltalake package) may have changed. Comments are kept.
+    fn follow_schema(&self, entry: &TableEntry, table: &DeltaTable) {
+        let comments: std::collections::HashMap<String, String> = entry
+            .columns
+            .iter()
+            .filter_map(|c| c.comment.clone().map(|x| (c.name.clone(), x)))
+            .collect();
+        match crate::ddl::columns_of(table, &comments) {
+            Ok(columns) if columns != entry.columns => {
+                if let Err(e) = self.metastore.update_columns(
+                    &entry.catalog,
+                    &entry.schema,
+                    &entry.name,
+                    &columns,
+                ) {
+                    tracing::warn!(table = %entry.full_name(), "could not record the new Delta schema: {e}");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(table = %entry.full_name(), "reading the Delta schema: {e}"),
+        }
+    }
+
     /// The provider of a table or view. `views` are the views whose expansion led here.
     pub async fn table_provider(
         self: &Arc<Self>,
@@ -112,6 +136,7 @@ impl EngineState {
             TableKind::Managed | TableKind::External => {
                 let table = self.tables.latest(&self.storage, entry).await?;
                 self.register_store(&table);
+                self.follow_schema(entry, &table);
                 Ok(Arc::new(
                     crate::delta_table::DeltaTableScan::try_new(&table).await?,
                 ))

@@ -186,12 +186,14 @@ impl Session {
                 StatementOutput::Rows(stream) if i + 1 < count => {
                     let schema = stream.schema();
                     match datafusion::physical_plan::common::collect(stream).await {
-                        Ok(batches) => match datafusion::physical_plan::memory::MemoryStream::try_new(
-                            batches, schema, None,
-                        ) {
-                            Ok(s) => StatementOutput::Rows(Box::pin(s)),
-                            Err(e) => return (out, Some(e.into())),
-                        },
+                        Ok(batches) => {
+                            match datafusion::physical_plan::memory::MemoryStream::try_new(
+                                batches, schema, None,
+                            ) {
+                                Ok(s) => StatementOutput::Rows(Box::pin(s)),
+                                Err(e) => return (out, Some(e.into())),
+                            }
+                        }
                         Err(e) => return (out, Some(e.into())),
                     }
                 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -248,3 +249,27 @@ def test_register_with_file_url_location(conn, schema, tmp_path):
     conn.execute(f"CREATE TABLE {t} LOCATION '{path.as_uri()}'")
     assert conn.execute(f"SELECT x FROM {t} ORDER BY x").fetchall() == [(5,), (6,)]
     assert file_url_to_path(location(conn, t)).rstrip("/") == str(path)
+
+
+def test_schema_evolution_by_another_writer_is_followed(server, tmp_path):
+    path = tmp_path / "evolving"
+    write_deltalake(str(path), pa.table({"k": pa.array([1], pa.int64())}))
+    schema = f"evo_{uuid.uuid4().hex[:8]}"
+    with server.connect() as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"CREATE TABLE {schema}.t LOCATION '{path}'")
+        conn.execute(f"COMMENT ON COLUMN {schema}.t.k IS 'the key'")
+        # Another writer adds a column.
+        write_deltalake(
+            str(path),
+            pa.table({"k": pa.array([2], pa.int64()), "label": pa.array(["two"])}),
+            mode="append",
+            schema_mode="merge",
+        )
+        rows = conn.execute(f"SELECT k, label FROM {schema}.t ORDER BY k").fetchall()
+        assert rows == [(1, None), (2, "two")]
+        described = conn.execute(f"DESCRIBE {schema}.t").fetchall()
+        assert [(r[0], r[1], r[2]) for r in described] == [
+            ("k", "bigint", "the key"),
+            ("label", "string", None),
+        ]
