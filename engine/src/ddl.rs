@@ -393,8 +393,10 @@ impl Session {
     /// Deletes the data of managed tables that were dropped. A failure here leaves orphaned
     /// files, never a dangling metastore entry, so it is logged rather than returned.
     async fn remove_managed_data(&self, tables: &[TableEntry]) {
-        for t in tables.iter().filter(|t| t.kind == TableKind::Managed) {
+        for t in tables {
             self.state.tables.evict(&t.id);
+        }
+        for t in tables.iter().filter(|t| t.kind == TableKind::Managed) {
             if let Some(loc) = &t.location {
                 let result = match self.state.storage.resolve_location(loc) {
                     Ok(url) => self.state.storage.delete_tree(&url).await,

@@ -164,6 +164,8 @@ pub enum Statement {
     DeclareCursor {
         name: String,
         query: Box<ast::Query>,
+        /// WITH HOLD: survives the end of the transaction block.
+        hold: bool,
     },
     /// `FETCH [NEXT | FORWARD [n | ALL] | n | ALL] [FROM | IN] name`; `None` is ALL.
     Fetch {
@@ -1099,13 +1101,15 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     p.p.peek_token().token
                 )));
             }
-            if !p.eat(&["WITH", "HOLD"]) {
+            let hold = p.eat(&["WITH", "HOLD"]);
+            if !hold {
                 p.eat(&["WITHOUT", "HOLD"]);
             }
             p.expect(&["FOR"])?;
             Statement::DeclareCursor {
                 name,
                 query: p.p.parse_query()?,
+                hold,
             }
         }
         "FETCH" => {

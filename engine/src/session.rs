@@ -16,7 +16,7 @@ use weir_catalog::TableEntry;
 
 use crate::error::{EngineError, Result};
 use crate::namespace::{EngineState, WeirCatalogList};
-use crate::parser::{parse_sql, Statement};
+use crate::parser::{parse_sql, Statement, TransactionVerb};
 
 /// What a statement produced.
 pub enum StatementOutput {
@@ -103,6 +103,7 @@ struct Cursor {
     stream: std::sync::Mutex<SendableRecordBatchStream>,
     /// Rows of the last batch not fetched yet.
     pending: Option<arrow::record_batch::RecordBatch>,
+    hold: bool,
 }
 
 pub struct Session {
@@ -292,7 +293,9 @@ impl Session {
                     None => plan,
                 };
                 match &prepared.statement {
-                    Statement::DeclareCursor { name, .. } => self.declare_cursor(name, plan).await,
+                    Statement::DeclareCursor { name, hold, .. } => {
+                        self.declare_cursor(name, plan, *hold).await
+                    }
                     _ => self.run_plan(plan).await,
                 }
             }
@@ -328,10 +331,16 @@ impl Session {
                 self.set_variable(&name, &value)?;
                 Ok(StatementOutput::command(tag))
             }
-            Statement::Transaction(_) => Ok(StatementOutput::command(tag)),
-            Statement::DeclareCursor { name, query } => {
+            Statement::Transaction(verb) => {
+                if matches!(verb, TransactionVerb::Commit | TransactionVerb::Rollback) {
+                    // Cursors WITHOUT HOLD end with their transaction block.
+                    self.cursors.retain(|_, c| c.hold);
+                }
+                Ok(StatementOutput::command(tag))
+            }
+            Statement::DeclareCursor { name, query, hold } => {
                 let plan = self.plan_query(&query).await?;
-                self.declare_cursor(&name, plan).await
+                self.declare_cursor(&name, plan, hold).await
             }
             Statement::Fetch { name, count } => self.fetch(&name, count).await,
             Statement::CloseCursor { name } => {
@@ -366,7 +375,12 @@ impl Session {
         self.cursors.get(name).ok_or_else(|| cursor_missing(name))
     }
 
-    async fn declare_cursor(&mut self, name: &str, plan: LogicalPlan) -> Result<StatementOutput> {
+    async fn declare_cursor(
+        &mut self,
+        name: &str,
+        plan: LogicalPlan,
+        hold: bool,
+    ) -> Result<StatementOutput> {
         if self.cursors.contains_key(name) {
             return Err(EngineError::Duplicate {
                 sqlstate: "42P03",
@@ -382,6 +396,7 @@ impl Session {
                 schema,
                 stream: std::sync::Mutex::new(stream),
                 pending: None,
+                hold,
             },
         );
         Ok(StatementOutput::command("DECLARE CURSOR"))
@@ -469,16 +484,30 @@ impl Session {
     }
 
     fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
-        if let Some(df_key) = name.strip_prefix("datafusion.") {
-            // Only execution tuning is open to sessions; catalog and file-access settings are not.
-            if !df_key.starts_with("execution.") && !df_key.starts_with("optimizer.") {
+        if name.starts_with("datafusion.") {
+            // Only bounded execution tuning is open to sessions: catalog, file-access and
+            // memory settings are the server's.
+            let bounds = match name {
+                "datafusion.execution.batch_size" => Some((1u64, 1u64 << 20)),
+                "datafusion.execution.target_partitions" => Some((1, 256)),
+                _ => None,
+            };
+            let Some((lo, hi)) = bounds else {
                 return Err(EngineError::PermissionDenied(format!(
                     "setting '{name}' cannot be changed by a session"
                 )));
+            };
+            match value.trim().parse::<u64>() {
+                Ok(v) if (lo..=hi).contains(&v) => {}
+                _ => {
+                    return Err(EngineError::invalid(format!(
+                        "{name} must be an integer from {lo} to {hi}"
+                    )))
+                }
             }
             let state = self.ctx.state_ref();
             let mut guard = state.write();
-            guard.config_mut().options_mut().set(name, value)?;
+            guard.config_mut().options_mut().set(name, value.trim())?;
             return Ok(());
         }
         if name == "search_path" {

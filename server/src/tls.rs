@@ -28,9 +28,11 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
     ))
     .with_context(|| format!("reading private key from {}", key.display()))?
     .with_context(|| format!("no private key found in {}", key.display()))?;
-    let config = ServerConfig::builder()
+    let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .context("certificate and key do not form a valid TLS configuration")?;
+    // PostgreSQL 17 clients may negotiate TLS directly (sslnegotiation=direct) with this ALPN.
+    config.alpn_protocols = vec![b"postgresql".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
