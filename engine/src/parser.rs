@@ -257,6 +257,9 @@ fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
                 let mut stmt = compat.rewrite(parser.parse_statement()?);
                 rewrite_like_escapes(&mut stmt);
                 rewrite_array_subqueries(&mut stmt);
+                if stmt.to_string().contains("pg_catalog.") {
+                    aggregate_catalog_scalar_subqueries(&mut stmt);
+                }
                 Statement::Standard(Box::new(stmt))
             }
         };
@@ -459,11 +462,147 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for UnnestRelations {
 fn aggregate_catalog_scalar_subqueries(stmt: &mut ast::Statement) {
     use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr};
     let _ = visit_expressions_mut(stmt, |e| {
+        // Weir has no sequences: pg_get_serial_sequence() is always NULL. Folding it keeps
+        // catalog subqueries correlated by plain columns only.
+        if let Expr::Function(f) = e {
+            let name = f.name.to_string().to_ascii_lowercase();
+            if name == "pg_get_serial_sequence" || name == "pg_catalog.pg_get_serial_sequence" {
+                if let Some(null) = parse_expr_text("NULL") {
+                    *e = null;
+                }
+                return std::ops::ControlFlow::<()>::Continue(());
+            }
+        }
         if let Expr::Subquery(q) = e {
+            // `x = NULL` is never true: such a subquery yields no row, i.e. NULL.
+            if where_has_null_equality(q) {
+                if let Some(null) = parse_expr_text("NULL") {
+                    *e = null;
+                }
+                return std::ops::ControlFlow::<()>::Continue(());
+            }
             aggregate_projection(q, "max");
+            // DataFusion cannot decorrelate a subquery filtered by a predicate on outer columns
+            // only; evaluate such a predicate outside: (SELECT .. WHERE p AND q) becomes
+            // CASE WHEN p THEN (SELECT .. WHERE q) END.
+            if let Some(outer) = take_outer_only_conjuncts(q) {
+                let sub = Expr::Subquery(q.clone());
+                if let Some(case) = parse_expr_text(&format!("CASE WHEN {outer} THEN {sub} END")) {
+                    *e = case;
+                }
+            }
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+fn where_has_null_equality(q: &ast::Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, SetExpr, Value};
+    fn is_null(e: &Expr) -> bool {
+        match e {
+            Expr::Value(v) => matches!(v.value, Value::Null),
+            Expr::Cast { expr, .. } | Expr::Nested(expr) => is_null(expr),
+            _ => false,
+        }
+    }
+    fn any_conjunct(e: &Expr) -> bool {
+        match e {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => any_conjunct(left) || any_conjunct(right),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => is_null(left) || is_null(right),
+            _ => false,
+        }
+    }
+    match q.body.as_ref() {
+        SetExpr::Select(select) => select.selection.as_ref().is_some_and(any_conjunct),
+        _ => false,
+    }
+}
+
+/// Removes from a subquery's WHERE the conjuncts whose columns are all qualified by names the
+/// subquery does not define (its outer query's), and returns them joined with AND.
+fn take_outer_only_conjuncts(q: &mut ast::Query) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, SetExpr, TableFactor};
+    let SetExpr::Select(select) = q.body.as_mut() else {
+        return None;
+    };
+    let mut inner: Vec<String> = Vec::new();
+    for twj in &select.from {
+        for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
+            if let TableFactor::Table { name, alias, .. } = factor {
+                inner.push(name.to_string().to_ascii_lowercase());
+                if let Some(last) = name.0.last() {
+                    inner.push(last.to_string().to_ascii_lowercase());
+                }
+                if let Some(a) = alias {
+                    inner.push(a.name.value.to_ascii_lowercase());
+                }
+            } else {
+                return None;
+            }
+        }
+    }
+    let selection = select.selection.take()?;
+    fn split(e: Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                split(*left, out);
+                split(*right, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut conjuncts = Vec::new();
+    split(selection, &mut conjuncts);
+    let is_outer_only = |c: &Expr| {
+        let mut qualifiers = Vec::new();
+        let mut unqualified = false;
+        let _ = datafusion::sql::sqlparser::ast::visit_expressions(c, |x| {
+            match x {
+                Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                    let q: Vec<String> = parts[..parts.len() - 1]
+                        .iter()
+                        .map(|p| p.value.to_ascii_lowercase())
+                        .collect();
+                    qualifiers.push(q.join("."));
+                }
+                Expr::Identifier(_)
+                | Expr::Subquery(_)
+                | Expr::Exists { .. }
+                | Expr::InSubquery { .. } => unqualified = true,
+                _ => {}
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        !unqualified
+            && !qualifiers.is_empty()
+            && qualifiers.iter().all(|q| {
+                let last = q.rsplit('.').next().unwrap_or(q).to_string();
+                !inner.contains(q) && !inner.contains(&last)
+            })
+    };
+    let (outer, rest): (Vec<Expr>, Vec<Expr>) =
+        conjuncts.into_iter().partition(|c| is_outer_only(c));
+    let and = |v: Vec<Expr>| -> Option<Expr> {
+        v.into_iter().reduce(|a, b| Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::And,
+            right: Box::new(b),
+        })
+    };
+    select.selection = and(rest);
+    Some(and(outer)?.to_string())
 }
 
 /// `current_catalog()`, `current_schema()`, `current_user()`, `session_user()`: Databricks writes
@@ -1338,6 +1477,33 @@ mod tests {
             .unwrap();
         assert_eq!(v.len(), 3);
         assert!(matches!(v[1], Statement::Standard(_)));
+    }
+
+    #[test]
+    fn catalog_subqueries_are_made_plannable() {
+        let mut stmts = datafusion::sql::sqlparser::parser::Parser::parse_sql(
+            &GenericDialect {},
+            "SELECT a.attname, CASE WHEN a.attidentity != '' THEN (SELECT json_build_object('x', s.seqstart) \
+             FROM pg_catalog.pg_sequence s WHERE a.attidentity != '' AND s.seqrelid = \
+             CAST(pg_catalog.pg_get_serial_sequence('t', a.attname) AS OID)) END, \
+             (SELECT t.typname FROM pg_catalog.pg_type t WHERE a.atthasdef AND t.oid = a.atttypid) \
+             FROM pg_catalog.pg_attribute a",
+        )
+        .unwrap();
+        aggregate_catalog_scalar_subqueries(&mut stmts[0]);
+        let v = vec![Statement::Standard(Box::new(stmts.remove(0)))];
+        let Statement::Standard(s) = &v[0] else {
+            panic!()
+        };
+        let sql = s.to_string();
+        // The sequence subquery can never match (seqrelid = NULL) and becomes NULL ...
+        assert!(!sql.contains("pg_sequence"), "{sql}");
+        // ... and the outer-only predicate moves out of the pg_type subquery, which is aggregated.
+        assert!(
+            sql.contains("CASE WHEN a.atthasdef THEN (SELECT max(t.typname)"),
+            "{sql}"
+        );
+        assert!(sql.contains("WHERE t.oid = a.atttypid)"), "{sql}");
     }
 
     #[test]
