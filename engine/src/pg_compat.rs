@@ -58,6 +58,7 @@ impl PgCatalogs {
             Ok(p) => Arc::new(WeirPgCatalog {
                 inner: Arc::new(p),
                 state: state.clone(),
+                catalog: catalog.to_string(),
             }),
             Err(e) => {
                 tracing::error!("pg_catalog unavailable: {e}");
@@ -239,6 +240,7 @@ pub fn install_pg_functions(ctx: &SessionContext) {
 struct WeirPgCatalog {
     inner: Arc<dyn SchemaProvider>,
     state: Arc<EngineState>,
+    catalog: String,
 }
 
 #[async_trait]
@@ -252,11 +254,11 @@ impl SchemaProvider for WeirPgCatalog {
         name: &str,
     ) -> Result<Option<Arc<dyn datafusion::catalog::TableProvider>>, DataFusionError> {
         let table = self.inner.table(name).await?;
-        match table {
-            Some(t) if name.eq_ignore_ascii_case("pg_database") => {
-                Ok(Some(self.only_catalogs(t).await?))
-            }
-            other => Ok(other),
+        match (name.to_ascii_lowercase().as_str(), table) {
+            ("pg_database", Some(t)) => Ok(Some(self.only_catalogs(t).await?)),
+            ("pg_attribute", Some(t)) => Ok(Some(self.with_type_modifiers(t).await?)),
+            ("pg_description", Some(t)) => Ok(Some(self.descriptions(t).await?)),
+            (_, other) => Ok(other),
         }
     }
 
@@ -265,7 +267,187 @@ impl SchemaProvider for WeirPgCatalog {
     }
 }
 
+/// Reads a (small, in-memory) catalog table.
+async fn collect(
+    table: Arc<dyn datafusion::catalog::TableProvider>,
+) -> Result<Vec<arrow::array::RecordBatch>, DataFusionError> {
+    SessionContext::new().read_table(table)?.collect().await
+}
+
+fn int_column(
+    batch: &arrow::array::RecordBatch,
+    name: &str,
+) -> Result<arrow::array::Int64Array, DataFusionError> {
+    let col = arrow::compute::cast(
+        batch.column(batch.schema().index_of(name)?),
+        &arrow::datatypes::DataType::Int64,
+    )?;
+    Ok(col
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .cloned()
+        .unwrap_or_else(|| arrow::array::Int64Array::from(Vec::<i64>::new())))
+}
+
+fn str_column(
+    batch: &arrow::array::RecordBatch,
+    name: &str,
+) -> Result<arrow::array::StringArray, DataFusionError> {
+    let col = arrow::compute::cast(
+        batch.column(batch.schema().index_of(name)?),
+        &arrow::datatypes::DataType::Utf8,
+    )?;
+    Ok(col
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .cloned()
+        .unwrap_or_else(|| arrow::array::StringArray::from(Vec::<String>::new())))
+}
+
 impl WeirPgCatalog {
+    /// `oid` of each relation of this catalog -> (schema, table), as pg_class numbers them.
+    async fn relations(&self) -> Result<HashMap<i64, (String, String)>, DataFusionError> {
+        let mut namespaces = HashMap::new();
+        if let Some(t) = self.inner.table("pg_namespace").await? {
+            for b in collect(t).await? {
+                let (oid, name) = (int_column(&b, "oid")?, str_column(&b, "nspname")?);
+                for i in 0..b.num_rows() {
+                    namespaces.insert(oid.value(i), name.value(i).to_string());
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        if let Some(t) = self.inner.table("pg_class").await? {
+            for b in collect(t).await? {
+                let (oid, name, ns) = (
+                    int_column(&b, "oid")?,
+                    str_column(&b, "relname")?,
+                    int_column(&b, "relnamespace")?,
+                );
+                for i in 0..b.num_rows() {
+                    if let Some(schema) = namespaces.get(&ns.value(i)) {
+                        out.insert(oid.value(i), (schema.clone(), name.value(i).to_string()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// pg_attribute with `atttypmod` of DECIMAL(p,s) columns set as PostgreSQL encodes it
+    /// (`(p << 16 | s) + 4`), so `format_type()` and drivers see `numeric(p,s)`.
+    async fn with_type_modifiers(
+        &self,
+        table: Arc<dyn datafusion::catalog::TableProvider>,
+    ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
+        let relations = self.relations().await?;
+        let mut columns: HashMap<(String, String), Vec<weir_catalog::ColumnEntry>> = HashMap::new();
+        let batches = collect(table.clone()).await?;
+        let mut out = Vec::with_capacity(batches.len());
+        for b in batches {
+            let (relid, attname, typmod) = (
+                int_column(&b, "attrelid")?,
+                str_column(&b, "attname")?,
+                int_column(&b, "atttypmod")?,
+            );
+            let mut mods: Vec<i64> = typmod.values().to_vec();
+            for i in 0..b.num_rows() {
+                let Some(key) = relations.get(&relid.value(i)) else {
+                    continue;
+                };
+                if !columns.contains_key(key) {
+                    let cols = self
+                        .state
+                        .metastore
+                        .get_table(self.catalog(), &key.0, &key.1)
+                        .map_err(ext)?
+                        .map(|t| t.columns)
+                        .unwrap_or_default();
+                    columns.insert(key.clone(), cols);
+                }
+                let decimal = columns[key]
+                    .iter()
+                    .find(|c| c.name == attname.value(i))
+                    .and_then(|c| match crate::types::parse_spark_type(&c.data_type) {
+                        Ok(arrow::datatypes::DataType::Decimal128(p, s)) => {
+                            Some((p as i64, s as i64))
+                        }
+                        _ => None,
+                    });
+                if let Some((p, s)) = decimal {
+                    mods[i] = ((p << 16) | s) + 4;
+                }
+            }
+            let idx = b.schema().index_of("atttypmod")?;
+            let mut cols = b.columns().to_vec();
+            cols[idx] = arrow::compute::cast(
+                &(Arc::new(arrow::array::Int64Array::from(mods)) as arrow::array::ArrayRef),
+                b.schema().field(idx).data_type(),
+            )?;
+            out.push(arrow::array::RecordBatch::try_new(b.schema(), cols)?);
+        }
+        Ok(Arc::new(datafusion::datasource::MemTable::try_new(
+            table.schema(),
+            vec![out],
+        )?))
+    }
+
+    /// pg_description from the metastore's table and column comments.
+    async fn descriptions(
+        &self,
+        table: Arc<dyn datafusion::catalog::TableProvider>,
+    ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
+        const PG_CLASS_OID: i64 = 1259;
+        let relations = self.relations().await?;
+        let tables: HashMap<(String, String), weir_catalog::TableEntry> = self
+            .state
+            .metastore
+            .list_tables_in_catalog(self.catalog())
+            .map_err(ext)?
+            .into_iter()
+            .map(|t| ((t.schema.clone(), t.name.clone()), t))
+            .collect();
+        let (mut objoid, mut classoid, mut objsubid, mut text) = (vec![], vec![], vec![], vec![]);
+        for (oid, key) in &relations {
+            let Some(t) = tables.get(key) else { continue };
+            if let Some(c) = &t.comment {
+                objoid.push(*oid);
+                classoid.push(PG_CLASS_OID);
+                objsubid.push(0i64);
+                text.push(c.clone());
+            }
+            for (i, col) in t.columns.iter().enumerate() {
+                if let Some(c) = &col.comment {
+                    objoid.push(*oid);
+                    classoid.push(PG_CLASS_OID);
+                    objsubid.push(i as i64 + 1);
+                    text.push(c.clone());
+                }
+            }
+        }
+        let schema = table.schema();
+        let mut arrays: Vec<arrow::array::ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let a: arrow::array::ArrayRef = match f.name().as_str() {
+                "objoid" => Arc::new(arrow::array::Int64Array::from(objoid.clone())),
+                "classoid" => Arc::new(arrow::array::Int64Array::from(classoid.clone())),
+                "objsubid" => Arc::new(arrow::array::Int64Array::from(objsubid.clone())),
+                "description" => Arc::new(arrow::array::StringArray::from(text.clone())),
+                _ => arrow::array::new_null_array(f.data_type(), objoid.len()),
+            };
+            arrays.push(arrow::compute::cast(&a, f.data_type())?);
+        }
+        let batch = arrow::array::RecordBatch::try_new(schema.clone(), arrays)?;
+        Ok(Arc::new(datafusion::datasource::MemTable::try_new(
+            schema,
+            vec![vec![batch]],
+        )?))
+    }
+
+    fn catalog(&self) -> &str {
+        &self.catalog
+    }
+
     async fn only_catalogs(
         &self,
         table: Arc<dyn datafusion::catalog::TableProvider>,

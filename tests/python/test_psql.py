@@ -139,14 +139,13 @@ def test_d_describes_table_columns(server, ns):
     assert cols["score"] == ("double precision", "")
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: pg_attribute.atttypmod is not filled for DECIMAL(p,s), so \\d shows 'numeric'")
 def test_d_shows_decimal_precision(server, ns):
     out = psql(server, rf"\d {ns['sch']}.orders", database=ns["cat"]).stdout
     cols = {r[0]: r[1] for r in rows(out)}
     assert cols["amount"] == "numeric(10,2)"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: psql's \\d+ query uses ARRAY(subquery), which DataFusion cannot plan")
+@pytest.mark.xfail(strict=True, reason="known gap: psql's \\d+ footer query unnests a column of an outer-joined pg_class (correlated UNNEST), which DataFusion cannot plan")
 def test_d_plus_shows_column_comments(server, ns):
     out = psql(server, rf"\d+ {ns['sch']}.orders", database=ns["cat"]).stdout
     h = header(out)
