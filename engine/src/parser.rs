@@ -442,8 +442,16 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for UnnestRelations {
                     })
                     .collect();
                 if let Some(array_exprs) = exprs {
+                    // PostgreSQL's `unnest(a) x` names the column `x` too.
+                    let mut alias = alias.take();
+                    if let Some(a) = alias.as_mut() {
+                        if a.columns.is_empty() && array_exprs.len() == 1 {
+                            a.columns =
+                                vec![ast::TableAliasColumnDef::from_name(a.name.value.clone())];
+                        }
+                    }
                     *factor = TableFactor::UNNEST {
-                        alias: alias.take(),
+                        alias,
                         array_exprs,
                         with_offset: false,
                         with_offset_alias: None,
@@ -473,9 +481,49 @@ fn aggregate_catalog_scalar_subqueries(stmt: &mut ast::Statement) {
                 return std::ops::ControlFlow::<()>::Continue(());
             }
         }
+        // col_description(oid, n) / obj_description(oid[, catalog]): read pg_description,
+        // which Weir fills from the metastore's comments.
+        if let Expr::Function(f) = e {
+            let name = f.name.to_string().to_ascii_lowercase();
+            let name = name.trim_start_matches("pg_catalog.");
+            if name == "col_description" || name == "obj_description" {
+                let args: Vec<String> = match &f.args {
+                    ast::FunctionArguments::List(l) => {
+                        l.args.iter().map(|a| a.to_string()).collect()
+                    }
+                    _ => vec![],
+                };
+                let sub = match (name, args.as_slice()) {
+                    ("col_description", [oid, n]) => Some(format!("{oid} AND d.objsubid = {n}")),
+                    ("obj_description", [oid, ..]) => Some(format!("{oid} AND d.objsubid = 0")),
+                    _ => None,
+                };
+                if let Some(cond) = sub {
+                    if let Some(q) = parse_expr_text(&format!(
+                        "(SELECT max(d.description) FROM pg_catalog.pg_description d WHERE d.objoid = {cond})"
+                    )) {
+                        *e = q;
+                    }
+                }
+                return std::ops::ControlFlow::<()>::Continue(());
+            }
+        }
+        // datafusion-pg-catalog's pg_class has no `reloptions`; Weir's relations have none.
+        if let Expr::CompoundIdentifier(parts) = e {
+            if parts
+                .last()
+                .is_some_and(|p| p.value.eq_ignore_ascii_case("reloptions"))
+            {
+                if let Some(empty) = parse_expr_text("make_array()") {
+                    *e = empty;
+                }
+                return std::ops::ControlFlow::<()>::Continue(());
+            }
+        }
         if let Expr::Subquery(q) = e {
-            // `x = NULL` is never true: such a subquery yields no row, i.e. NULL.
-            if where_has_null_equality(q) {
+            // `x = NULL` is never true, and Weir's relations have no storage options
+            // (`reloptions` is always NULL): such subqueries yield no row, i.e. NULL.
+            if where_has_null_equality(q) || unnests_reloptions(q) {
                 if let Some(null) = parse_expr_text("NULL") {
                     *e = null;
                 }
@@ -494,6 +542,31 @@ fn aggregate_catalog_scalar_subqueries(stmt: &mut ast::Statement) {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+/// `(SELECT ... FROM unnest(x.reloptions) ...)`, as psql's `\d+` sends.
+fn unnests_reloptions(q: &ast::Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{SetExpr, TableFactor};
+    let SetExpr::Select(select) = q.body.as_ref() else {
+        return false;
+    };
+    select.from.iter().any(|twj| match &twj.relation {
+        TableFactor::UNNEST { array_exprs, .. } => array_exprs
+            .iter()
+            .any(|e| e.to_string().to_ascii_lowercase().ends_with("reloptions")),
+        TableFactor::Table {
+            name,
+            args: Some(args),
+            ..
+        } => {
+            name.to_string().to_ascii_lowercase().ends_with("unnest")
+                && args
+                    .args
+                    .iter()
+                    .any(|a| a.to_string().to_ascii_lowercase().ends_with("reloptions"))
+        }
+        _ => false,
+    })
 }
 
 fn where_has_null_equality(q: &ast::Query) -> bool {
