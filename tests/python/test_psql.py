@@ -145,7 +145,6 @@ def test_d_shows_decimal_precision(server, ns):
     assert cols["amount"] == "numeric(10,2)"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: psql's \\d+ footer query unnests a column of an outer-joined pg_class (correlated UNNEST), which DataFusion cannot plan")
 def test_d_plus_shows_column_comments(server, ns):
     out = psql(server, rf"\d+ {ns['sch']}.orders", database=ns["cat"]).stdout
     h = header(out)
