@@ -6,13 +6,19 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use futures::Sink;
+use futures::SinkExt;
+use pgwire::api::portal::PortalExecutionState;
 use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{send_execution_response, send_query_response};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{FieldInfo, Response};
 use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::Entry;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::response::EmptyQueryResponse;
 use pgwire::messages::PgWireBackendMessage;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
@@ -168,6 +174,70 @@ impl ExtendedQueryHandler for WeirQueryHandler {
 
     fn query_parser(&self) -> Arc<WeirQueryParser> {
         self.parser.clone()
+    }
+
+    /// Execute without a row limit streams the result. pgwire's default collects every row of
+    /// such an Execute into memory before sending; with a row limit (portal suspension) it is
+    /// bounded by the limit, so that case keeps pgwire's handling.
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if message.max_rows > 0 {
+            return self._on_execute(client, message).await;
+        }
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME).to_string();
+        let portal = match client.portal_store().get_portal(&name) {
+            Some(Entry::Value(p)) => p,
+            _ => return self._on_execute(client, message).await,
+        };
+        if !matches!(*portal.state().lock().await, PortalExecutionState::Initial) {
+            return self._on_execute(client, message).await;
+        }
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let mut status = client.transaction_status();
+        let response = ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await;
+        *portal.state().lock().await = PortalExecutionState::Finished;
+        let sent = match response {
+            Ok(Response::Query(rows)) => send_query_response(client, rows, false).await,
+            Ok(Response::Execution(tag)) => send_execution_response(client, tag).await,
+            Ok(Response::TransactionStart(tag)) => {
+                status = status.to_in_transaction_state();
+                send_execution_response(client, tag).await
+            }
+            Ok(Response::TransactionEnd(tag)) => {
+                status = status.to_idle_state();
+                send_execution_response(client, tag).await
+            }
+            Ok(Response::EmptyQuery) => client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await
+                .map_err(Into::into),
+            Ok(Response::Error(e)) => {
+                status = status.to_error_state();
+                client
+                    .send(PgWireBackendMessage::ErrorResponse((*e).into()))
+                    .await
+                    .map_err(Into::into)
+            }
+            Ok(_) => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "ERROR".into(),
+                "0A000".into(),
+                "COPY is not supported".into(),
+            )))),
+            Err(e) => Err(e),
+        };
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        sent
     }
 
     async fn do_query<C>(
