@@ -25,6 +25,16 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// Column name -> comment, for the columns that have one.
+pub(crate) fn column_comments<'a>(
+    columns: impl IntoIterator<Item = (&'a str, Option<&'a String>)>,
+) -> HashMap<String, String> {
+    columns
+        .into_iter()
+        .filter_map(|(name, comment)| comment.map(|c| (name.to_string(), c.clone())))
+        .collect()
+}
+
 /// Metastore columns from a Delta table's schema, keeping declared comments.
 pub(crate) fn columns_of(
     table: &DeltaTable,
@@ -492,11 +502,11 @@ impl Session {
             (None, _) => (TableKind::Managed, self.managed_location(&c, &s, &t)?),
         };
         let exists_at_url = storage.table_exists(&url).await?;
-        let comments: HashMap<String, String> = ct
-            .columns
-            .iter()
-            .filter_map(|c| c.comment.clone().map(|x| (c.name.clone(), x)))
-            .collect();
+        let comments = column_comments(
+            ct.columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.comment.as_ref())),
+        );
         // `delta.*` properties configure the Delta table; other keys are user metadata kept in
         // the metastore only (the Delta protocol rejects unknown keys).
         let properties: HashMap<String, Option<String>> = ct
@@ -709,14 +719,12 @@ impl Session {
                     .with_fields(kernel_fields(&cols)?)
                     .with_commit_properties(self.commit_properties("ADD COLUMNS"))
                     .await?;
-                let mut comments: HashMap<String, String> = entry
-                    .columns
-                    .iter()
-                    .filter_map(|c| c.comment.clone().map(|x| (c.name.clone(), x)))
-                    .collect();
-                comments.extend(
-                    cols.iter()
-                        .filter_map(|c| c.comment.clone().map(|x| (c.name.clone(), x))),
+                let comments = column_comments(
+                    entry
+                        .columns
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.comment.as_ref()))
+                        .chain(cols.iter().map(|c| (c.name.as_str(), c.comment.as_ref()))),
                 );
                 entry.columns = columns_of(&table, &comments)?;
                 self.state.tables.put(&entry.id, table);

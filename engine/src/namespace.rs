@@ -104,11 +104,12 @@ impl EngineState {
     /// Keeps the metastore's column list in step with the Delta schema, which another writer
     /// (schema evolution, the deltalake package) may have changed. Comments are kept.
     fn follow_schema(&self, entry: &TableEntry, table: &DeltaTable) {
-        let comments: std::collections::HashMap<String, String> = entry
-            .columns
-            .iter()
-            .filter_map(|c| c.comment.clone().map(|x| (c.name.clone(), x)))
-            .collect();
+        let comments = crate::ddl::column_comments(
+            entry
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.comment.as_ref())),
+        );
         match crate::ddl::columns_of(table, &comments) {
             Ok(columns) if columns != entry.columns => {
                 if let Err(e) = self.metastore.update_columns(

@@ -274,34 +274,31 @@ async fn collect(
     SessionContext::new().read_table(table)?.collect().await
 }
 
+/// A column of a catalog batch, cast to the Arrow array type `A` (`to`).
+fn column_as<A: arrow::array::Array + Clone + 'static>(
+    batch: &arrow::array::RecordBatch,
+    name: &str,
+    to: &arrow::datatypes::DataType,
+) -> Result<A, DataFusionError> {
+    let col = arrow::compute::cast(batch.column(batch.schema().index_of(name)?), to)?;
+    col.as_any()
+        .downcast_ref::<A>()
+        .cloned()
+        .ok_or_else(|| DataFusionError::Internal(format!("pg_catalog column {name} is not {to}")))
+}
+
 fn int_column(
     batch: &arrow::array::RecordBatch,
     name: &str,
 ) -> Result<arrow::array::Int64Array, DataFusionError> {
-    let col = arrow::compute::cast(
-        batch.column(batch.schema().index_of(name)?),
-        &arrow::datatypes::DataType::Int64,
-    )?;
-    Ok(col
-        .as_any()
-        .downcast_ref::<arrow::array::Int64Array>()
-        .cloned()
-        .unwrap_or_else(|| arrow::array::Int64Array::from(Vec::<i64>::new())))
+    column_as(batch, name, &arrow::datatypes::DataType::Int64)
 }
 
 fn str_column(
     batch: &arrow::array::RecordBatch,
     name: &str,
 ) -> Result<arrow::array::StringArray, DataFusionError> {
-    let col = arrow::compute::cast(
-        batch.column(batch.schema().index_of(name)?),
-        &arrow::datatypes::DataType::Utf8,
-    )?;
-    Ok(col
-        .as_any()
-        .downcast_ref::<arrow::array::StringArray>()
-        .cloned()
-        .unwrap_or_else(|| arrow::array::StringArray::from(Vec::<String>::new())))
+    column_as(batch, name, &arrow::datatypes::DataType::Utf8)
 }
 
 impl WeirPgCatalog {
