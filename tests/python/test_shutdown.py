@@ -19,10 +19,12 @@ def test_sigterm_lets_a_running_insert_finish(weir_bin, tmp_path):
     with server.connect() as conn:
         conn.execute("CREATE TABLE big (n BIGINT, s STRING)")
     outcome: dict[str, object] = {}
+    connected = threading.Event()
 
     def insert() -> None:
         try:
             with server.connect() as conn:
+                connected.set()
                 cur = conn.execute(
                     f"INSERT INTO big SELECT value, 'row ' || value FROM generate_series(1, {ROWS})"
                 )
@@ -32,6 +34,7 @@ def test_sigterm_lets_a_running_insert_finish(weir_bin, tmp_path):
 
     t = threading.Thread(target=insert)
     t.start()
+    assert connected.wait(timeout=60)
     time.sleep(0.5)  # the INSERT is running
     server.process.send_signal(signal.SIGTERM)
     t.join(timeout=120)
