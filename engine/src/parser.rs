@@ -520,6 +520,33 @@ fn aggregate_catalog_scalar_subqueries(stmt: &mut ast::Statement) {
                 return std::ops::ControlFlow::<()>::Continue(());
             }
         }
+        // `'pg_catalog.pg_class'::regclass` names a system catalog, which Weir's pg_class (only
+        // user relations) does not list; use PostgreSQL's fixed OIDs. datafusion-pg-catalog has
+        // already turned such casts into a pg_class lookup of `parse_ident('name')`.
+        let regclass_name = match e {
+            Expr::Subquery(q) => {
+                let text = q.to_string();
+                text.split_once("parse_ident('")
+                    .and_then(|(_, rest)| rest.split_once('\''))
+                    .map(|(name, _)| name.to_string())
+            }
+            Expr::Cast {
+                expr, data_type, ..
+            } if data_type.to_string().eq_ignore_ascii_case("regclass") => match expr.as_ref() {
+                Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(oid) = regclass_name.as_deref().and_then(system_catalog_oid) {
+            if let Some(lit) = parse_expr_text(&oid.to_string()) {
+                *e = lit;
+            }
+            return std::ops::ControlFlow::<()>::Continue(());
+        }
         if let Expr::Subquery(q) = e {
             // `x = NULL` is never true, and Weir's relations have no storage options
             // (`reloptions` is always NULL): such subqueries yield no row, i.e. NULL.
@@ -542,6 +569,22 @@ fn aggregate_catalog_scalar_subqueries(stmt: &mut ast::Statement) {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+/// PostgreSQL's fixed OIDs of the system catalogs clients name in `'...'::regclass`.
+fn system_catalog_oid(name: &str) -> Option<i32> {
+    let name = name.trim().to_ascii_lowercase();
+    Some(match name.trim_start_matches("pg_catalog.") {
+        "pg_type" => 1247,
+        "pg_attribute" => 1249,
+        "pg_proc" => 1255,
+        "pg_class" => 1259,
+        "pg_constraint" => 2606,
+        "pg_namespace" => 2615,
+        "pg_database" => 1262,
+        "pg_description" => 2609,
+        _ => return None,
+    })
 }
 
 /// `(SELECT ... FROM unnest(x.reloptions) ...)`, as psql's `\d+` sends.

@@ -114,7 +114,7 @@ def test_get_columns_decimal_precision_and_scale(engine, ns):
     assert (t.precision, t.scale) == (10, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: pg_description holds Weir's comments, but SQLAlchemy filters it by classoid = 'pg_catalog.pg_class'::regclass, which datafusion-pg-catalog cannot resolve")
+@pytest.mark.xfail(strict=True, reason="known gap: pg_description holds Weir's comments, but SQLAlchemy binds 'pg_catalog.pg_class' as a parameter to ::regclass, and Weir's pg_class lists no system catalogs")
 def test_comments_visible(engine, ns):
     insp = sa.inspect(engine)
     assert insp.get_table_comment("items", schema=ns["a"])["text"] == "inventory items"
