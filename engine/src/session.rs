@@ -61,6 +61,24 @@ fn cursor_missing(name: &str) -> EngineError {
     EngineError::InvalidCursor(format!("cursor \"{name}\" does not exist"))
 }
 
+impl Prepared {
+    /// The cursor this statement declares (`DECLARE name CURSOR ...`), if it is one.
+    pub fn declared_cursor(&self) -> Option<&str> {
+        match &self.statement {
+            Statement::DeclareCursor { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The cursor this statement closes; `Some(None)` is `CLOSE ALL`.
+    pub fn closed_cursor(&self) -> Option<Option<&str>> {
+        match &self.statement {
+            Statement::CloseCursor { name } => Some(name.as_deref()),
+            _ => None,
+        }
+    }
+}
+
 /// Builds the DataFusion state every Weir session starts from.
 pub(crate) fn new_session_state(
     state: &Arc<EngineState>,

@@ -361,7 +361,6 @@ def test_fetch_large_result_in_batches(conn, fresh_schema):
     assert seen == N_STREAM and len(ids) == N_STREAM and max(ids) == N_STREAM
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: DECLARE/FETCH work in SQL, but psycopg describes the cursor as a protocol-level portal, which Weir does not register")
 def test_named_server_side_cursor(server):
     # psycopg's named cursors use DECLARE ... CURSOR / FETCH inside a transaction block.
     with server.connect(autocommit=False) as c:

@@ -12,7 +12,7 @@ use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{send_execution_response, send_query_response};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{FieldInfo, Response};
-use pgwire::api::stmt::QueryParser;
+use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::Entry;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME};
@@ -242,7 +242,7 @@ impl ExtendedQueryHandler for WeirQueryHandler {
 
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<PgStatement>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
@@ -273,6 +273,32 @@ impl ExtendedQueryHandler for WeirQueryHandler {
             .execute_prepared(&stmt.prepared, params)
             .await
             .map_err(to_pg_error)?;
+        // A declared cursor is also a protocol-level portal in PostgreSQL: drivers (psycopg's
+        // named cursors) send Describe Portal for it. Register one that fetches from it.
+        if let Some(name) = stmt.prepared.declared_cursor() {
+            let fetch = format!("FETCH ALL FROM \"{}\"", name.replace('"', "\"\""));
+            if let Some(prepared) = session.prepare(&fetch).await.map_err(to_pg_error)? {
+                let (param_types, schema) =
+                    session.describe(&prepared).await.map_err(to_pg_error)?;
+                let statement = PgStatement {
+                    prepared,
+                    param_types,
+                    schema,
+                };
+                let stored = StoredStatement::new(name.to_string(), statement, vec![]);
+                client
+                    .portal_store()
+                    .put_portal(Arc::new(Portal::new_cursor(
+                        name.to_string(),
+                        Arc::new(stored),
+                    )));
+            }
+        }
+        match stmt.prepared.closed_cursor() {
+            Some(Some(name)) => client.portal_store().rm_portal(name),
+            Some(None) => client.portal_store().clear_portals(),
+            None => {}
+        }
         to_response(output, &portal.result_column_format, running)
     }
 }
