@@ -172,6 +172,13 @@ impl Metastore {
         get_catalog(&self.lock(), name)
     }
 
+    pub fn catalog_names(&self) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT name FROM catalogs ORDER BY name")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn list_catalogs(&self) -> Result<Vec<CatalogEntry>> {
         let conn = self.lock();
         let mut stmt = conn.prepare(

@@ -709,11 +709,7 @@ impl Session {
                         return Err(EngineError::invalid(format!("added column '{}' must be nullable: existing rows have no value for it", col.name)));
                     }
                 }
-                let table = self
-                    .state
-                    .tables
-                    .latest(&self.state.storage, &entry)
-                    .await?;
+                let table = self.state.latest_table(&entry).await?;
                 let table = table
                     .add_columns()
                     .with_fields(kernel_fields(&cols)?)
@@ -734,11 +730,7 @@ impl Session {
                 let (delta_props, user_props): (Vec<_>, Vec<_>) =
                     props.into_iter().partition(|(k, _)| is_delta_property(k));
                 if !delta_props.is_empty() {
-                    let table = self
-                        .state
-                        .tables
-                        .latest(&self.state.storage, &entry)
-                        .await?;
+                    let table = self.state.latest_table(&entry).await?;
                     let table = table
                         .set_tbl_properties()
                         .with_properties(delta_props.into_iter().collect())
@@ -775,7 +767,7 @@ impl Session {
                 entry.full_name()
             )));
         }
-        let table = self.state.tables.latest(&self.state.storage, entry).await?;
+        let table = self.state.latest_table(entry).await?;
         let input = cast_to_table_schema(input, &table).await?;
         let snapshot = table.snapshot()?.snapshot().clone();
         let table = WriteBuilder::new(table.log_store(), Some(snapshot))

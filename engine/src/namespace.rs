@@ -89,6 +89,11 @@ impl TableCache {
 }
 
 impl EngineState {
+    /// The latest committed Delta state of a metastore table.
+    pub async fn latest_table(&self, entry: &TableEntry) -> Result<DeltaTable> {
+        self.tables.latest(&self.storage, entry).await
+    }
+
     /// Makes the table's object store known to DataFusion's runtime (idempotent), as
     /// `DeltaTable::update_datafusion_session` does for one session; the runtime is shared here.
     pub fn register_store(&self, table: &DeltaTable) {
@@ -135,7 +140,7 @@ impl EngineState {
         match entry.kind {
             TableKind::View => crate::views::plan_view(self, entry, views).await,
             TableKind::Managed | TableKind::External => {
-                let table = self.tables.latest(&self.storage, entry).await?;
+                let table = self.latest_table(entry).await?;
                 self.register_store(&table);
                 self.follow_schema(entry, &table);
                 Ok(Arc::new(
@@ -167,13 +172,10 @@ impl CatalogProviderList for WeirCatalogList {
     }
 
     fn catalog_names(&self) -> Vec<String> {
-        match self.state.metastore.list_catalogs() {
-            Ok(c) => c.into_iter().map(|c| c.name).collect(),
-            Err(e) => {
-                tracing::error!("listing catalogs: {e}");
-                vec![]
-            }
-        }
+        self.state.metastore.catalog_names().unwrap_or_else(|e| {
+            tracing::error!("listing catalogs: {e}");
+            vec![]
+        })
     }
 
     fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {

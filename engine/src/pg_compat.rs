@@ -90,14 +90,7 @@ fn ext(e: weir_catalog::MetastoreError) -> DataFusionError {
 #[async_trait]
 impl CatalogInfo for MetastoreCatalogInfo {
     async fn catalog_names(&self) -> Result<Vec<String>, DataFusionError> {
-        Ok(self
-            .state
-            .metastore
-            .list_catalogs()
-            .map_err(ext)?
-            .into_iter()
-            .map(|c| c.name)
-            .collect())
+        self.state.metastore.catalog_names().map_err(ext)
     }
 
     async fn schema_names(
@@ -449,29 +442,19 @@ impl WeirPgCatalog {
         &self,
         table: Arc<dyn datafusion::catalog::TableProvider>,
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
-        use arrow::array::{Array, BooleanArray, StringArray};
         let catalogs: std::collections::HashSet<String> = self
             .state
             .metastore
-            .list_catalogs()
+            .catalog_names()
             .map_err(ext)?
             .into_iter()
-            .map(|c| c.name)
             .collect();
-        let ctx = SessionContext::new();
-        let batches = ctx.read_table(table.clone())?.collect().await?;
-        let mut kept = Vec::with_capacity(batches.len());
-        for batch in batches {
-            let idx = batch.schema().index_of("datname")?;
-            let names = arrow::compute::cast(batch.column(idx), &arrow::datatypes::DataType::Utf8)?;
-            let names = names
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| {
-                    DataFusionError::Internal("pg_database.datname is not text".into())
-                })?;
-            let keep: BooleanArray = (0..names.len())
-                .map(|i| Some(names.is_valid(i) && catalogs.contains(names.value(i))))
+        let mut kept = Vec::new();
+        for batch in collect(table.clone()).await? {
+            let names = str_column(&batch, "datname")?;
+            let keep: arrow::array::BooleanArray = names
+                .iter()
+                .map(|n| Some(n.is_some_and(|n| catalogs.contains(n))))
                 .collect();
             kept.push(arrow::compute::filter_record_batch(&batch, &keep)?);
         }

@@ -188,7 +188,7 @@ impl Session {
             Statement::DescribeDetail { table } => {
                 let (c, s, t) = self.qualify_table(table)?;
                 let e = self.lookup_table(&c, &s, &t)?;
-                let delta = self.state.tables.latest(&self.state.storage, &e).await?;
+                let delta = self.state.latest_table(&e).await?;
                 let snap = delta.snapshot()?;
                 let files: Vec<_> = snap.log_data().iter().collect();
                 let size: i64 = files.iter().map(|f| f.size()).sum();

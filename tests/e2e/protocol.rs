@@ -205,24 +205,22 @@ async fn database_name_selects_the_catalog() {
 #[tokio::test]
 async fn wrong_password_is_rejected() {
     let server = WeirServer::start().await;
-    let dsn = format!(
-        "host=127.0.0.1 port={} user=admin password=wrong dbname=main",
-        server.port
-    );
-    let err = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("must fail");
-    assert_eq!(err.code(), Some(&SqlState::INVALID_PASSWORD), "{err:?}");
-    let dsn = format!(
-        "host=127.0.0.1 port={} user=nobody password=x dbname=main",
-        server.port
-    );
-    let err = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("must fail");
-    assert_eq!(err.code(), Some(&SqlState::INVALID_PASSWORD), "{err:?}");
+    // A wrong password and an unknown user fail alike, as in PostgreSQL.
+    for (user, password) in [("admin", "wrong"), ("nobody", "x")] {
+        let dsn = format!(
+            "host=127.0.0.1 port={} user={user} password={password} dbname=main",
+            server.port
+        );
+        let err = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+            .await
+            .err()
+            .expect("must fail");
+        assert_eq!(
+            err.code(),
+            Some(&SqlState::INVALID_PASSWORD),
+            "{user}: {err:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -131,18 +131,19 @@ def test_external_s3_location_for_new_table(s3, s3_server, s3conn):
     assert df["b"].tolist() == ["x", "y"]
 
 
-def test_concurrent_inserts_from_two_connections(s3_server, s3conn):
-    sch = unique("s3c")
+def assert_concurrent_inserts_land(server, conn, prefix: str) -> None:
+    """Two connections INSERT into one table at once; every row of both lands."""
+    sch = unique(prefix)
     t = f"main.{sch}.conc"
-    s3conn.execute(f"CREATE SCHEMA main.{sch}")
-    s3conn.execute(f"CREATE TABLE {t} (writer INT, n INT)")
+    conn.execute(f"CREATE SCHEMA main.{sch}")
+    conn.execute(f"CREATE TABLE {t} (writer INT, n INT)")
     per_writer = 5
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
     def writer(w: int) -> None:
         try:
-            with s3_server.connect() as c:
+            with server.connect() as c:
                 barrier.wait(timeout=30)
                 for i in range(per_writer):
                     c.execute(f"INSERT INTO {t} VALUES (%s, %s)", (w, i))
@@ -156,33 +157,14 @@ def test_concurrent_inserts_from_two_connections(s3_server, s3conn):
         th.join(timeout=300)
     assert not any(th.is_alive() for th in threads), "an INSERT hung"
     assert not errors, errors
-    got = s3conn.execute(f"SELECT writer, count(*) FROM {t} GROUP BY writer ORDER BY writer")
+    got = conn.execute(f"SELECT writer, count(*) FROM {t} GROUP BY writer ORDER BY writer")
     assert got.fetchall() == [(1, per_writer), (2, per_writer)]
-    assert s3conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 2 * per_writer
+
+
+def test_concurrent_inserts_from_two_connections(s3_server, s3conn):
+    assert_concurrent_inserts_land(s3_server, s3conn, "s3c")
 
 
 def test_concurrent_inserts_on_local_warehouse(server):
     with server.connect() as c:
-        sch = unique("lc")
-        t = f"main.{sch}.conc"
-        c.execute(f"CREATE SCHEMA main.{sch}")
-        c.execute(f"CREATE TABLE {t} (writer INT, n INT)")
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(2)
-
-        def writer(w: int) -> None:
-            try:
-                with server.connect() as wc:
-                    barrier.wait(timeout=30)
-                    for i in range(5):
-                        wc.execute(f"INSERT INTO {t} VALUES (%s, %s)", (w, i))
-            except BaseException as e:  # noqa: BLE001
-                errors.append(e)
-
-        threads = [threading.Thread(target=writer, args=(w,)) for w in (1, 2)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(timeout=300)
-        assert not errors, errors
-        assert c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 10
+        assert_concurrent_inserts_land(server, c, "lc")
