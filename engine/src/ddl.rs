@@ -455,6 +455,27 @@ impl Session {
     }
 
     async fn create_table(&mut self, ct: CreateTable) -> Result<Option<u64>> {
+        let source = match &ct.as_query {
+            Some(query) => Some(
+                self.ctx
+                    .state()
+                    .create_logical_plan(&query.to_string())
+                    .await?,
+            ),
+            None => None,
+        };
+        self.create_table_from(ct, source, "CREATE TABLE AS SELECT")
+            .await
+    }
+
+    /// Creates (or replaces) a table; with `source`, its rows are written in the same Delta
+    /// commit that creates the table (CTAS, Flight bulk ingest).
+    pub(crate) async fn create_table_from(
+        &mut self,
+        ct: CreateTable,
+        source: Option<LogicalPlan>,
+        operation: &str,
+    ) -> Result<Option<u64>> {
         let (c, s, t) = self.qualify_table(&ct.name)?;
         let m = self.state.metastore.clone();
         if m.get_catalog(&c)?.is_none() {
@@ -485,7 +506,7 @@ impl Session {
             }
         }
         for p in &ct.partitioned_by {
-            if ct.as_query.is_none() && !ct.columns.iter().any(|col| &col.name == p) {
+            if source.is_none() && !ct.columns.iter().any(|col| &col.name == p) {
                 return Err(EngineError::UndefinedColumn(format!(
                     "partition column '{p}' is not a column of the table"
                 )));
@@ -523,13 +544,8 @@ impl Session {
             .collect();
         let mut rows = None;
 
-        let table = if let Some(query) = &ct.as_query {
+        let table = if let Some(plan) = source {
             // CTAS: table creation and data are one Delta commit.
-            let plan = self
-                .ctx
-                .state()
-                .create_logical_plan(&query.to_string())
-                .await?;
             let mode = if exists_at_url {
                 if !ct.or_replace {
                     return Err(EngineError::Duplicate {
@@ -568,7 +584,7 @@ impl Session {
                 .with_partition_columns(ct.partitioned_by.clone())
                 .with_configuration(properties)
                 .with_table_name(&t)
-                .with_commit_properties(self.commit_properties("CREATE TABLE AS SELECT"));
+                .with_commit_properties(self.commit_properties(operation));
             if let Some(cm) = &ct.comment {
                 builder = builder.with_description(cm);
             }
@@ -760,6 +776,7 @@ impl Session {
         entry: &TableEntry,
         input: LogicalPlan,
         overwrite: bool,
+        operation: &str,
     ) -> Result<u64> {
         if entry.kind == TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
@@ -778,11 +795,7 @@ impl Session {
                 SaveMode::Append
             })
             .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(self.commit_properties(if overwrite {
-                "INSERT OVERWRITE"
-            } else {
-                "INSERT"
-            }))
+            .with_commit_properties(self.commit_properties(operation))
             .await?;
         let rows = last_added_rows(&table).await;
         self.state.tables.put(&entry.id, table);

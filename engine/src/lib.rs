@@ -6,6 +6,8 @@ mod delta_table;
 mod engine;
 pub mod error;
 mod information_schema;
+mod ingest;
+mod listing;
 mod namespace;
 pub mod parser;
 mod pg_compat;
@@ -17,6 +19,8 @@ mod views;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, ErrorClass, Result};
+pub use ingest::{IngestMode, IngestTarget};
+pub use listing::{ListedTable, TABLE_TYPES};
 pub use session::{Prepared, Session, StatementOutput};
 pub use storage::StorageConfig;
 

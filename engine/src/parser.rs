@@ -242,8 +242,8 @@ fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
     let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| EngineError::syntax(e.to_string()))?;
-    let mut parser =
-        Parser::new(&dialect).with_tokens_with_locations(strip_session_function_parens(tokens));
+    let mut parser = Parser::new(&dialect)
+        .with_tokens_with_locations(number_question_marks(strip_session_function_parens(tokens)));
     let compat = PostgresCompatibilityParser::new();
     let mut out = Vec::new();
     loop {
@@ -719,6 +719,28 @@ fn take_outer_only_conjuncts(q: &mut ast::Query) -> Option<String> {
     };
     select.selection = and(rest);
     Some(and(outer)?.to_string())
+}
+
+/// ADBC, JDBC and ODBC clients write parameters as `?`; Weir plans `$1`, `$2`, ... Each `?` is
+/// numbered in the order it appears, unless the text already uses numbered parameters.
+fn number_question_marks(
+    mut tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
+    let is_mark = |t: &Token| matches!(t, Token::Placeholder(p) if p == "?");
+    let numbered = tokens
+        .iter()
+        .any(|t| matches!(&t.token, Token::Placeholder(p) if p.starts_with('$')));
+    if numbered || !tokens.iter().any(|t| is_mark(&t.token)) {
+        return tokens;
+    }
+    let mut n = 0;
+    for t in &mut tokens {
+        if is_mark(&t.token) {
+            n += 1;
+            t.token = Token::Placeholder(format!("${n}"));
+        }
+    }
+    tokens
 }
 
 /// `current_catalog()`, `current_schema()`, `current_user()`, `session_user()`: Databricks writes
@@ -1585,6 +1607,22 @@ mod tests {
         );
         assert_eq!(ct.partitioned_by, vec!["amount"]);
         assert_eq!(ct.properties[1], ("delta.x".to_string(), "1".to_string()));
+    }
+
+    #[test]
+    fn question_marks_become_numbered_parameters() {
+        let Statement::Standard(s) = one("SELECT ? + 1, 'a?' FROM t WHERE x = ? AND y IN (?)")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            s.to_string(),
+            "SELECT $1 + 1, 'a?' FROM t WHERE x = $2 AND y IN ($3)"
+        );
+        let Statement::Standard(s) = one("SELECT $2, $1") else {
+            panic!()
+        };
+        assert_eq!(s.to_string(), "SELECT $2, $1");
     }
 
     #[test]

@@ -176,6 +176,20 @@ impl Session {
             .clone()
     }
 
+    /// `USE CATALOG name` for fronts that set it as a session option.
+    pub async fn use_catalog(&mut self, name: &str) -> Result<()> {
+        self.execute_ddl(Statement::UseCatalog(name.to_lowercase()))
+            .await
+            .map(|_| ())
+    }
+
+    /// `USE SCHEMA name` (in the current catalog) for fronts that set it as a session option.
+    pub async fn use_schema(&mut self, name: &str) -> Result<()> {
+        self.execute_ddl(Statement::UseSchema(vec![name.to_lowercase()]))
+            .await
+            .map(|_| ())
+    }
+
     pub(crate) fn set_current(&self, catalog: &str, schema: &str) {
         let state = self.ctx.state_ref();
         let mut guard = state.write();
@@ -474,7 +488,16 @@ impl Session {
                         datafusion::logical_expr::dml::InsertOp::Overwrite
                     );
                     let rows = self
-                        .write_to_table(&entry, input.as_ref().clone(), overwrite)
+                        .write_to_table(
+                            &entry,
+                            input.as_ref().clone(),
+                            overwrite,
+                            if overwrite {
+                                "INSERT OVERWRITE"
+                            } else {
+                                "INSERT"
+                            },
+                        )
                         .await?;
                     Ok(StatementOutput::Command {
                         tag: "INSERT".into(),

@@ -40,7 +40,13 @@ pub struct ServeArgs {
     /// Postgres wire protocol listen address; port 0 picks a free port. [default: 127.0.0.1:5433]
     #[arg(long, env = "WEIR_PG_ADDR")]
     pub pg_addr: Option<SocketAddr>,
-    /// PEM certificate chain for TLS. With --tls-key, the server refuses to start if TLS fails.
+    /// Arrow Flight SQL listen address; port 0 picks a free port. [default: 127.0.0.1:8815]
+    #[arg(long, env = "WEIR_FLIGHT_ADDR")]
+    pub flight_addr: Option<SocketAddr>,
+    /// Seconds a Flight SQL bearer token (and its session) stays valid. [default: 43200]
+    #[arg(long, env = "WEIR_FLIGHT_TOKEN_TTL_SECS")]
+    pub flight_token_ttl_secs: Option<u64>,
+    /// PEM certificate chain for TLS (both fronts). With --tls-key, the server refuses to start if TLS fails.
     #[arg(long, env = "WEIR_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for TLS.
@@ -75,6 +81,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     warehouse: Option<String>,
     pg_addr: Option<SocketAddr>,
+    flight_addr: Option<SocketAddr>,
+    flight_token_ttl_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     s3_endpoint: Option<String>,
@@ -95,6 +103,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub warehouse: Option<String>,
     pub pg_addr: SocketAddr,
+    pub flight_addr: SocketAddr,
+    pub flight_token_ttl_secs: u64,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub storage_options: HashMap<String, String>,
     pub log_level: String,
@@ -152,6 +162,14 @@ impl ServerConfig {
                 .pg_addr
                 .or(file.pg_addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5433))),
+            flight_addr: args
+                .flight_addr
+                .or(file.flight_addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8815))),
+            flight_token_ttl_secs: args
+                .flight_token_ttl_secs
+                .or(file.flight_token_ttl_secs)
+                .unwrap_or(12 * 3600),
             tls,
             storage_options,
             log_level: args

@@ -1,6 +1,7 @@
 //! `weir`: the Weir server binary.
 
 mod config;
+mod flight;
 mod pg;
 mod tls;
 
@@ -62,6 +63,10 @@ async fn serve(config: ServerConfig) -> Result<()> {
         .await
         .with_context(|| format!("binding the Postgres listener to {}", config.pg_addr))?;
     let pg_addr = listener.local_addr()?;
+    let flight_listener = TcpListener::bind(config.flight_addr)
+        .await
+        .with_context(|| format!("binding the Flight SQL listener to {}", config.flight_addr))?;
+    let flight_addr = flight_listener.local_addr()?;
 
     if let Some(p) = &generated_password {
         println!("Generated password for user 'admin' (shown once, only its hash is stored): {p}");
@@ -71,14 +76,39 @@ async fn serve(config: ServerConfig) -> Result<()> {
         "postgres listening on {pg_addr}{}",
         if tls.is_some() { " (TLS)" } else { "" }
     );
+    println!(
+        "flight listening on {flight_addr}{}",
+        if tls.is_some() { " (TLS)" } else { "" }
+    );
     println!("connect with: psql \"postgresql://admin@{pg_addr}/main\"");
+    println!(
+        "           or: adbc_driver_flightsql.dbapi.connect(\"grpc{}://{flight_addr}\", ...)",
+        if tls.is_some() { "+tls" } else { "" }
+    );
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let flight = flight::FlightFront::new(
+        engine.clone(),
+        config.tls.as_ref(),
+        Duration::from_secs(config.flight_token_ttl_secs),
+        tracker.clone(),
+    )?;
+    let flight_task = tokio::spawn(flight.serve(flight_listener, shutdown.clone()));
     let front = pg::PgFront::new(engine, tls);
     let accept = tokio::spawn(front.serve(listener, shutdown.clone(), tracker.clone()));
 
-    wait_for_signal().await;
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        served = flight_task => {
+            // The Flight server only returns early on a fatal error (e.g. TLS it cannot use).
+            match served {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(e) => anyhow::bail!("the Flight SQL server stopped: {e}"),
+            }
+        }
+    }
     tracing::info!(
         "shutting down: no new connections; waiting up to {}s for running statements",
         config.shutdown_grace_secs

@@ -1,0 +1,95 @@
+//! The namespace as the fronts' metadata calls see it (Flight SQL GetCatalogs, GetDbSchemas,
+//! GetTables). Everything comes from the metastore: listing never opens a Delta log.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use weir_catalog::TableKind;
+
+use crate::error::Result;
+use crate::session::Session;
+use crate::types::parse_spark_type;
+
+/// One table or view of a listing.
+#[derive(Debug, Clone)]
+pub struct ListedTable {
+    pub catalog: String,
+    pub schema: String,
+    pub name: String,
+    /// `TABLE` or `VIEW` (the JDBC/ODBC table types BI tools expect).
+    pub table_type: &'static str,
+    /// The Arrow schema from the metastore's column list, when asked for.
+    pub arrow_schema: Option<SchemaRef>,
+}
+
+/// The table types a listing can contain.
+pub const TABLE_TYPES: [&str; 2] = ["TABLE", "VIEW"];
+
+impl Session {
+    /// Catalog names, sorted.
+    pub fn list_catalogs(&self) -> Result<Vec<String>> {
+        let mut names = self.state.metastore.catalog_names()?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// (catalog, schema) pairs of one catalog or, with `None`, of every catalog.
+    pub fn list_schemas(&self, catalog: Option<&str>) -> Result<Vec<(String, String)>> {
+        let catalogs = match catalog {
+            Some(c) => vec![c.to_string()],
+            None => self.list_catalogs()?,
+        };
+        let mut out = Vec::new();
+        for c in catalogs {
+            for s in self.state.metastore.schema_names(&c)? {
+                out.push((c.clone(), s));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tables and views of one catalog or of every catalog, with their Arrow schemas if
+    /// `with_schema`.
+    pub fn list_tables(
+        &self,
+        catalog: Option<&str>,
+        with_schema: bool,
+    ) -> Result<Vec<ListedTable>> {
+        let catalogs = match catalog {
+            Some(c) => vec![c.to_string()],
+            None => self.list_catalogs()?,
+        };
+        let mut out = Vec::new();
+        for c in catalogs {
+            for entry in self.state.metastore.list_tables_in_catalog(&c)? {
+                let arrow_schema = if with_schema {
+                    let fields = entry
+                        .columns
+                        .iter()
+                        .map(|col| {
+                            Ok(Field::new(
+                                &col.name,
+                                parse_spark_type(&col.data_type)?,
+                                col.nullable,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Some(Arc::new(Schema::new(fields)))
+                } else {
+                    None
+                };
+                out.push(ListedTable {
+                    catalog: entry.catalog,
+                    schema: entry.schema,
+                    name: entry.name,
+                    table_type: match entry.kind {
+                        TableKind::View => "VIEW",
+                        _ => "TABLE",
+                    },
+                    arrow_schema,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
