@@ -12,6 +12,7 @@ pub const PASSWORD: &str = "test-password";
 pub struct WeirServer {
     child: Child,
     pub port: u16,
+    pub flight_port: u16,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -47,7 +48,8 @@ impl WeirServer {
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--pg-addr", "127.0.0.1:0", "--log-level", "warn"])
+            .args(["--pg-addr", "127.0.0.1:0", "--flight-addr", "127.0.0.1:0"])
+            .args(["--log-level", "warn"])
             .args(extra)
             .env("WEIR_ADMIN_PASSWORD", PASSWORD)
             .stdout(Stdio::piped())
@@ -57,15 +59,24 @@ impl WeirServer {
             .expect("spawn weir");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let port = tokio::time::timeout(Duration::from_secs(60), async {
+        let port_of = |addr: &str| {
+            addr.split_whitespace()
+                .next()
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| p.parse::<u16>().ok())
+                .expect("port")
+        };
+        let (port, flight_port) = tokio::time::timeout(Duration::from_secs(60), async {
+            let (mut pg, mut flight) = (None, None);
             while let Some(line) = lines.next_line().await.expect("read stdout") {
                 if let Some(addr) = line.strip_prefix("postgres listening on ") {
-                    let addr = addr.split_whitespace().next().unwrap_or_default();
-                    return addr
-                        .rsplit(':')
-                        .next()
-                        .and_then(|p| p.parse::<u16>().ok())
-                        .expect("port");
+                    pg = Some(port_of(addr));
+                }
+                if let Some(addr) = line.strip_prefix("flight listening on ") {
+                    flight = Some(port_of(addr));
+                }
+                if let (Some(p), Some(f)) = (pg, flight) {
+                    return (p, f);
                 }
             }
             panic!("weir exited before listening");
@@ -77,6 +88,7 @@ impl WeirServer {
         WeirServer {
             child,
             port,
+            flight_port,
             _dir: None,
         }
     }

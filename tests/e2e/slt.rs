@@ -1,4 +1,5 @@
-//! Runs every `tests/slt/*.slt` file against its own fresh server over a Postgres connection.
+//! Runs every `tests/slt/*.slt` file against its own fresh server, once over a Postgres
+//! connection and once over Flight SQL: both fronts must give the same answers and SQLSTATEs.
 
 use std::path::{Path, PathBuf};
 
@@ -90,8 +91,119 @@ fn slt_files() -> Vec<PathBuf> {
     files
 }
 
+/// Flight SQL as a sqllogictest database: each statement is prepared (as JDBC and ADBC do);
+/// one with a result set runs as a query, any other as an update with its row count.
+pub struct Flight {
+    client: crate::flight_client::Client,
+}
+
+#[derive(Debug)]
+pub struct FlightSltError(arrow_flight::error::FlightError);
+
+impl std::fmt::Display for FlightSltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            arrow_flight::error::FlightError::Tonic(s) => write!(
+                f,
+                "{}: {} ({:?})",
+                crate::flight_client::sqlstate(&self.0).unwrap_or_default(),
+                s.message(),
+                s.code()
+            ),
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
+impl std::error::Error for FlightSltError {}
+
+#[async_trait]
+impl sqllogictest::AsyncDB for Flight {
+    type Error = FlightSltError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, FlightSltError> {
+        let mut prepared = match self.client.prepare(sql.to_string(), None).await {
+            Ok(p) => p,
+            // Several statements in one string cannot be prepared: run them as one query, as
+            // a Flight SQL client's plain execute does.
+            Err(e) if e.to_string().contains("multiple commands") => {
+                let batches = crate::flight_client::query(&mut self.client, sql)
+                    .await
+                    .map_err(FlightSltError)?;
+                return Ok(match batches.first() {
+                    Some(b) if b.num_columns() > 0 => DBOutput::Rows {
+                        types: vec![DefaultColumnType::Any; b.num_columns()],
+                        rows: crate::flight_client::rows_text(&batches),
+                    },
+                    _ => DBOutput::StatementComplete(0),
+                });
+            }
+            Err(e) => return Err(FlightSltError(e)),
+        };
+        let columns = prepared
+            .dataset_schema()
+            .map_err(|e| FlightSltError(e.into()))?
+            .fields()
+            .len();
+        let output = if columns == 0 {
+            let count = prepared.execute_update().await.map_err(FlightSltError)?;
+            DBOutput::StatementComplete(count as u64)
+        } else {
+            let info = prepared.execute().await.map_err(FlightSltError)?;
+            let batches = crate::flight_client::fetch(&mut self.client, info)
+                .await
+                .map_err(FlightSltError)?;
+            DBOutput::Rows {
+                types: vec![DefaultColumnType::Any; columns],
+                rows: crate::flight_client::rows_text(&batches),
+            }
+        };
+        prepared.close().await.map_err(FlightSltError)?;
+        Ok(output)
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "weir"
+    }
+
+    async fn sleep(dur: std::time::Duration) {
+        tokio::time::sleep(dur).await
+    }
+
+    fn error_sql_state(err: &FlightSltError) -> Option<String> {
+        crate::flight_client::sqlstate(&err.0)
+    }
+}
+
+fn record(
+    front: &str,
+    file: &Path,
+    result: Result<(), impl std::fmt::Display>,
+    failures: &mut Vec<String>,
+) {
+    match result {
+        Ok(()) => println!("ok   [{front}] {}", file.display()),
+        Err(e) => {
+            println!("FAIL [{front}] {}\n{e}", file.display());
+            failures.push(format!("[{front}] {}: {e}", file.display()));
+        }
+    }
+}
+
+fn assert_all_passed(failures: Vec<String>) {
+    assert!(
+        failures.is_empty(),
+        "{} slt file(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqllogictest_files() {
+async fn sqllogictest_files_over_postgres() {
     let mut failures = Vec::new();
     for file in slt_files() {
         let server = WeirServer::start().await;
@@ -108,19 +220,28 @@ async fn sqllogictest_files() {
                 Ok(Pg { client })
             }
         });
-        match runner.run_file_async(&file).await {
-            Ok(()) => println!("ok   {}", file.display()),
-            Err(e) => {
-                println!("FAIL {}\n{e}", file.display());
-                failures.push(format!("{}: {e}", file.display()));
-            }
-        }
+        let result = runner.run_file_async(&file).await;
+        record("postgres", &file, result, &mut failures);
         server.stop().await;
     }
-    assert!(
-        failures.is_empty(),
-        "{} slt file(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_all_passed(failures);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqllogictest_files_over_flight_sql() {
+    let mut failures = Vec::new();
+    for file in slt_files() {
+        let server = WeirServer::start().await;
+        let port = server.flight_port;
+        let mut runner = sqllogictest::Runner::new(move || async move {
+            let client = crate::flight_client::connect_as(port, "admin", crate::server::PASSWORD)
+                .await
+                .map_err(FlightSltError)?;
+            Ok(Flight { client })
+        });
+        let result = runner.run_file_async(&file).await;
+        record("flight", &file, result, &mut failures);
+        server.stop().await;
+    }
+    assert_all_passed(failures);
 }

@@ -70,6 +70,7 @@ def weir_bin() -> Path:
 class WeirServer:
     host: str
     port: int
+    flight_port: int
     password: str
     data_dir: Path
     process: subprocess.Popen
@@ -94,6 +95,17 @@ class WeirServer:
 
     def connect(self, database: str = "main", autocommit: bool = True, **kw) -> psycopg.Connection:
         return psycopg.connect(self.dsn(database), autocommit=autocommit, **kw)
+
+    def flight_uri(self, tls: bool = False) -> str:
+        return f"grpc{'+tls' if tls else ''}://{self.host}:{self.flight_port}"
+
+    def adbc(self, user: str | None = None, password: str | None = None, **db_kwargs: str):
+        """An ADBC DB-API connection over Flight SQL."""
+        import adbc_driver_flightsql.dbapi as flight_sql
+
+        kwargs = {"username": user or self.user, "password": password or self.password}
+        kwargs.update(db_kwargs)
+        return flight_sql.connect(self.flight_uri(), db_kwargs=kwargs, autocommit=True)
 
     def stderr_tail(self, n: int = 40) -> str:
         if self.stderr_path and self.stderr_path.exists():
@@ -137,6 +149,7 @@ def start_weir(
         str(data_dir),
         "--pg-addr",
         "127.0.0.1:0",
+        *([] if "--flight-addr" in (extra_args or []) else ["--flight-addr", "127.0.0.1:0"]),
         *([] if "--shutdown-grace-secs" in (extra_args or []) else ["--shutdown-grace-secs", "5"]),
         *(extra_args or []),
     ]
@@ -162,7 +175,7 @@ def start_weir(
 
     threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + READY_TIMEOUT
-    host = port = None
+    host = port = flight_port = None
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.5)
@@ -175,20 +188,25 @@ def start_weir(
             addr = line[len("postgres listening on ") :].split()[0]
             host, _, p = addr.rpartition(":")
             port = int(p)
+        if line.startswith("flight listening on "):
+            addr = line[len("flight listening on ") :].split()[0]
+            flight_port = int(addr.rpartition(":")[2])
+        if port is not None and flight_port is not None:
             break
-    if port is None:
+    if port is None or flight_port is None:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
         err = stderr_path.read_text(errors="replace") if stderr_path.exists() else ""
         pytest.fail(
-            f"weir did not report 'postgres listening on' within {READY_TIMEOUT}s "
+            f"weir did not report its listening addresses within {READY_TIMEOUT}s "
             f"(exit code {proc.returncode}).\nstdout:\n" + "\n".join(seen) + f"\nstderr:\n{err[-4000:]}",
             pytrace=False,
         )
     return WeirServer(
         host=host,
         port=port,
+        flight_port=flight_port,
         password=password,
         data_dir=data_dir,
         process=proc,

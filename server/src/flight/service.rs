@@ -125,8 +125,11 @@ fn empty_result() -> SendableRecordBatchStream {
 async fn put_batches(
     request: Request<PeekableFlightDataStream>,
 ) -> Result<SendableRecordBatchStream, Status> {
+    // A DoPut without data (a prepared update with no parameters) may carry only the
+    // descriptor: a message with no IPC header is not part of the stream.
     let data = request
         .into_inner()
+        .try_filter(|d| futures::future::ready(!d.data_header.is_empty()))
         .map_err(|s| FlightError::Tonic(Box::new(s)));
     let mut decoded = FlightRecordBatchStream::new_from_flight_data(data);
     let first = decoded.next().await.transpose().map_err(Status::from)?;
@@ -537,16 +540,23 @@ impl FlightSqlService for WeirFlightService {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         let session = self.session(&request)?;
-        let batches = collect_put(request).await?;
-        let (prepared, types, has_result) = {
+        let sent = collect_put(request).await?;
+        let (prepared, types, has_result, batches) = {
             let map = session.prepared.lock().unwrap_or_else(|p| p.into_inner());
             let entry = map
                 .get(query.prepared_statement_handle.as_ref())
                 .ok_or_else(|| Status::not_found("unknown prepared statement handle"))?;
+            // Parameters come with the update (ADBC) or were bound before it (arrow-rs, JDBC).
+            let batches = if sent.iter().any(|b| b.num_columns() > 0) {
+                sent
+            } else {
+                entry.bound.clone()
+            };
             (
                 entry.prepared.clone(),
                 entry.parameter_types.clone(),
                 entry.has_result,
+                batches,
             )
         };
         if has_result {
