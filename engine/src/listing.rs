@@ -20,6 +20,8 @@ pub struct ListedTable {
     pub table_type: &'static str,
     /// The Arrow schema from the metastore's column list, when asked for.
     pub arrow_schema: Option<SchemaRef>,
+    /// Each column's Spark SQL type name and comment, in schema order, when asked for.
+    pub column_details: Vec<(String, Option<String>)>,
 }
 
 /// The table types a listing can contain.
@@ -78,7 +80,17 @@ impl Session {
                 } else {
                     None
                 };
+                let column_details = if with_schema {
+                    entry
+                        .columns
+                        .iter()
+                        .map(|c| (c.data_type.clone(), c.comment.clone()))
+                        .collect()
+                } else {
+                    vec![]
+                };
                 out.push(ListedTable {
+                    column_details,
                     catalog: entry.catalog,
                     schema: entry.schema,
                     name: entry.name,

@@ -207,3 +207,28 @@ pub fn primary_keys_schema() -> SchemaRef {
         Field::new("key_sequence", DataType::Int32, false),
     ]))
 }
+
+/// The schema with Flight SQL's column metadata (type name, precision, scale, comment), which
+/// ADBC's `adbc_get_objects` and the JDBC driver turn into column descriptions.
+pub fn with_column_metadata(schema: &Schema, details: &[(String, Option<String>)]) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut meta = std::collections::HashMap::new();
+            if let Some((type_name, comment)) = details.get(i) {
+                meta.insert("ARROW:FLIGHT:SQL:TYPE_NAME".to_string(), type_name.clone());
+                if let Some(c) = comment {
+                    meta.insert("ARROW:FLIGHT:SQL:REMARKS".to_string(), c.clone());
+                }
+            }
+            if let DataType::Decimal128(p, s) = f.data_type() {
+                meta.insert("ARROW:FLIGHT:SQL:PRECISION".to_string(), p.to_string());
+                meta.insert("ARROW:FLIGHT:SQL:SCALE".to_string(), s.to_string());
+            }
+            f.as_ref().clone().with_metadata(meta)
+        })
+        .collect();
+    Schema::new(fields)
+}

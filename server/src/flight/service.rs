@@ -683,9 +683,12 @@ impl FlightSqlService for WeirFlightService {
         let mut builder: GetTablesBuilder = query.into_builder();
         let no_columns = Schema::empty();
         for t in tables {
-            let schema = t.arrow_schema.as_deref().unwrap_or(&no_columns);
+            let schema = match &t.arrow_schema {
+                Some(s) => super::metadata::with_column_metadata(s, &t.column_details),
+                None => no_columns.clone(),
+            };
             builder
-                .append(&t.catalog, &t.schema, &t.name, t.table_type, schema)
+                .append(&t.catalog, &t.schema, &t.name, t.table_type, &schema)
                 .map_err(Status::from)?;
         }
         Ok(batch_response(builder.build().map_err(Status::from)?))
