@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Streams a large result through the Postgres wire protocol and reports the server's peak memory.
+"""Streams a large result through one of Weir's fronts and reports the server's peak memory.
 
 The claim being measured: results are encoded batch by batch, so the server's peak memory does not
 grow with the size of the result.
 
-    bench/stream_rows.py [--rows 10000000] [--bin PATH]
+    bench/stream_rows.py [--rows 10000000] [--front postgres|flight] [--bin PATH]
 
-Needs psycopg (the test venv has it: ~/.cache/weir-test-venv/bin/python bench/stream_rows.py).
+Needs psycopg and adbc-driver-flightsql (the test venv has both:
+~/.cache/weir-test-venv/bin/python bench/stream_rows.py).
 """
 
 from __future__ import annotations
@@ -31,34 +32,50 @@ def peak_rss_mib(pid: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--front", choices=["postgres", "flight"], default="postgres")
     default_bin = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/weir-target")) / "release/weir"
     ap.add_argument("--bin", type=Path, default=default_bin)
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as d:
         proc = subprocess.Popen(
-            [str(args.bin), "serve", "--data-dir", d, "--pg-addr", "127.0.0.1:0"],
+            [str(args.bin), "serve", "--data-dir", d, "--pg-addr", "127.0.0.1:0", "--flight-addr", "127.0.0.1:0"],
             env={**os.environ, "WEIR_ADMIN_PASSWORD": "bench"},
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         assert proc.stdout is not None
-        port = None
+        port = flight_port = None
         for line in proc.stdout:
             if line.startswith("postgres listening on "):
-                port = int(line.split()[-1].rsplit(":", 1)[1])
+                port = int(line.split()[3].rsplit(":", 1)[1])
+            if line.startswith("flight listening on "):
+                flight_port = int(line.split()[3].rsplit(":", 1)[1])
+            if port and flight_port:
                 break
+        query = f"SELECT value, 'row ' || value FROM generate_series(1, {args.rows})"
         try:
-            with psycopg.connect(host="127.0.0.1", port=port, user="admin", password="bench", dbname="main") as conn:
-                baseline = peak_rss_mib(proc.pid)
-                started = time.monotonic()
-                n = 0
-                for _ in conn.cursor().stream(f"SELECT value, 'row ' || value FROM generate_series(1, {args.rows})"):
-                    n += 1
-                elapsed = time.monotonic() - started
+            baseline = peak_rss_mib(proc.pid)
+            started = time.monotonic()
+            n = 0
+            if args.front == "postgres":
+                with psycopg.connect(host="127.0.0.1", port=port, user="admin", password="bench", dbname="main") as conn:
+                    for _ in conn.cursor().stream(query):
+                        n += 1
+            else:
+                import adbc_driver_flightsql.dbapi as flight_sql
+
+                with flight_sql.connect(f"grpc://127.0.0.1:{flight_port}",
+                                        db_kwargs={"username": "admin", "password": "bench"}) as conn:
+                    with conn.cursor() as cur:
+                        cur.execute(query)
+                        for batch in cur.fetch_record_batch():
+                            n += batch.num_rows
+            elapsed = time.monotonic() - started
             assert n == args.rows, n
             peak = peak_rss_mib(proc.pid)
+            print(f"front:                  {args.front}")
             print(f"rows streamed:          {n}")
-            print(f"elapsed:                {elapsed:.1f} s ({n / elapsed:,.0f} rows/s, client-bound)")
+            print(f"elapsed:                {elapsed:.1f} s ({n / elapsed:,.0f} rows/s)")
             print(f"server peak RSS:        {peak:.0f} MiB (after start-up: {baseline:.0f} MiB)")
         finally:
             proc.terminate()

@@ -196,3 +196,26 @@ def test_errors_map_to_status_codes(adbc, server):
     with pytest.raises(adbc_driver_manager.Error) as err:
         server.adbc(password="wrong")
     assert err.value.status_code == Status.UNAUTHENTICATED
+
+
+def test_the_notebook_example_runs(server):
+    """examples/notebook.py against a live server, as a user would run it."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {
+        **os.environ,
+        "WEIR_FLIGHT_URI": server.flight_uri(),
+        "WEIR_PG_URL": f"postgresql://{server.user}@{server.host}:{server.port}/main",
+        "WEIR_PASSWORD": server.password,
+    }
+    out = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "notebook.py")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "wrote 3 rows" in out.stdout
+    assert "psql: Busan|50000.0; Jeju|40000.0; Seoul|60000.0" in out.stdout
