@@ -605,6 +605,23 @@ async fn metadata_comes_from_the_metastore() {
             .collect::<Vec<_>>()]
     );
 
+    // Listing never opens a Delta log, even with schemas: it still works without the data.
+    let location = query(&mut c, "DESCRIBE DETAIL main.sales.orders").await.unwrap();
+    let idx = location[0].schema().index_of("location").unwrap();
+    let url = flight_client::pg_text(location[0].column(idx), 0);
+    std::fs::remove_dir_all(url.strip_prefix("file://").expect("local table")).unwrap();
+    let info = c
+        .get_tables(CommandGetTables {
+            catalog: Some("main".into()),
+            db_schema_filter_pattern: None,
+            table_name_filter_pattern: Some("orders".into()),
+            table_types: vec![],
+            include_schema: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows_text(&fetch(&mut c, info).await.unwrap()).len(), 1);
+
     let info = c.get_table_types().await.unwrap();
     assert_eq!(
         rows_text(&fetch(&mut c, info).await.unwrap()),
