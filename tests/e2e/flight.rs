@@ -606,7 +606,9 @@ async fn metadata_comes_from_the_metastore() {
     );
 
     // Listing never opens a Delta log, even with schemas: it still works without the data.
-    let location = query(&mut c, "DESCRIBE DETAIL main.sales.orders").await.unwrap();
+    let location = query(&mut c, "DESCRIBE DETAIL main.sales.orders")
+        .await
+        .unwrap();
     let idx = location[0].schema().index_of("location").unwrap();
     let url = flight_client::pg_text(location[0].column(idx), 0);
     std::fs::remove_dir_all(url.strip_prefix("file://").expect("local table")).unwrap();

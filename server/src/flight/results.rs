@@ -52,7 +52,8 @@ impl ResultStore {
         let ticket = URL_SAFE_NO_PAD.encode(bytes);
         let now = Instant::now();
         let mut entries = self.lock();
-        // Unredeemed results hold table snapshots and buffers: drop the expired ones.
+        // Unredeemed results hold table snapshots and buffers: drop the expired ones. Redeemed
+        // ones leave when their stream is dropped.
         entries.retain(|_, e| e.stream.is_none() || e.expires > now);
         entries.insert(
             ticket.clone(),

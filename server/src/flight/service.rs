@@ -179,6 +179,20 @@ impl WeirFlightService {
         Ok((schema, self.results.insert(&session.user, stream)))
     }
 
+    /// Cancels the results of a FlightInfo's endpoints (those of `user` only).
+    fn cancel_info(&self, info: &FlightInfo, user: &str) -> CancelStatus {
+        let cancelled = info.endpoint.iter().any(|ep| {
+            ep.ticket
+                .as_ref()
+                .is_some_and(|t| self.cancel_ticket(&t.ticket, user) == CancelOutcome::Cancelled)
+        });
+        if cancelled {
+            CancelStatus::Cancelled
+        } else {
+            CancelStatus::NotCancellable
+        }
+    }
+
     fn cancel_ticket(&self, ticket: &[u8], user: &str) -> CancelOutcome {
         let handle = Any::decode(ticket)
             .ok()
@@ -235,6 +249,18 @@ impl WeirFlightService {
             }
             Ok(result)
         }
+    }
+}
+
+/// Removes a redeemed result from the store when its stream is dropped.
+struct FinishOnDrop {
+    results: Arc<ResultStore>,
+    handle: String,
+}
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.results.finish(&self.handle);
     }
 }
 
@@ -342,16 +368,19 @@ impl FlightSqlService for WeirFlightService {
         let handle = ticket_handle(&ticket)?;
         let (stream, cancel) = self.results.redeem(&handle, &session.user)?;
         let schema = stream.schema();
-        let results = self.results.clone();
+        // Forgets the ticket when the stream ends or the client goes away.
+        let finished = FinishOnDrop {
+            results: self.results.clone(),
+            handle,
+        };
         let running = self.inflight.token();
         let cancelled = cancel.clone();
         let batches = stream
             .map_err(|e| FlightError::Tonic(Box::new(super::status::from_datafusion(e))))
             .take_until(cancel.cancelled_owned());
-        // After the last batch (or a cancel): report a cancel, forget the ticket.
+        // After the last batch (or a cancel): report a cancel.
         let tail = futures::stream::once(async move {
-            drop(running);
-            results.finish(&handle);
+            drop((running, finished));
             if cancelled.is_cancelled() {
                 Some(Err(FlightError::Tonic(Box::new(Status::cancelled(
                     "canceling statement due to user request",
@@ -792,18 +821,9 @@ impl FlightSqlService for WeirFlightService {
         let session = self.session(&request)?;
         let info = FlightInfo::decode(query.info)
             .map_err(|e| Status::invalid_argument(format!("malformed FlightInfo: {e}")))?;
-        let cancelled = info.endpoint.iter().any(|ep| {
-            ep.ticket.as_ref().is_some_and(|t| {
-                self.cancel_ticket(&t.ticket, &session.user) == CancelOutcome::Cancelled
-            })
-        });
         // `ActionCancelQueryResult.CancelResult` (not re-exported by arrow-flight): 1 is
         // CANCELLED, 3 NOT_CANCELLABLE — the same numbers as Flight's `CancelStatus`.
-        let status = if cancelled {
-            CancelStatus::Cancelled
-        } else {
-            CancelStatus::NotCancellable
-        };
+        let status = self.cancel_info(&info, &session.user);
         Ok(ActionCancelQueryResult {
             result: status as i32,
         })
@@ -824,16 +844,7 @@ impl FlightSqlService for WeirFlightService {
                 let info = cancel.info.ok_or_else(|| {
                     Status::invalid_argument("CancelFlightInfo needs the FlightInfo")
                 })?;
-                let cancelled = info.endpoint.iter().any(|ep| {
-                    ep.ticket.as_ref().is_some_and(|t| {
-                        self.cancel_ticket(&t.ticket, &session.user) == CancelOutcome::Cancelled
-                    })
-                });
-                let status = if cancelled {
-                    CancelStatus::Cancelled
-                } else {
-                    CancelStatus::NotCancellable
-                };
+                let status = self.cancel_info(&info, &session.user);
                 Ok(action_response(
                     CancelFlightInfoResult {
                         status: status as i32,
