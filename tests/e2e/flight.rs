@@ -507,6 +507,49 @@ async fn bulk_ingest_writes_one_commit_per_call() {
     assert_eq!(code(&e), Code::InvalidArgument, "{e}");
     assert_eq!(delta_commits(&mut c, "lake.landing.events").await, 4);
 
+    // A stream that fails part-way (a value Delta cannot store) writes nothing: no table is
+    // created, and an existing table keeps its version.
+    let too_big = || {
+        let ok = RecordBatch::try_from_iter(vec![(
+            "only",
+            Arc::new(arrow::array::UInt64Array::from(vec![1u64])) as ArrayRef,
+        )])
+        .unwrap();
+        let bad = RecordBatch::try_from_iter(vec![(
+            "only",
+            Arc::new(arrow::array::UInt64Array::from(vec![u64::MAX])) as ArrayRef,
+        )])
+        .unwrap();
+        futures::stream::iter(vec![Ok(ok), Ok(bad)])
+    };
+    let e = c
+        .execute_ingest(
+            ingest_command("overflow", Missing::Create, Exists::Fail),
+            too_big(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Code::InvalidArgument, "{e}");
+    let e = query(&mut c, "SELECT * FROM lake.landing.overflow")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Code::NotFound);
+    c.execute_update(
+        "CREATE TABLE lake.landing.counts (only BIGINT)".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    let before = delta_commits(&mut c, "lake.landing.counts").await;
+    c.execute_ingest(
+        ingest_command("counts", Missing::Fail, Exists::Append),
+        too_big(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(delta_commits(&mut c, "lake.landing.counts").await, before);
+    assert_eq!(count(&mut c, "lake.landing.counts").await, 0);
+
     // Readable from the Postgres front.
     let pg = server.connect("lake").await;
     let row = pg

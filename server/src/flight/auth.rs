@@ -173,3 +173,37 @@ impl TokenStore {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_authorization(value: &str) -> MetadataMap {
+        let mut m = MetadataMap::new();
+        m.insert("authorization", value.parse().expect("ascii"));
+        m
+    }
+
+    #[test]
+    fn basic_credentials_with_and_without_padding() {
+        // "ab:c" encodes with padding ("YWI6Yw==") and without it.
+        for header in ["Basic YWI6Yw==", "Basic YWI6Yw", "basic YWI6Yw=="] {
+            let (user, password) = basic_credentials(&with_authorization(header)).expect(header);
+            assert_eq!((user.as_str(), password.as_str()), ("ab", "c"));
+        }
+        // A password may contain ':'.
+        let header = format!("Basic {}", STANDARD.encode("u:p:q"));
+        let (_, password) = basic_credentials(&with_authorization(&header)).unwrap();
+        assert_eq!(password, "p:q");
+    }
+
+    #[test]
+    fn malformed_credentials_are_unauthenticated() {
+        for header in ["Bearer abc", "Basic !!!", "Basic bm9jb2xvbg=="] {
+            let e = basic_credentials(&with_authorization(header)).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::Unauthenticated, "{header}");
+        }
+        let e = basic_credentials(&MetadataMap::new()).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    }
+}

@@ -110,3 +110,46 @@ impl ResultStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::Schema;
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+
+    fn empty() -> SendableRecordBatchStream {
+        Box::pin(RecordBatchStreamAdapter::new(
+            Arc::new(Schema::empty()),
+            futures::stream::empty(),
+        ))
+    }
+
+    use std::sync::Arc;
+
+    #[test]
+    fn a_ticket_is_redeemed_once_by_its_owner() {
+        let store = ResultStore::new(Duration::from_secs(60));
+        let ticket = store.insert("ann", empty());
+        assert_eq!(
+            store.redeem(&ticket, "bob").err().map(|s| s.code()),
+            Some(tonic::Code::NotFound)
+        );
+        assert_eq!(store.cancel(&ticket, "bob"), CancelOutcome::Unknown);
+        assert!(store.redeem(&ticket, "ann").is_ok());
+        assert!(store.redeem(&ticket, "ann").is_err());
+        // Still cancellable while it streams, until it finishes.
+        assert_eq!(store.cancel(&ticket, "ann"), CancelOutcome::Cancelled);
+        store.finish(&ticket);
+        assert_eq!(store.cancel(&ticket, "ann"), CancelOutcome::Unknown);
+    }
+
+    #[test]
+    fn unredeemed_results_expire() {
+        let store = ResultStore::new(Duration::from_millis(0));
+        let ticket = store.insert("ann", empty());
+        assert!(store.redeem(&ticket, "ann").is_err());
+        // The next insert sweeps expired entries.
+        store.insert("ann", empty());
+        assert_eq!(store.lock().len(), 1);
+    }
+}
