@@ -3,6 +3,7 @@
 
 mod ddl;
 mod delta_table;
+mod dml;
 mod engine;
 pub mod error;
 mod information_schema;

@@ -504,6 +504,14 @@ impl Session {
                         rows: Some(rows),
                     })
                 }
+                WriteOp::Delete => {
+                    let entry = self.resolve_table_ref(&table_name)?;
+                    self.delete(&entry, &input).await
+                }
+                WriteOp::Update => {
+                    let entry = self.resolve_table_ref(&table_name)?;
+                    self.update(&entry, &input).await
+                }
                 other => Err(EngineError::not_supported(format!(
                     "{other} is not supported yet"
                 ))),

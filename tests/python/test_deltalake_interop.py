@@ -273,3 +273,26 @@ def test_schema_evolution_by_another_writer_is_followed(server, tmp_path):
             ("k", "bigint", "the key"),
             ("label", "string", None),
         ]
+
+
+def test_update_and_delete_are_seen_by_deltalake(conn, schema):
+    t = f"main.{schema}.changed"
+    conn.execute(f"CREATE TABLE {t} (id BIGINT, region STRING, v DOUBLE) PARTITIONED BY (region)")
+    values = ", ".join(f"({i}, '{['eu', 'us'][i % 2]}', {i}.0)" for i in range(1, 11))
+    conn.execute(f"INSERT INTO {t} VALUES {values}")
+    assert conn.execute(f"DELETE FROM {t} WHERE id IN (SELECT 2 UNION ALL SELECT 3)").rowcount == 2
+    assert conn.execute(f"UPDATE {t} SET v = v * 10 WHERE region = 'eu'").rowcount == 4
+
+    dtab = DeltaTable(location(conn, t))
+    history = dtab.history()
+    assert [h["operation"] for h in history[:2]] == ["UPDATE", "DELETE"]
+    assert history[0]["userName"] == "admin"
+    expected = [
+        (i, ["eu", "us"][i % 2], i * 10.0 if i % 2 == 0 else float(i))
+        for i in range(1, 11) if i not in (2, 3)
+    ]
+    assert frame_rows(dtab.to_pandas(), ["id", "region", "v"], "id") == expected
+
+    # And Weir reads what deltalake then deletes.
+    dtab.delete("id = 10")
+    assert conn.execute(f"SELECT count(*), max(id) FROM {t}").fetchone() == (7, 9)
