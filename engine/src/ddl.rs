@@ -194,6 +194,7 @@ impl Session {
                 }
                 done(None)
             }
+            Statement::Restore { table, as_of } => return self.restore(&table, &as_of).await,
             Statement::UseCatalog(c) => {
                 if m.get_catalog(&c)?.is_none() {
                     return Err(EngineError::UndefinedCatalog(format!(

@@ -37,6 +37,7 @@ pub enum Col {
     Str(String, bool, Vec<Option<String>>),
     Int(String, Vec<Option<i64>>),
     Time(String, Vec<Option<i64>>),
+    Bool(String, Vec<Option<bool>>),
 }
 
 impl Col {
@@ -51,6 +52,14 @@ impl Col {
     }
     pub fn time(name: &str) -> Self {
         Col::Time(name.to_string(), vec![])
+    }
+    pub fn bool(name: &str) -> Self {
+        Col::Bool(name.to_string(), vec![])
+    }
+    pub fn push_bool(&mut self, v: Option<bool>) {
+        if let Col::Bool(_, vals) = self {
+            vals.push(v);
+        }
     }
     pub fn push_str(&mut self, v: Option<impl Into<String>>) {
         if let Col::Str(_, _, vals) = self {
@@ -77,6 +86,10 @@ pub fn batch(cols: Vec<Col>) -> Result<RecordBatch> {
             Col::Int(n, v) => {
                 fields.push(Field::new(n, DataType::Int64, true));
                 arrays.push(Arc::new(Int64Array::from(v)));
+            }
+            Col::Bool(n, v) => {
+                fields.push(Field::new(n, DataType::Boolean, true));
+                arrays.push(Arc::new(arrow::array::BooleanArray::from(v)));
             }
             Col::Time(n, v) => {
                 fields.push(Field::new(

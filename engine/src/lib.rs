@@ -15,6 +15,7 @@ mod pg_compat;
 mod session;
 mod show;
 pub mod storage;
+mod time_travel;
 pub mod types;
 mod views;
 

@@ -264,14 +264,34 @@ impl SchemaProvider for WeirSchema {
             .metastore
             .get_table(&self.catalog, &self.name, &name.to_lowercase())
             .map_err(|e| DataFusionError::External(Box::new(EngineError::from(e))))?;
+        let as_external = |e: EngineError| DataFusionError::External(Box::new(e));
         match entry {
-            None => Ok(None),
             Some(entry) => self
                 .state
                 .table_provider(&entry, &self.views)
                 .await
                 .map(Some)
-                .map_err(|e| DataFusionError::External(Box::new(e))),
+                .map_err(as_external),
+            // `t@v3`, `t@ts...`: an earlier state of table `t`.
+            None => match crate::time_travel::split_versioned_name(name) {
+                Some((base, as_of)) => {
+                    let base = self
+                        .state
+                        .metastore
+                        .get_table(&self.catalog, &self.name, &base.to_lowercase())
+                        .map_err(|e| as_external(EngineError::from(e)))?;
+                    match base {
+                        Some(entry) => self
+                            .state
+                            .versioned_provider(&entry, &as_of)
+                            .await
+                            .map(Some)
+                            .map_err(as_external),
+                        None => Ok(None),
+                    }
+                }
+                None => Ok(None),
+            },
         }
     }
 

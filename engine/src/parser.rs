@@ -146,6 +146,16 @@ pub enum Statement {
     DescribeDetail {
         table: Name,
     },
+    /// `DESCRIBE HISTORY t [LIMIT n]`
+    DescribeHistory {
+        table: Name,
+        limit: Option<usize>,
+    },
+    /// `RESTORE [TABLE] t [TO] VERSION AS OF n | TIMESTAMP AS OF 'ts'`
+    Restore {
+        table: Name,
+        as_of: crate::time_travel::AsOf,
+    },
     DescribeCatalog {
         name: String,
     },
@@ -204,6 +214,7 @@ impl Statement {
             Statement::DeclareCursor { .. } => "DECLARE CURSOR",
             Statement::CloseCursor { .. } => "CLOSE CURSOR",
             Statement::Fetch { .. } => "FETCH",
+            Statement::Restore { .. } => "RESTORE",
             _ => "SELECT",
         }
     }
@@ -242,8 +253,9 @@ fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
     let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| EngineError::syntax(e.to_string()))?;
-    let mut parser = Parser::new(&dialect)
-        .with_tokens_with_locations(number_question_marks(strip_session_function_parens(tokens)));
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(number_question_marks(
+        mark_time_travel(strip_session_function_parens(tokens)),
+    ));
     let compat = PostgresCompatibilityParser::new();
     let mut out = Vec::new();
     loop {
@@ -719,6 +731,53 @@ fn take_outer_only_conjuncts(q: &mut ast::Query) -> Option<String> {
     };
     select.selection = and(rest);
     Some(and(outer)?.to_string())
+}
+
+/// Databricks time travel, `t VERSION AS OF 3` or `t TIMESTAMP AS OF '2025-03-18'`, becomes the
+/// table name `t@v3` / `t@ts2025-03-18` (Databricks' own `t@v3` form), which the schema provider
+/// resolves to that state of the table. A version clause after `TO` belongs to RESTORE.
+fn mark_time_travel(
+    mut tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
+    use datafusion::sql::sqlparser::tokenizer::Whitespace;
+    let visible: Vec<usize> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t.token, Token::Whitespace(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    // visible[k - 1] is the table name, visible[k..k + 4] the clause.
+    let mut k = 1;
+    while k + 3 < visible.len() {
+        let at = |j: usize| &tokens[visible[k + j]].token;
+        let clause = word(at(1), "AS") && word(at(2), "OF");
+        let suffix = match at(3) {
+            Token::Number(n, _) if clause && word(at(0), "VERSION") => Some(format!("@v{n}")),
+            Token::SingleQuotedString(ts) if clause && word(at(0), "TIMESTAMP") => {
+                Some(format!("@ts{ts}"))
+            }
+            _ => None,
+        };
+        let name_at = visible[k - 1];
+        let is_name =
+            matches!(&tokens[name_at].token, Token::Word(_)) && !word(&tokens[name_at].token, "TO");
+        match suffix {
+            Some(suffix) if is_name => {
+                if let Token::Word(w) = &mut tokens[name_at].token {
+                    w.value = format!("{}{suffix}", w.value.to_lowercase());
+                    w.quote_style = Some('"');
+                    w.keyword = datafusion::sql::sqlparser::keywords::Keyword::NoKeyword;
+                }
+                for j in 0..4 {
+                    tokens[visible[k + j]].token = Token::Whitespace(Whitespace::Space);
+                }
+                k += 4;
+            }
+            _ => k += 1,
+        }
+    }
+    tokens
 }
 
 /// ADBC, JDBC and ODBC clients write parameters as `?`; Weir plans `$1`, `$2`, ... Each `?` is
@@ -1270,6 +1329,37 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                 }
             }
         }
+        "RESTORE" => {
+            p.p.next_token();
+            p.eat(&["TABLE"]);
+            let mut table = p.name()?;
+            // `t VERSION AS OF n` arrives as `t@vn` (see `mark_time_travel`).
+            let suffixed = table
+                .last()
+                .and_then(|last| crate::time_travel::split_versioned_name(last))
+                .map(|(base, as_of)| (base.to_string(), as_of));
+            let as_of = match suffixed {
+                Some((base, as_of)) => {
+                    if let Some(last) = table.last_mut() {
+                        *last = base;
+                    }
+                    as_of
+                }
+                None => {
+                    p.eat(&["TO"]);
+                    if p.eat(&["VERSION", "AS", "OF"]) {
+                        crate::time_travel::AsOf::Version(p.p.parse_literal_uint()?)
+                    } else if p.eat(&["TIMESTAMP", "AS", "OF"]) {
+                        crate::time_travel::AsOf::Timestamp(p.string()?)
+                    } else {
+                        return Err(EngineError::syntax(
+                            "expected RESTORE TABLE name TO VERSION AS OF n or TIMESTAMP AS OF 'timestamp'",
+                        ));
+                    }
+                }
+            };
+            Statement::Restore { table, as_of }
+        }
         "DESCRIBE" | "DESC" => {
             p.p.next_token();
             if p.eat(&["CATALOG"]) {
@@ -1280,10 +1370,14 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                 Statement::DescribeSchema { name: p.name()? }
             } else if p.eat(&["DETAIL"]) {
                 Statement::DescribeDetail { table: p.name()? }
-            } else if p.peek_is(&["HISTORY"]) {
-                return Err(EngineError::not_supported(
-                    "DESCRIBE HISTORY is not supported yet",
-                ));
+            } else if p.eat(&["HISTORY"]) {
+                let table = p.name()?;
+                let limit = if p.eat(&["LIMIT"]) {
+                    Some(p.p.parse_literal_uint()? as usize)
+                } else {
+                    None
+                };
+                Statement::DescribeHistory { table, limit }
             } else {
                 p.eat(&["TABLE"]);
                 let extended = p.eat(&["EXTENDED"]) || p.eat(&["FORMATTED"]);
@@ -1607,6 +1701,33 @@ mod tests {
         );
         assert_eq!(ct.partitioned_by, vec!["amount"]);
         assert_eq!(ct.properties[1], ("delta.x".to_string(), "1".to_string()));
+    }
+
+    #[test]
+    fn time_travel_clauses_become_versioned_names() {
+        let Statement::Standard(s) = one(
+            "SELECT * FROM c.s.Orders VERSION AS OF 3 o JOIN t TIMESTAMP AS OF '2025-03-18' ON true",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            s.to_string(),
+            "SELECT * FROM c.s.\"orders@v3\" o JOIN \"t@ts2025-03-18\" ON true"
+        );
+        let Statement::Restore { table, as_of } = one("RESTORE TABLE t TO VERSION AS OF 2") else {
+            panic!()
+        };
+        assert_eq!(
+            (table, as_of),
+            (vec!["t".to_string()], crate::time_travel::AsOf::Version(2))
+        );
+        let Statement::Restore { table, as_of } = one("RESTORE t@v4") else {
+            panic!()
+        };
+        assert_eq!(
+            (table, as_of),
+            (vec!["t".to_string()], crate::time_travel::AsOf::Version(4))
+        );
     }
 
     #[test]

@@ -185,6 +185,7 @@ impl Session {
                 }
                 mem_plan(batch(vec![name, ty, comment])?)?
             }
+            Statement::DescribeHistory { table, limit } => self.history_plan(table, *limit).await?,
             Statement::DescribeDetail { table } => {
                 let (c, s, t) = self.qualify_table(table)?;
                 let e = self.lookup_table(&c, &s, &t)?;
@@ -304,6 +305,9 @@ impl Session {
     }
 
     pub(crate) async fn result_schema(&self, stmt: &Statement) -> Result<Option<SchemaRef>> {
+        if let Statement::Restore { .. } = stmt {
+            return Ok(Some(Session::restore_schema()?));
+        }
         Ok(self
             .plan_rows(stmt)
             .await?

@@ -296,3 +296,25 @@ def test_update_and_delete_are_seen_by_deltalake(conn, schema):
     # And Weir reads what deltalake then deletes.
     dtab.delete("id = 10")
     assert conn.execute(f"SELECT count(*), max(id) FROM {t}").fetchone() == (7, 9)
+
+
+def test_time_travel_and_restore_agree_with_deltalake(conn, schema):
+    t = f"main.{schema}.versions"
+    conn.execute(f"CREATE TABLE {t} (id BIGINT, v STRING)")
+    conn.execute(f"INSERT INTO {t} VALUES (1, 'a'), (2, 'b')")
+    conn.execute(f"UPDATE {t} SET v = 'B' WHERE id = 2")
+    loc = location(conn, t)
+    for version in (1, 2):
+        weir = conn.execute(f"SELECT id, v FROM {t} VERSION AS OF {version} ORDER BY id").fetchall()
+        theirs = DeltaTable(loc, version=version).to_pandas().sort_values("id")
+        assert weir == list(theirs.itertuples(index=False, name=None))
+
+    conn.execute(f"RESTORE TABLE {t} TO VERSION AS OF 1")
+    dtab = DeltaTable(loc)
+    assert dtab.version() == 3
+    assert dtab.history(1)[0]["operation"] == "RESTORE"
+    assert sorted(dtab.to_pandas()["v"].tolist()) == ["a", "b"]
+    # Weir's history lists what deltalake wrote after it.
+    write_deltalake(loc, pd.DataFrame({"id": [3], "v": ["c"]}), mode="append")
+    rows = conn.execute(f"DESCRIBE HISTORY {t} LIMIT 2").fetchall()
+    assert [(r[0], r[4]) for r in rows] == [(4, "WRITE"), (3, "RESTORE")]
