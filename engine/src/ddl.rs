@@ -195,6 +195,16 @@ impl Session {
                 done(None)
             }
             Statement::Restore { table, as_of } => return self.restore(&table, &as_of).await,
+            Statement::Optimize {
+                table,
+                predicate,
+                zorder,
+            } => return self.optimize(&table, predicate.as_ref(), &zorder).await,
+            Statement::Vacuum {
+                table,
+                retain_hours,
+                dry_run,
+            } => return self.vacuum(&table, retain_hours, dry_run).await,
             Statement::UseCatalog(c) => {
                 if m.get_catalog(&c)?.is_none() {
                     return Err(EngineError::UndefinedCatalog(format!(

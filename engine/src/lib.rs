@@ -9,6 +9,7 @@ pub mod error;
 mod information_schema;
 mod ingest;
 mod listing;
+mod maintenance;
 mod namespace;
 pub mod parser;
 mod pg_compat;

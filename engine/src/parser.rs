@@ -151,6 +151,18 @@ pub enum Statement {
         table: Name,
         limit: Option<usize>,
     },
+    /// `OPTIMIZE t [WHERE partition_predicate] [ZORDER BY (cols)]`
+    Optimize {
+        table: Name,
+        predicate: Option<ast::Expr>,
+        zorder: Vec<String>,
+    },
+    /// `VACUUM t [RETAIN n HOURS] [DRY RUN]`
+    Vacuum {
+        table: Name,
+        retain_hours: Option<f64>,
+        dry_run: bool,
+    },
     /// `RESTORE [TABLE] t [TO] VERSION AS OF n | TIMESTAMP AS OF 'ts'`
     Restore {
         table: Name,
@@ -1327,6 +1339,49 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                         name: name.to_lowercase(),
                     }
                 }
+            }
+        }
+        "OPTIMIZE" => {
+            p.p.next_token();
+            let table = p.name()?;
+            let predicate = if p.eat(&["WHERE"]) {
+                Some(p.p.parse_expr()?)
+            } else {
+                None
+            };
+            let zorder = if p.eat(&["ZORDER", "BY"]) {
+                if p.p.peek_token().token == Token::LParen {
+                    p.ident_list()?
+                } else {
+                    vec![p.ident()?]
+                }
+            } else {
+                vec![]
+            };
+            Statement::Optimize {
+                table,
+                predicate,
+                zorder,
+            }
+        }
+        "VACUUM" => {
+            p.p.next_token();
+            let table = p.name()?;
+            let retain_hours = if p.eat(&["RETAIN"]) {
+                let text = p.p.parse_number_value()?.value.to_string();
+                let hours = text.parse::<f64>().map_err(|_| {
+                    EngineError::syntax(format!("invalid number of hours '{text}'"))
+                })?;
+                p.expect(&["HOURS"])?;
+                Some(hours)
+            } else {
+                None
+            };
+            let dry_run = p.eat(&["DRY", "RUN"]);
+            Statement::Vacuum {
+                table,
+                retain_hours,
+                dry_run,
             }
         }
         "RESTORE" => {

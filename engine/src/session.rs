@@ -559,6 +559,14 @@ impl Session {
             guard.config_mut().options_mut().set(name, value.trim())?;
             return Ok(());
         }
+        if name == crate::maintenance::RETENTION_CHECK_SETTING
+            && value.trim().eq_ignore_ascii_case("false")
+            && self.user != weir_catalog::ADMIN_USER
+        {
+            return Err(EngineError::PermissionDenied(format!(
+                "only an admin may turn off the VACUUM retention check ({name})"
+            )));
+        }
         if name == "search_path" {
             // The first schema of the path that exists in the current catalog becomes current.
             let catalog = self.current_catalog();

@@ -305,8 +305,11 @@ impl Session {
     }
 
     pub(crate) async fn result_schema(&self, stmt: &Statement) -> Result<Option<SchemaRef>> {
-        if let Statement::Restore { .. } = stmt {
-            return Ok(Some(Session::restore_schema()?));
+        match stmt {
+            Statement::Restore { .. } => return Ok(Some(Session::restore_schema()?)),
+            Statement::Optimize { .. } => return Ok(Some(Session::maintenance_schema(true)?)),
+            Statement::Vacuum { .. } => return Ok(Some(Session::maintenance_schema(false)?)),
+            _ => {}
         }
         Ok(self
             .plan_rows(stmt)

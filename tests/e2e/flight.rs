@@ -157,6 +157,19 @@ async fn authentication_tokens_and_ticket_owners() {
     let batches = query(&mut analyst, "SELECT current_user()").await.unwrap();
     assert_eq!(rows_text(&batches), vec![vec!["analyst".to_string()]]);
 
+    // Only an admin may turn off VACUUM's retention check.
+    let e = analyst
+        .execute_update(
+            "SET spark.databricks.delta.retentionDurationCheck.enabled = false".into(),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (code(&e), sqlstate(&e).as_deref()),
+        (Code::PermissionDenied, Some("42501"))
+    );
+
     // Tokens expire.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let e = admin.execute("SELECT 1".into(), None).await.unwrap_err();

@@ -318,3 +318,25 @@ def test_time_travel_and_restore_agree_with_deltalake(conn, schema):
     write_deltalake(loc, pd.DataFrame({"id": [3], "v": ["c"]}), mode="append")
     rows = conn.execute(f"DESCRIBE HISTORY {t} LIMIT 2").fetchall()
     assert [(r[0], r[4]) for r in rows] == [(4, "WRITE"), (3, "RESTORE")]
+
+
+def test_optimize_and_vacuum_are_seen_by_deltalake(conn, schema):
+    t = f"main.{schema}.maintained"
+    conn.execute(f"CREATE TABLE {t} (id BIGINT, region STRING) PARTITIONED BY (region)")
+    for i in range(4):
+        conn.execute(f"INSERT INTO {t} VALUES ({i}, 'kr'), ({i + 10}, 'us')")
+    loc = location(conn, t)
+    before = len(DeltaTable(loc).file_uris())
+    row = conn.execute(f"OPTIMIZE {t}").fetchone()
+    assert (row[1], row[2]) == (2, before)
+    conn.execute("SET spark.databricks.delta.retentionDurationCheck.enabled = false")
+    deleted = conn.execute(f"VACUUM {t} RETAIN 0 HOURS").fetchone()[1]
+    assert deleted == before
+
+    dtab = DeltaTable(loc)
+    assert len(dtab.file_uris()) == 2
+    assert sorted(dtab.to_pandas()["id"].tolist()) == [0, 1, 2, 3, 10, 11, 12, 13]
+    assert dtab.history(1)[0]["operation"].startswith("VACUUM")
+    # Every file deltalake lists is on disk (vacuum removed only unreferenced ones).
+    for uri in dtab.file_uris():
+        assert Path(file_url_to_path(uri)).exists()
