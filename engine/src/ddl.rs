@@ -702,6 +702,54 @@ impl Session {
                 }
                 m.rename_table(&entry, &s2, &t2)?;
             }
+            AlterTableOp::AddCheck { name, expr } => {
+                let table = self.state.latest_table(&entry).await?;
+                let table = table
+                    .add_constraint()
+                    .with_constraint(name.clone(), expr.as_str())
+                    .with_session_state(Arc::new(self.ctx.state()))
+                    .with_commit_properties(self.commit_properties("ADD CONSTRAINT"))
+                    .await
+                    .map_err(|e| match EngineError::from(e) {
+                        // Existing rows that fail the check: the constraint is not added.
+                        EngineError::NotNullViolation(m) | EngineError::DataException(m) => {
+                            EngineError::Coded {
+                                sqlstate: "23514",
+                                message: format!(
+                                    "check constraint \"{name}\" of table '{}' is violated by some row: {m}",
+                                    entry.full_name()
+                                ),
+                            }
+                        }
+                        other => other,
+                    })?;
+                self.record_table_properties(&mut entry, table)?;
+            }
+            AlterTableOp::DropConstraint { name, if_exists } => {
+                let table = self.state.latest_table(&entry).await?;
+                let table = table
+                    .drop_constraints()
+                    .with_constraint(name.clone())
+                    .with_raise_if_not_exists(!if_exists)
+                    .with_commit_properties(self.commit_properties("DROP CONSTRAINT"))
+                    .await
+                    .map_err(|e| match EngineError::from(e) {
+                        EngineError::Storage(_) | EngineError::Internal(_) if !if_exists => {
+                            EngineError::Coded {
+                                sqlstate: "42704",
+                                message: format!(
+                                    "constraint \"{name}\" of table '{}' does not exist",
+                                    entry.full_name()
+                                ),
+                            }
+                        }
+                        other => other,
+                    })?;
+                entry
+                    .properties
+                    .remove(&format!("delta.constraints.{name}"));
+                self.record_table_properties(&mut entry, table)?;
+            }
             AlterTableOp::OwnerTo(owner) => {
                 entry.owner = owner;
                 m.update_table(&entry)?;
@@ -781,6 +829,44 @@ impl Session {
         Ok(())
     }
 
+    /// Records a table's Delta configuration (constraints, properties) in the metastore after a
+    /// commit changed it.
+    fn record_table_properties(&self, entry: &mut TableEntry, table: DeltaTable) -> Result<()> {
+        entry.properties.retain(|k, _| !k.starts_with("delta."));
+        for (k, v) in table.snapshot()?.metadata().configuration() {
+            entry.properties.insert(k.clone(), v.clone());
+        }
+        self.state.tables.put(&entry.id, table);
+        self.state.metastore.update_table(entry)?;
+        Ok(())
+    }
+
+    /// A failed validation of written rows, named as the constraint kind the table has: delta-rs
+    /// checks NOT NULL columns and CHECK constraints in one pass with one message.
+    pub(crate) fn constraint_error(entry: &TableEntry, e: EngineError) -> EngineError {
+        let checks: Vec<String> = entry
+            .properties
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("delta.constraints.")
+                    .map(|n| format!("{n}: {v}"))
+            })
+            .collect();
+        match e {
+            EngineError::NotNullViolation(m) if !checks.is_empty() && m.contains("validation check") => {
+                EngineError::Coded {
+                    sqlstate: "23514",
+                    message: format!(
+                        "new rows for table '{}' violate its constraints (CHECK {}; or a NOT NULL column): {m}",
+                        entry.full_name(),
+                        checks.join(", ")
+                    ),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Appends (or overwrites with) the result of `input` as one Delta commit; returns rows written.
     pub(crate) async fn write_to_table(
         &mut self,
@@ -807,7 +893,8 @@ impl Session {
             })
             .with_session_state(Arc::new(self.ctx.state()))
             .with_commit_properties(self.commit_properties(operation))
-            .await?;
+            .await
+            .map_err(|e| Self::constraint_error(entry, e.into()))?;
         let rows = last_added_rows(&table).await;
         self.state.tables.put(&entry.id, table);
         Ok(rows)

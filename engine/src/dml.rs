@@ -236,7 +236,9 @@ impl Session {
             let expr = unqualify(self.inline_subqueries(expr).await?)?;
             builder = builder.with_update(column, expr);
         }
-        let (table, metrics) = builder.await?;
+        let (table, metrics) = builder
+            .await
+            .map_err(|e| Self::constraint_error(entry, e.into()))?;
         self.state.tables.put(&entry.id, table);
         Ok(StatementOutput::Command {
             tag: "UPDATE".into(),

@@ -56,6 +56,15 @@ pub enum AlterTableOp {
         comment: Option<String>,
     },
     OwnerTo(String),
+    /// `ADD CONSTRAINT name CHECK (expr)`; the expression as SQL text (Delta stores it so).
+    AddCheck {
+        name: String,
+        expr: String,
+    },
+    DropConstraint {
+        name: String,
+        if_exists: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +154,11 @@ pub enum Statement {
     },
     DescribeDetail {
         table: Name,
+    },
+    /// `SHOW TBLPROPERTIES t [(key)]`
+    ShowTblProperties {
+        table: Name,
+        key: Option<String>,
     },
     /// `DESCRIBE HISTORY t [LIMIT n]`
     DescribeHistory {
@@ -1294,6 +1308,16 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                         like: p.like()?,
                     }
                 }
+                "TBLPROPERTIES" => {
+                    p.expect(&["SHOW", "TBLPROPERTIES"])?;
+                    let table = p.name()?;
+                    let key = if p.p.peek_token().token == Token::LParen {
+                        p.key_list()?.into_iter().next()
+                    } else {
+                        None
+                    };
+                    Statement::ShowTblProperties { table, key }
+                }
                 "COLUMNS" => {
                     p.expect(&["SHOW", "COLUMNS"])?;
                     if !p.eat(&["IN"]) {
@@ -1703,6 +1727,20 @@ fn alter_table(p: &mut P<'_, '_>) -> Result<Statement> {
         AlterTableOp::UnsetProperties(p.key_list()?)
     } else if p.eat(&["OWNER", "TO"]) {
         AlterTableOp::OwnerTo(p.ident()?)
+    } else if p.eat(&["ADD", "CONSTRAINT"]) {
+        let name = p.ident()?;
+        p.expect(&["CHECK"])?;
+        let expr = p.p.parse_expr()?;
+        AlterTableOp::AddCheck {
+            name,
+            expr: expr.to_string(),
+        }
+    } else if p.eat(&["DROP", "CONSTRAINT"]) {
+        let if_exists = p.if_exists();
+        AlterTableOp::DropConstraint {
+            name: p.ident()?,
+            if_exists,
+        }
     } else if p.eat(&["ALTER", "COLUMN"])
         || p.eat(&["CHANGE", "COLUMN"])
         || p.eat(&["ALTER"])

@@ -185,6 +185,18 @@ impl Session {
                 }
                 mem_plan(batch(vec![name, ty, comment])?)?
             }
+            Statement::ShowTblProperties { table, key } => {
+                let (c, s, t) = self.qualify_table(table)?;
+                let e = self.lookup_table(&c, &s, &t)?;
+                let (mut k, mut v) = (Col::str_not_null("key"), Col::str("value"));
+                for (name, value) in &e.properties {
+                    if key.as_ref().is_none_or(|wanted| wanted == name) {
+                        k.push_str(Some(name.clone()));
+                        v.push_str(Some(value.clone()));
+                    }
+                }
+                mem_plan(batch(vec![k, v])?)?
+            }
             Statement::DescribeHistory { table, limit } => self.history_plan(table, *limit).await?,
             Statement::DescribeDetail { table } => {
                 let (c, s, t) = self.qualify_table(table)?;
