@@ -195,6 +195,10 @@ impl Session {
                 done(None)
             }
             Statement::Restore { table, as_of } => return self.restore(&table, &as_of).await,
+            Statement::Merge {
+                merge,
+                schema_evolution,
+            } => return self.merge(&merge, schema_evolution).await,
             Statement::Optimize {
                 table,
                 predicate,

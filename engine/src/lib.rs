@@ -10,6 +10,7 @@ mod information_schema;
 mod ingest;
 mod listing;
 mod maintenance;
+mod merge;
 mod namespace;
 pub mod parser;
 mod pg_compat;

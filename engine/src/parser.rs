@@ -155,6 +155,11 @@ pub enum Statement {
     DescribeDetail {
         table: Name,
     },
+    /// `MERGE [WITH SCHEMA EVOLUTION] INTO target USING source ON ... WHEN ...`
+    Merge {
+        merge: Box<ast::Merge>,
+        schema_evolution: bool,
+    },
     /// `SHOW TBLPROPERTIES t [(key)]`
     ShowTblProperties {
         table: Name,
@@ -280,7 +285,7 @@ fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
         .tokenize_with_location()
         .map_err(|e| EngineError::syntax(e.to_string()))?;
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(number_question_marks(
-        mark_time_travel(strip_session_function_parens(tokens)),
+        mark_time_travel(merge_star_forms(strip_session_function_parens(tokens))),
     ));
     let compat = PostgresCompatibilityParser::new();
     let mut out = Vec::new();
@@ -757,6 +762,51 @@ fn take_outer_only_conjuncts(q: &mut ast::Query) -> Option<String> {
     };
     select.selection = and(rest);
     Some(and(outer)?.to_string())
+}
+
+/// Databricks' `MERGE ... UPDATE SET *` and `INSERT *` become `UPDATE SET "*" = "*"` and
+/// `INSERT ROW`, which sqlparser parses; the MERGE handler expands them to every column.
+fn merge_star_forms(
+    tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
+    use datafusion::sql::sqlparser::tokenizer::TokenWithSpan;
+    let is_word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let first = tokens
+        .iter()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)));
+    if !first.is_some_and(|t| is_word(&t.token, "MERGE")) {
+        return tokens;
+    }
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len() + 4);
+    for t in tokens {
+        if t.token == Token::Mul {
+            let previous: Vec<&Token> = out
+                .iter()
+                .rev()
+                .filter(|x| !matches!(x.token, Token::Whitespace(_)))
+                .take(2)
+                .map(|x| &x.token)
+                .collect();
+            match previous.as_slice() {
+                [p, ..] if is_word(p, "INSERT") => {
+                    out.push(TokenWithSpan::wrap(Token::make_keyword("ROW")));
+                    continue;
+                }
+                [p, q, ..] if is_word(p, "SET") && is_word(q, "UPDATE") => {
+                    let star = || {
+                        TokenWithSpan::wrap(Token::make_word(crate::merge::ALL_COLUMNS, Some('"')))
+                    };
+                    out.push(star());
+                    out.push(TokenWithSpan::wrap(Token::Eq));
+                    out.push(star());
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(t);
+    }
+    out
 }
 
 /// Databricks time travel, `t VERSION AS OF 3` or `t TIMESTAMP AS OF '2025-03-18'`, becomes the
@@ -1363,6 +1413,15 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                         name: name.to_lowercase(),
                     }
                 }
+            }
+        }
+        "MERGE" => {
+            let token = p.p.next_token();
+            let schema_evolution = p.eat(&["WITH", "SCHEMA", "EVOLUTION"]);
+            let merge = p.p.parse_merge(token)?;
+            Statement::Merge {
+                merge: Box::new(merge),
+                schema_evolution,
             }
         }
         "OPTIMIZE" => {

@@ -11,7 +11,7 @@ use crate::parser::Statement;
 use crate::session::Session;
 
 /// A quoted SQL identifier.
-fn ident(s: &str) -> String {
+pub(crate) fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
@@ -319,6 +319,7 @@ impl Session {
     pub(crate) async fn result_schema(&self, stmt: &Statement) -> Result<Option<SchemaRef>> {
         match stmt {
             Statement::Restore { .. } => return Ok(Some(Session::restore_schema()?)),
+            Statement::Merge { .. } => return Ok(Some(Session::merge_schema()?)),
             Statement::Optimize { .. } => return Ok(Some(Session::maintenance_schema(true)?)),
             Statement::Vacuum { .. } => return Ok(Some(Session::maintenance_schema(false)?)),
             _ => {}

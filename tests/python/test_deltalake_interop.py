@@ -340,3 +340,30 @@ def test_optimize_and_vacuum_are_seen_by_deltalake(conn, schema):
     # Every file deltalake lists is on disk (vacuum removed only unreferenced ones).
     for uri in dtab.file_uris():
         assert Path(file_url_to_path(uri)).exists()
+
+
+def test_merge_is_seen_by_deltalake(conn, schema):
+    t = f"main.{schema}.merged"
+    conn.execute(f"CREATE TABLE {t} (id BIGINT, day DATE, v DOUBLE) PARTITIONED BY (day)")
+    conn.execute(f"INSERT INTO {t} VALUES (1, DATE '2025-01-01', 1.0), (2, DATE '2025-01-02', 2.0)")
+    row = conn.execute(
+        f"MERGE INTO {t} t USING (VALUES (2, DATE '2025-01-02', 20.0), (3, DATE '2025-01-03', 3.0)) "
+        "AS s(id, day, v) ON t.id = s.id "
+        "WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT *"
+    ).fetchone()
+    assert row == (2, 1, 0, 1)
+    dtab = DeltaTable(location(conn, t))
+    assert dtab.history(1)[0]["operation"] == "MERGE"
+    assert frame_rows(dtab.to_pandas(), ["id", "v"], "id") == [(1, 1.0), (2, 20.0), (3, 3.0)]
+
+    # Weir reads a MERGE made by deltalake.
+    source = pa.table({"id": [3, 4], "day": [dt.date(2025, 1, 3), dt.date(2025, 1, 4)], "v": [30.0, 4.0]})
+    (
+        dtab.merge(source, "t.id = s.id", source_alias="s", target_alias="t")
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    assert conn.execute(f"SELECT id, v FROM {t} ORDER BY id").fetchall() == [
+        (1, 1.0), (2, 20.0), (3, 30.0), (4, 4.0)
+    ]

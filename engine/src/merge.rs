@@ -1,0 +1,342 @@
+//! `MERGE INTO` through delta-rs's MergeBuilder: one commit for all WHEN clauses.
+//!
+//! sqlparser parses the statement (Weir first turns Databricks' `UPDATE SET *` and `INSERT *`
+//! into forms it knows); the source is planned by Weir like any query, the ON condition and
+//! clause expressions go to delta-rs as SQL over the `target` and `source` aliases.
+
+use std::sync::Arc;
+
+use datafusion::prelude::DataFrame;
+use datafusion::sql::sqlparser::ast::{
+    self, AssignmentTarget, MergeAction, MergeClauseKind, MergeInsertKind, TableFactor,
+};
+use deltalake::operations::merge::{DeleteBuilder, InsertBuilder, UpdateBuilder};
+use weir_catalog::TableEntry;
+
+use crate::error::{EngineError, Result};
+use crate::information_schema::{batch, Col};
+use crate::parser::Statement;
+use crate::session::{Session, StatementOutput};
+use crate::show::ident;
+
+/// The column name an `UPDATE SET *` is rewritten to (see the parser).
+pub const ALL_COLUMNS: &str = "*";
+
+fn factor_alias(f: &TableFactor) -> Option<String> {
+    let alias = match f {
+        TableFactor::Table { alias, .. }
+        | TableFactor::Derived { alias, .. }
+        | TableFactor::NestedJoin { alias, .. }
+        | TableFactor::Function { alias, .. }
+        | TableFactor::UNNEST { alias, .. } => alias.as_ref(),
+        _ => None,
+    };
+    alias.map(|a| a.name.value.to_lowercase())
+}
+
+fn last_name(name: &ast::ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.to_lowercase())
+        .unwrap_or_default()
+}
+
+fn column_of(target: &AssignmentTarget) -> Result<String> {
+    match target {
+        AssignmentTarget::ColumnName(name) => Ok(last_name(name)),
+        AssignmentTarget::Tuple(_) => Err(EngineError::not_supported(
+            "tuple assignments in MERGE are not supported",
+        )),
+    }
+}
+
+fn merge_columns() -> Vec<Col> {
+    vec![
+        Col::int("num_affected_rows"),
+        Col::int("num_updated_rows"),
+        Col::int("num_deleted_rows"),
+        Col::int("num_inserted_rows"),
+    ]
+}
+
+impl Session {
+    pub(crate) fn merge_schema() -> Result<arrow::datatypes::SchemaRef> {
+        Ok(batch(merge_columns())?.schema())
+    }
+
+    async fn query_frame(&self, sql: &str) -> Result<DataFrame> {
+        let mut statements = crate::parser::parse_sql(sql)?;
+        let Some(Statement::Standard(query)) = statements.pop() else {
+            return Err(EngineError::Internal(format!("not a query: {sql}")));
+        };
+        let state = self.ctx.state();
+        let plan = state
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(query))
+            .await?;
+        Ok(DataFrame::new(state, plan))
+    }
+
+    /// Fails if a target row is matched by more than one source row (Databricks' rule: which
+    /// source row wins would be arbitrary). Rows are told apart by their values.
+    async fn check_single_match(
+        &self,
+        entry: &TableEntry,
+        target_alias: &str,
+        source: &TableFactor,
+        on: &ast::Expr,
+    ) -> Result<()> {
+        let columns: Vec<String> = entry
+            .columns
+            .iter()
+            .map(|c| format!("{}.{}", ident(target_alias), ident(&c.name)))
+            .collect();
+        let sql = format!(
+            "SELECT 1 FROM {}.{}.{} AS {} JOIN {source} ON {on} GROUP BY {} HAVING count(*) > 1 LIMIT 1",
+            ident(&entry.catalog),
+            ident(&entry.schema),
+            ident(&entry.name),
+            ident(target_alias),
+            columns.join(", ")
+        );
+        let found = self.query_frame(&sql).await?.count().await?;
+        if found > 0 {
+            return Err(EngineError::Coded {
+                sqlstate: "21000",
+                message: format!(
+                    "MERGE matched a row of '{}' with more than one source row; make the ON \
+                     condition match at most one source row per target row",
+                    entry.full_name()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn merge(
+        &mut self,
+        merge: &ast::Merge,
+        schema_evolution: bool,
+    ) -> Result<StatementOutput> {
+        let TableFactor::Table { name, .. } = &merge.table else {
+            return Err(EngineError::syntax("MERGE INTO needs a table name"));
+        };
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .filter_map(|p| p.as_ident())
+            .map(|i| i.value.to_lowercase())
+            .collect();
+        let (c, s, t) = self.qualify_table(&parts)?;
+        let entry = self.lookup_table(&c, &s, &t)?;
+        if entry.kind == weir_catalog::TableKind::View {
+            return Err(EngineError::WrongObjectType(format!(
+                "cannot MERGE INTO view '{}'",
+                entry.full_name()
+            )));
+        }
+        let target_alias = factor_alias(&merge.table).unwrap_or_else(|| entry.name.clone());
+        let source_alias = match (&merge.source, factor_alias(&merge.source)) {
+            (_, Some(a)) => a,
+            (TableFactor::Table { name, .. }, None) => last_name(name),
+            _ => {
+                return Err(EngineError::syntax(
+                    "a MERGE source subquery needs an alias",
+                ))
+            }
+        };
+        if source_alias == target_alias {
+            return Err(EngineError::syntax(format!(
+                "MERGE source and target are both named '{source_alias}'; alias one of them"
+            )));
+        }
+        let source = self
+            .query_frame(&format!("SELECT * FROM {}", merge.source))
+            .await?;
+        let source_columns: Vec<String> = source
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+
+        let target_columns: Vec<String> = entry.columns.iter().map(|c| c.name.clone()).collect();
+        let from_source = |c: &str| format!("{}.{}", ident(&source_alias), ident(c));
+        // `UPDATE SET *` / `INSERT *`: every target column from the source column of that
+        // name; with schema evolution, every source column.
+        let star_columns = || -> Result<Vec<String>> {
+            let mut cols = if schema_evolution {
+                source_columns.clone()
+            } else {
+                target_columns.clone()
+            };
+            cols.dedup();
+            for col in &cols {
+                if !source_columns.iter().any(|s| s.eq_ignore_ascii_case(col)) {
+                    return Err(EngineError::UndefinedColumn(format!(
+                        "column '{col}' of '{}' is missing from the MERGE source",
+                        entry.full_name()
+                    )));
+                }
+            }
+            Ok(cols)
+        };
+
+        let table = self.state.latest_table(&entry).await?;
+        let mut builder = table
+            .merge(source, merge.on.to_string())
+            .with_source_alias(&source_alias)
+            .with_target_alias(&target_alias)
+            .with_merge_schema(schema_evolution)
+            .with_session_state(Arc::new(self.ctx.state()))
+            .with_commit_properties(self.commit_properties("MERGE"));
+
+        for clause in &merge.clauses {
+            let predicate = clause.predicate.as_ref().map(|p| p.to_string());
+            match (&clause.clause_kind, &clause.action) {
+                (
+                    MergeClauseKind::Matched | MergeClauseKind::NotMatchedBySource,
+                    MergeAction::Update(u),
+                ) => {
+                    let mut sets: Vec<(String, String)> = vec![];
+                    for a in &u.assignments {
+                        let column = column_of(&a.target)?;
+                        if column == ALL_COLUMNS {
+                            for c in star_columns()? {
+                                sets.push((c.clone(), from_source(&c)));
+                            }
+                        } else {
+                            if !target_columns.contains(&column) {
+                                return Err(EngineError::UndefinedColumn(format!(
+                                    "column '{column}' does not exist in '{}'",
+                                    entry.full_name()
+                                )));
+                            }
+                            sets.push((column, a.value.to_string()));
+                        }
+                    }
+                    let apply = |mut b: UpdateBuilder| {
+                        if let Some(p) = &predicate {
+                            b = b.predicate(p.as_str());
+                        }
+                        for (c, e) in &sets {
+                            b = b.update(c.as_str(), e.as_str());
+                        }
+                        b
+                    };
+                    builder = if clause.clause_kind == MergeClauseKind::Matched {
+                        builder.when_matched_update(apply)?
+                    } else {
+                        builder.when_not_matched_by_source_update(apply)?
+                    };
+                }
+                (
+                    MergeClauseKind::Matched | MergeClauseKind::NotMatchedBySource,
+                    MergeAction::Delete { .. },
+                ) => {
+                    let apply = |mut b: DeleteBuilder| {
+                        if let Some(p) = &predicate {
+                            b = b.predicate(p.as_str());
+                        }
+                        b
+                    };
+                    builder = if clause.clause_kind == MergeClauseKind::Matched {
+                        builder.when_matched_delete(apply)?
+                    } else {
+                        builder.when_not_matched_by_source_delete(apply)?
+                    };
+                }
+                (
+                    MergeClauseKind::NotMatched | MergeClauseKind::NotMatchedByTarget,
+                    MergeAction::Insert(i),
+                ) => {
+                    let sets: Vec<(String, String)> = match &i.kind {
+                        MergeInsertKind::Row => star_columns()?
+                            .into_iter()
+                            .map(|c| {
+                                let e = from_source(&c);
+                                (c, e)
+                            })
+                            .collect(),
+                        MergeInsertKind::Values(values) => {
+                            let row = match values.rows.as_slice() {
+                                [row] => row,
+                                _ => {
+                                    return Err(EngineError::syntax(
+                                        "MERGE INSERT takes one VALUES row",
+                                    ))
+                                }
+                            };
+                            let columns: Vec<String> = if i.columns.is_empty() {
+                                target_columns.clone()
+                            } else {
+                                i.columns.iter().map(last_name).collect()
+                            };
+                            if columns.len() != row.len() {
+                                return Err(EngineError::syntax(format!(
+                                    "MERGE INSERT names {} column(s) but gives {} value(s)",
+                                    columns.len(),
+                                    row.len()
+                                )));
+                            }
+                            for c in &columns {
+                                if !target_columns.contains(c) && !schema_evolution {
+                                    return Err(EngineError::UndefinedColumn(format!(
+                                        "column '{c}' does not exist in '{}'",
+                                        entry.full_name()
+                                    )));
+                                }
+                            }
+                            columns
+                                .into_iter()
+                                .zip(row.iter().map(|e| e.to_string()))
+                                .collect()
+                        }
+                    };
+                    builder = builder.when_not_matched_insert(|mut b: InsertBuilder| {
+                        if let Some(p) = &predicate {
+                            b = b.predicate(p.as_str());
+                        }
+                        for (c, e) in &sets {
+                            b = b.set(c.as_str(), e.as_str());
+                        }
+                        b
+                    })?;
+                }
+                (kind, action) => {
+                    return Err(EngineError::syntax(format!(
+                        "WHEN {kind} THEN {action} is not a valid MERGE clause"
+                    )))
+                }
+            }
+        }
+        // After the clauses are validated, so that a misspelt column is reported as such.
+        if merge
+            .clauses
+            .iter()
+            .any(|c| c.clause_kind == MergeClauseKind::Matched)
+        {
+            self.check_single_match(&entry, &target_alias, &merge.source, &merge.on)
+                .await?;
+        }
+        let (table, metrics) = builder
+            .await
+            .map_err(|e| Self::constraint_error(&entry, e.into()))?;
+        self.state.tables.put(&entry.id, table);
+        let mut cols = merge_columns();
+        let (u, d, i) = (
+            metrics.num_target_rows_updated as i64,
+            metrics.num_target_rows_deleted as i64,
+            metrics.num_target_rows_inserted as i64,
+        );
+        cols[0].push_int(Some(u + d + i));
+        cols[1].push_int(Some(u));
+        cols[2].push_int(Some(d));
+        cols[3].push_int(Some(i));
+        let result = batch(cols)?;
+        let schema = result.schema();
+        Ok(StatementOutput::Rows(Box::pin(
+            datafusion::physical_plan::memory::MemoryStream::try_new(vec![result], schema, None)?,
+        )))
+    }
+}
