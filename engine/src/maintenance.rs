@@ -43,6 +43,13 @@ fn literal(e: &Expr) -> Result<String> {
                 "unsupported literal {other}"
             ))),
         },
+        // DATE '2025-03-18', TIMESTAMP '...': the partition value is the text.
+        Expr::TypedString(t) => match &t.value.value {
+            Value::SingleQuotedString(s) => Ok(s.clone()),
+            other => Err(not_partition_predicate(&format!(
+                "unsupported literal {other}"
+            ))),
+        },
         Expr::UnaryOp { op, expr } if op.to_string() == "-" => Ok(format!("-{}", literal(expr)?)),
         other => Err(not_partition_predicate(&format!(
             "{other} is not a literal"

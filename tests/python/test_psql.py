@@ -157,3 +157,27 @@ def test_unknown_table_error(server, ns):
     proc = psql(server, rf"\d {ns['sch']}.no_such_table", database=ns["cat"], check=False)
     assert "no_such_table" in proc.stderr
     assert "Did not find any relation" in proc.stderr
+
+
+def test_readme_walkthrough_runs(server_factory):
+    """The SQL blocks of the README walkthrough, in order, through psql on a fresh server."""
+    import re
+
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("## A bronze / silver / gold walkthrough in psql")
+    end = readme.index("## Connecting from clients")
+    blocks = re.findall(r"```sql\n(.*?)```", readme[start:end], re.S)
+    assert len(blocks) >= 4, "walkthrough SQL blocks not found"
+    srv = server_factory()
+    script = srv.data_dir.parent / "walkthrough.sql"
+    script.write_text("\n".join(blocks))
+    out = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", str(script),
+         f"postgresql://{srv.user}@{srv.host}:{srv.port}/main"],
+        env={**os.environ, "PGPASSWORD": srv.password},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "num_affected_rows" in out.stdout
