@@ -1,6 +1,7 @@
 //! Weir's engine: sessions, SQL dispatch and Delta table access, shared by every protocol front
 //! so that the Postgres wire and Flight SQL fronts behave identically.
 
+mod change_feed;
 mod ddl;
 mod delta_table;
 mod dml;

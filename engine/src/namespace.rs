@@ -272,6 +272,26 @@ impl SchemaProvider for WeirSchema {
                 .await
                 .map(Some)
                 .map_err(as_external),
+            // `t@changes...`: the change feed of table `t`.
+            None if crate::change_feed::split_changes_name(name).is_some() => {
+                let Some((base, start, end)) = crate::change_feed::split_changes_name(name) else {
+                    return Ok(None);
+                };
+                let base = self
+                    .state
+                    .metastore
+                    .get_table(&self.catalog, &self.name, &base.to_lowercase())
+                    .map_err(|e| as_external(EngineError::from(e)))?;
+                match base {
+                    Some(entry) => self
+                        .state
+                        .changes_provider(&entry, &start, end.as_ref())
+                        .await
+                        .map(Some)
+                        .map_err(as_external),
+                    None => Ok(None),
+                }
+            }
             // `t@v3`, `t@ts...`: an earlier state of table `t`.
             None => match crate::time_travel::split_versioned_name(name) {
                 Some((base, as_of)) => {

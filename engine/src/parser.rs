@@ -284,9 +284,10 @@ fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
     let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| EngineError::syntax(e.to_string()))?;
-    let mut parser = Parser::new(&dialect).with_tokens_with_locations(number_question_marks(
-        mark_time_travel(merge_star_forms(strip_session_function_parens(tokens))),
-    ));
+    let mut parser =
+        Parser::new(&dialect).with_tokens_with_locations(number_question_marks(mark_time_travel(
+            mark_table_changes(merge_star_forms(strip_session_function_parens(tokens))),
+        )));
     let compat = PostgresCompatibilityParser::new();
     let mut out = Vec::new();
     loop {
@@ -805,6 +806,71 @@ fn merge_star_forms(
             }
         }
         out.push(t);
+    }
+    out
+}
+
+/// `table_changes('c.s.t', start [, end])` becomes the table name `c.s."t@changes<start>..<end>"`
+/// (see `change_feed`), so the change feed of a table is resolved like the table itself.
+fn mark_table_changes(
+    tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
+    use crate::time_travel::AsOf;
+    use datafusion::sql::sqlparser::tokenizer::TokenWithSpan;
+    let is_call = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("table_changes"));
+    if !tokens.iter().any(|t| is_call(&t.token)) {
+        return tokens;
+    }
+    let bound = |t: &Token| match t {
+        Token::Number(n, _) => n.parse().ok().map(AsOf::Version),
+        Token::SingleQuotedString(s) => Some(AsOf::Timestamp(s.clone())),
+        _ => None,
+    };
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        if is_call(&tokens[i].token) {
+            // The call's visible tokens: ( 'name' , start [, end] )
+            let visible: Vec<usize> = (i + 1..tokens.len())
+                .filter(|j| !matches!(tokens[*j].token, Token::Whitespace(_)))
+                .take(7)
+                .collect();
+            let at = |k: usize| visible.get(k).map(|j| &tokens[*j].token);
+            let parsed = match (at(0), at(1), at(2), at(3)) {
+                (
+                    Some(Token::LParen),
+                    Some(Token::SingleQuotedString(name)),
+                    Some(Token::Comma),
+                    Some(start),
+                ) => match (bound(start), at(4), at(5), at(6)) {
+                    (Some(start), Some(Token::RParen), ..) => {
+                        Some((name.clone(), start, None, visible[4]))
+                    }
+                    (Some(start), Some(Token::Comma), Some(end), Some(Token::RParen)) => {
+                        bound(end).map(|end| (name.clone(), start, Some(end), visible[6]))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((name, start, end, last)) = parsed {
+                let parts: Vec<&str> = name.split('.').collect();
+                for (k, part) in parts.iter().enumerate() {
+                    let mut value = part.trim().to_lowercase();
+                    if k + 1 == parts.len() {
+                        value.push_str(&crate::change_feed::suffix(&start, end.as_ref()));
+                    }
+                    if k > 0 {
+                        out.push(TokenWithSpan::wrap(Token::Period));
+                    }
+                    out.push(TokenWithSpan::wrap(Token::make_word(&value, Some('"'))));
+                }
+                i = last + 1;
+                continue;
+            }
+        }
+        out.push(tokens[i].clone());
+        i += 1;
     }
     out
 }

@@ -367,3 +367,27 @@ def test_merge_is_seen_by_deltalake(conn, schema):
     assert conn.execute(f"SELECT id, v FROM {t} ORDER BY id").fetchall() == [
         (1, 1.0), (2, 20.0), (3, 30.0), (4, 4.0)
     ]
+
+
+def test_change_feed_agrees_with_deltalake(conn, schema):
+    t = f"main.{schema}.feed"
+    conn.execute(
+        f"CREATE TABLE {t} (id BIGINT, v STRING) TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"
+    )
+    conn.execute(f"INSERT INTO {t} VALUES (1, 'a'), (2, 'b')")
+    conn.execute(f"UPDATE {t} SET v = 'B' WHERE id = 2")
+    loc = location(conn, t)
+    # deltalake writes a delete with the feed on; Weir reads its change rows.
+    DeltaTable(loc).delete("id = 1")
+
+    def norm_changes(rows):
+        return sorted((int(i), v, c, int(ver)) for i, v, c, ver in rows)
+
+    theirs = pa.table(DeltaTable(loc).load_cdf(starting_version=1).read_all()).to_pandas()
+    weir = conn.execute(
+        f"SELECT id, v, _change_type, _commit_version FROM table_changes('{t}', 1)"
+    ).fetchall()
+    assert norm_changes(weir) == norm_changes(
+        theirs[["id", "v", "_change_type", "_commit_version"]].itertuples(index=False, name=None)
+    )
+    assert ("1", "a", "delete", "3") in {tuple(map(str, r)) for r in weir}
