@@ -109,6 +109,23 @@ impl Session {
                 "weirOperation".to_string(),
                 serde_json::Value::String(operation.to_string()),
             ),
+            (
+                // For audit: what was run (cut at 8 KiB; statements that carry secrets, such
+                // as passwords, never write Delta commits).
+                "weirStatement".to_string(),
+                serde_json::Value::String(
+                    self.statement_text
+                        .as_deref()
+                        .map(|t| {
+                            let mut end = t.len().min(8192);
+                            while !t.is_char_boundary(end) {
+                                end -= 1;
+                            }
+                            t[..end].to_string()
+                        })
+                        .unwrap_or_default(),
+                ),
+            ),
         ])
     }
 

@@ -131,6 +131,8 @@ pub struct Session {
     pub(crate) user: String,
     id: uuid::Uuid,
     vars: HashMap<String, String>,
+    /// The text of the request being executed, recorded in the commits it makes.
+    pub(crate) statement_text: Option<String>,
 }
 
 impl Session {
@@ -145,6 +147,7 @@ impl Session {
             user: user.to_string(),
             id: uuid::Uuid::new_v4(),
             vars: HashMap::new(),
+            statement_text: None,
         }
     }
 
@@ -205,6 +208,7 @@ impl Session {
             Ok(s) => s,
             Err(e) => return (vec![], Some(e)),
         };
+        self.statement_text = Some(sql.to_string());
         let count = statements.len();
         let mut out = Vec::with_capacity(count);
         for (i, stmt) in statements.into_iter().enumerate() {
@@ -306,6 +310,7 @@ impl Session {
         prepared: &Prepared,
         params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
+        self.statement_text = Some(prepared.sql.clone());
         match &prepared.plan {
             Some(prepared_plan) => {
                 // Planned again on every execution: a plan holds the table snapshots of the

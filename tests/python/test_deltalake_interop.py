@@ -281,12 +281,17 @@ def test_update_and_delete_are_seen_by_deltalake(conn, schema):
     values = ", ".join(f"({i}, '{['eu', 'us'][i % 2]}', {i}.0)" for i in range(1, 11))
     conn.execute(f"INSERT INTO {t} VALUES {values}")
     assert conn.execute(f"DELETE FROM {t} WHERE id IN (SELECT 2 UNION ALL SELECT 3)").rowcount == 2
-    assert conn.execute(f"UPDATE {t} SET v = v * 10 WHERE region = 'eu'").rowcount == 4
+    us_files = {f for f in DeltaTable(location(conn, t)).file_uris() if "region=us" in f}
+    update = f"UPDATE {t} SET v = v * 10 WHERE region = 'eu'"
+    assert conn.execute(update).rowcount == 4
 
     dtab = DeltaTable(location(conn, t))
     history = dtab.history()
     assert [h["operation"] for h in history[:2]] == ["UPDATE", "DELETE"]
     assert history[0]["userName"] == "admin"
+    # The commit says what ran (for audit), and the update rewrote only the 'eu' partition.
+    assert history[0]["weirStatement"] == update
+    assert us_files == {f for f in dtab.file_uris() if "region=us" in f}
     expected = [
         (i, ["eu", "us"][i % 2], i * 10.0 if i % 2 == 0 else float(i))
         for i in range(1, 11) if i not in (2, 3)
