@@ -107,6 +107,15 @@ pub fn batch(cols: Vec<Col>) -> Result<RecordBatch> {
         .map_err(|e| EngineError::Internal(format!("building result: {e}")))
 }
 
+/// Columns built row by row, as the result set of a statement (OPTIMIZE, RESTORE, MERGE ...).
+pub fn rows_output(cols: Vec<Col>) -> Result<crate::session::StatementOutput> {
+    let result = batch(cols)?;
+    let schema = result.schema();
+    Ok(crate::session::StatementOutput::Rows(Box::pin(
+        datafusion::physical_plan::memory::MemoryStream::try_new(vec![result], schema, None)?,
+    )))
+}
+
 pub fn mem_table(batch: RecordBatch) -> Result<Arc<dyn TableProvider>> {
     Ok(Arc::new(MemTable::try_new(
         batch.schema(),

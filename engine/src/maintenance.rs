@@ -8,7 +8,7 @@ use deltalake::{FilterOp, FilterValue};
 use weir_catalog::TableKind;
 
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, Col};
+use crate::information_schema::{batch, rows_output, Col};
 use crate::session::{Session, StatementOutput};
 
 /// The session setting that, set to `false` by an admin, allows VACUUM below the retention
@@ -120,15 +120,6 @@ fn partition_filters(e: &Expr, partitions: &[String], out: &mut Vec<OwnedFilter>
     }
 }
 
-/// The rows built in `cols` as a result set.
-fn single_row(cols: Vec<Col>) -> Result<StatementOutput> {
-    let result = batch(cols)?;
-    let schema = result.schema();
-    Ok(StatementOutput::Rows(Box::pin(
-        datafusion::physical_plan::memory::MemoryStream::try_new(vec![result], schema, None)?,
-    )))
-}
-
 impl Session {
     fn maintained_table(&self, name: &[String], verb: &str) -> Result<weir_catalog::TableEntry> {
         let (c, s, t) = self.qualify_table(name)?;
@@ -203,7 +194,7 @@ impl Session {
         cols[6].push_int(Some(metrics.num_batches as i64));
         cols[7].push_int(Some(metrics.total_considered_files as i64));
         cols[8].push_int(Some(metrics.total_files_skipped as i64));
-        single_row(cols)
+        rows_output(cols)
     }
 
     /// `VACUUM t [RETAIN n HOURS] [DRY RUN]`: deletes files no version within the retention
@@ -257,7 +248,7 @@ impl Session {
             cols[0].push_str(entry.location.clone());
             cols[1].push_int(Some(metrics.files_deleted.len() as i64));
         }
-        single_row(cols)
+        rows_output(cols)
     }
 
     /// The result shapes, for clients that describe a statement before running it.

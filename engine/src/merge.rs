@@ -14,7 +14,7 @@ use deltalake::operations::merge::{DeleteBuilder, InsertBuilder, UpdateBuilder};
 use weir_catalog::TableEntry;
 
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, Col};
+use crate::information_schema::{batch, rows_output, Col};
 use crate::parser::Statement;
 use crate::session::{Session, StatementOutput};
 use crate::show::ident;
@@ -333,10 +333,6 @@ impl Session {
         cols[1].push_int(Some(u));
         cols[2].push_int(Some(d));
         cols[3].push_int(Some(i));
-        let result = batch(cols)?;
-        let schema = result.schema();
-        Ok(StatementOutput::Rows(Box::pin(
-            datafusion::physical_plan::memory::MemoryStream::try_new(vec![result], schema, None)?,
-        )))
+        rows_output(cols)
     }
 }

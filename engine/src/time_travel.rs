@@ -15,7 +15,7 @@ use futures::TryStreamExt;
 use weir_catalog::{TableEntry, TableKind};
 
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, mem_table, Col};
+use crate::information_schema::{batch, mem_table, rows_output, Col};
 use crate::namespace::EngineState;
 use crate::session::{Session, StatementOutput};
 
@@ -266,11 +266,7 @@ impl Session {
         cols[2].push_int(Some(metrics.num_removed_file as i64));
         cols[3].push_int(Some(metrics.num_restored_file as i64));
         self.state.tables.put(&entry.id, table);
-        let result = batch(cols)?;
-        let schema = result.schema();
-        Ok(StatementOutput::Rows(Box::pin(
-            datafusion::physical_plan::memory::MemoryStream::try_new(vec![result], schema, None)?,
-        )))
+        rows_output(cols)
     }
 }
 
