@@ -174,17 +174,28 @@ impl Session {
         Ok(())
     }
 
+    /// The statement's parts, with its predicate ready for delta-rs.
+    async fn dml_target(
+        &self,
+        entry: &TableEntry,
+        input: &LogicalPlan,
+        verb: &str,
+    ) -> Result<(Target, Option<Expr>)> {
+        self.writable(entry, verb)?;
+        let mut target = dismantle(input)?;
+        let predicate = match target.predicate.take() {
+            Some(p) => Some(unqualify(self.inline_subqueries(p).await?)?),
+            None => None,
+        };
+        Ok((target, predicate))
+    }
+
     pub(crate) async fn delete(
         &mut self,
         entry: &TableEntry,
         input: &LogicalPlan,
     ) -> Result<StatementOutput> {
-        self.writable(entry, "DELETE FROM")?;
-        let target = dismantle(input)?;
-        let predicate = match target.predicate {
-            Some(p) => Some(unqualify(self.inline_subqueries(p).await?)?),
-            None => None,
-        };
+        let (_, predicate) = self.dml_target(entry, input, "DELETE FROM").await?;
         let table = self.state.latest_table(entry).await?;
         let mut builder = table
             .delete()
@@ -206,12 +217,7 @@ impl Session {
         entry: &TableEntry,
         input: &LogicalPlan,
     ) -> Result<StatementOutput> {
-        self.writable(entry, "UPDATE")?;
-        let target = dismantle(input)?;
-        let predicate = match target.predicate {
-            Some(p) => Some(unqualify(self.inline_subqueries(p).await?)?),
-            None => None,
-        };
+        let (target, predicate) = self.dml_target(entry, input, "UPDATE").await?;
         let table = self.state.latest_table(entry).await?;
         let mut builder = table
             .update()

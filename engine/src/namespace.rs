@@ -272,46 +272,34 @@ impl SchemaProvider for WeirSchema {
                 .await
                 .map(Some)
                 .map_err(as_external),
-            // `t@changes...`: the change feed of table `t`.
-            None if crate::change_feed::split_changes_name(name).is_some() => {
-                let Some((base, start, end)) = crate::change_feed::split_changes_name(name) else {
+            // `t@changes...` (the change feed of `t`) or `t@v3` / `t@ts...` (an earlier state).
+            None => {
+                let special = match crate::change_feed::split_changes_name(name) {
+                    Some((base, start, end)) => Some((base, Err((start, end)))),
+                    None => crate::time_travel::split_versioned_name(name)
+                        .map(|(base, as_of)| (base, Ok(as_of))),
+                };
+                let Some((base, what)) = special else {
                     return Ok(None);
                 };
-                let base = self
+                let Some(entry) = self
                     .state
                     .metastore
                     .get_table(&self.catalog, &self.name, &base.to_lowercase())
-                    .map_err(|e| as_external(EngineError::from(e)))?;
-                match base {
-                    Some(entry) => self
-                        .state
-                        .changes_provider(&entry, &start, end.as_ref())
-                        .await
-                        .map(Some)
-                        .map_err(as_external),
-                    None => Ok(None),
-                }
-            }
-            // `t@v3`, `t@ts...`: an earlier state of table `t`.
-            None => match crate::time_travel::split_versioned_name(name) {
-                Some((base, as_of)) => {
-                    let base = self
-                        .state
-                        .metastore
-                        .get_table(&self.catalog, &self.name, &base.to_lowercase())
-                        .map_err(|e| as_external(EngineError::from(e)))?;
-                    match base {
-                        Some(entry) => self
-                            .state
-                            .versioned_provider(&entry, &as_of)
+                    .map_err(|e| as_external(EngineError::from(e)))?
+                else {
+                    return Ok(None);
+                };
+                let provider = match what {
+                    Ok(as_of) => self.state.versioned_provider(&entry, &as_of).await,
+                    Err((start, end)) => {
+                        self.state
+                            .changes_provider(&entry, &start, end.as_ref())
                             .await
-                            .map(Some)
-                            .map_err(as_external),
-                        None => Ok(None),
                     }
-                }
-                None => Ok(None),
-            },
+                };
+                provider.map(Some).map_err(as_external)
+            }
         }
     }
 
