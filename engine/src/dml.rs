@@ -1,9 +1,10 @@
 //! DELETE and UPDATE as Delta commits through delta-rs's builders.
 //!
 //! DataFusion plans the statement (name resolution, type coercion, subqueries); Weir takes the
-//! predicate and assignments out of that plan. Subqueries are evaluated first and replaced by
-//! their values, so delta-rs only ever sees plain expressions: a predicate is never lost on its
-//! way to the table scan (an empty filter list must not read as "every row").
+//! predicate and assignments out of that plan. Uncorrelated subqueries are evaluated first and
+//! replaced by their values, so delta-rs only ever sees plain expressions: a predicate is never
+//! lost on its way to the table scan (an empty filter list must not read as "every row").
+//! A statement with a correlated subquery runs as a MERGE (see `dml_via_merge`).
 
 use std::sync::Arc;
 
@@ -36,6 +37,10 @@ fn dismantle(input: &LogicalPlan) -> Result<Target> {
         predicate = Some(f.predicate.clone());
         node = f.input.as_ref();
     }
+    // `UPDATE t AS x ...`: the alias only renames; columns are unqualified later.
+    if let LogicalPlan::SubqueryAlias(a) = node {
+        node = a.input.as_ref();
+    }
     match node {
         LogicalPlan::TableScan(scan) if scan.filters.is_empty() => Ok(Target {
             predicate,
@@ -48,10 +53,12 @@ fn dismantle(input: &LogicalPlan) -> Result<Target> {
     }
 }
 
+/// Raised by the plain path for a correlated subquery; the session then runs the statement as
+/// a MERGE, which only refuses forms it cannot express (joins in UPDATE ... FROM, USING).
 fn correlated() -> EngineError {
     EngineError::not_supported(
-        "correlated subqueries in UPDATE/DELETE are not supported yet; \
-         rewrite the condition with IN (SELECT ...) over the other table",
+        "correlated subqueries in UPDATE/DELETE are supported for a single table without \
+         FROM/USING; rewrite the condition with EXISTS or IN (SELECT ...)",
     )
 }
 
@@ -251,4 +258,110 @@ impl Session {
             rows: Some(metrics.num_updated_rows as u64),
         })
     }
+}
+
+/// The target table of an UPDATE/DELETE statement and the name its condition uses for it.
+fn target_factor(
+    relation: &datafusion::sql::sqlparser::ast::TableFactor,
+) -> Result<(String, String)> {
+    use datafusion::sql::sqlparser::ast::TableFactor;
+    match relation {
+        TableFactor::Table { name, alias, .. } => {
+            let reference = match alias {
+                Some(a) => a.name.to_string(),
+                None => name.0.last().map(|p| p.to_string()).unwrap_or_default(),
+            };
+            Ok((name.to_string(), reference))
+        }
+        _ => Err(correlated()),
+    }
+}
+
+impl Session {
+    /// An UPDATE/DELETE whose condition has a correlated subquery, run as a MERGE: DataFusion
+    /// plans (and decorrelates) `SELECT DISTINCT t.*[, new values] FROM t WHERE condition`, and
+    /// the rows of `t` equal to a selected row (NULLs equal) are deleted or updated, in one
+    /// commit. Rows with equal values are indistinguishable to the condition, so matching by
+    /// value changes exactly the rows the statement means.
+    pub(crate) async fn dml_via_merge(
+        &mut self,
+        statement: &datafusion::sql::sqlparser::ast::Statement,
+    ) -> Result<StatementOutput> {
+        use datafusion::sql::sqlparser::ast::{FromTable, Statement as Ast};
+        let (relation, selection, assignments) = match statement {
+            Ast::Delete(d) => {
+                let from = match &d.from {
+                    FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+                };
+                match from.as_slice() {
+                    [only] if only.joins.is_empty() && d.using.is_none() => {
+                        (&only.relation, d.selection.as_ref(), None)
+                    }
+                    _ => return Err(correlated()),
+                }
+            }
+            Ast::Update(u) if u.table.joins.is_empty() && u.from.is_none() => (
+                &u.table.relation,
+                u.selection.as_ref(),
+                Some(&u.assignments),
+            ),
+            _ => return Err(correlated()),
+        };
+        let (name, reference) = target_factor(relation)?;
+        let parts: Vec<String> = name
+            .split('.')
+            .map(|p| p.trim_matches('"').to_lowercase())
+            .collect();
+        let (c, s, t) = self.qualify_table(&parts)?;
+        let entry = self.lookup_table(&c, &s, &t)?;
+        let q = crate::show::ident;
+        let condition = selection
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "true".into());
+        let mut select = format!("SELECT DISTINCT {}.*", reference);
+        let mut sets = vec![];
+        for (k, a) in assignments.into_iter().flatten().enumerate() {
+            let column = match &a.target {
+                datafusion::sql::sqlparser::ast::AssignmentTarget::ColumnName(n) => n.to_string(),
+                _ => return Err(correlated()),
+            };
+            select.push_str(&format!(", ({}) AS __weir_new_{k}", a.value));
+            sets.push(format!("{column} = __weir_s.__weir_new_{k}"));
+        }
+        let on: Vec<String> = entry
+            .columns
+            .iter()
+            .map(|col| {
+                format!(
+                    "(__weir_t.{0} IS NOT DISTINCT FROM __weir_s.{0})",
+                    q(&col.name)
+                )
+            })
+            .collect();
+        let action = if sets.is_empty() {
+            "DELETE".to_string()
+        } else {
+            format!("UPDATE SET {}", sets.join(", "))
+        };
+        let full = format!("{}.{}.{}", q(&c), q(&s), q(&t));
+        let sql = format!(
+            "MERGE INTO {full} AS __weir_t USING ({select} FROM {full} AS {reference} WHERE {condition}) AS __weir_s \
+             ON {} WHEN MATCHED THEN {action}",
+            on.join(" AND ")
+        );
+        let merge = match crate::parser::parse_sql(&sql)?.pop() {
+            Some(crate::parser::Statement::Merge { merge, .. }) => merge,
+            _ => return Err(EngineError::Internal(format!("not a MERGE: {sql}"))),
+        };
+        let (updated, deleted, _) = self.merge_counts(&merge, false, false).await?;
+        Ok(StatementOutput::Command {
+            tag: if sets.is_empty() { "DELETE" } else { "UPDATE" }.into(),
+            rows: Some(if sets.is_empty() { deleted } else { updated } as u64),
+        })
+    }
+}
+
+/// Whether an error is the refusal of a correlated subquery (the cue to run it as a MERGE).
+pub(crate) fn is_correlated_refusal(e: &EngineError) -> bool {
+    matches!(e, EngineError::NotSupported(m) if m.starts_with("correlated subqueries"))
 }

@@ -118,6 +118,23 @@ impl Session {
         merge: &ast::Merge,
         schema_evolution: bool,
     ) -> Result<StatementOutput> {
+        let (u, d, i) = self.merge_counts(merge, schema_evolution, true).await?;
+        let mut cols = merge_columns();
+        cols[0].push_int(Some(u + d + i));
+        cols[1].push_int(Some(u));
+        cols[2].push_int(Some(d));
+        cols[3].push_int(Some(i));
+        rows_output(cols)
+    }
+
+    /// Runs a MERGE; returns the rows updated, deleted and inserted. `check_cardinality` off is
+    /// for Weir's own MERGEs whose source cannot match a target row twice.
+    pub(crate) async fn merge_counts(
+        &mut self,
+        merge: &ast::Merge,
+        schema_evolution: bool,
+        check_cardinality: bool,
+    ) -> Result<(i64, i64, i64)> {
         let TableFactor::Table { name, .. } = &merge.table else {
             return Err(EngineError::syntax("MERGE INTO needs a table name"));
         };
@@ -311,10 +328,11 @@ impl Session {
             }
         }
         // After the clauses are validated, so that a misspelt column is reported as such.
-        if merge
-            .clauses
-            .iter()
-            .any(|c| c.clause_kind == MergeClauseKind::Matched)
+        if check_cardinality
+            && merge
+                .clauses
+                .iter()
+                .any(|c| c.clause_kind == MergeClauseKind::Matched)
         {
             self.check_single_match(&entry, &target_alias, &merge.source, &merge.on)
                 .await?;
@@ -323,16 +341,10 @@ impl Session {
             .await
             .map_err(|e| Self::constraint_error(&entry, e.into()))?;
         self.state.tables.put(&entry.id, table);
-        let mut cols = merge_columns();
-        let (u, d, i) = (
+        Ok((
             metrics.num_target_rows_updated as i64,
             metrics.num_target_rows_deleted as i64,
             metrics.num_target_rows_inserted as i64,
-        );
-        cols[0].push_int(Some(u + d + i));
-        cols[1].push_int(Some(u));
-        cols[2].push_int(Some(d));
-        cols[3].push_int(Some(i));
-        rows_output(cols)
+        ))
     }
 }

@@ -325,6 +325,7 @@ impl Session {
                         "cached plan must not change result type; prepare the statement again",
                     ));
                 }
+                let bound = params.is_some();
                 let plan = match params {
                     Some(p) => plan.replace_params_with_values(&p)?,
                     None => plan,
@@ -333,6 +334,13 @@ impl Session {
                     Statement::DeclareCursor { name, hold, .. } => {
                         self.declare_cursor(name, plan, *hold).await
                     }
+                    Statement::Standard(s) => match self.run_plan(plan).await {
+                        // The MERGE form is built from the statement text: without parameters.
+                        Err(e) if !bound && crate::dml::is_correlated_refusal(&e) => {
+                            self.dml_via_merge(s).await
+                        }
+                        other => other,
+                    },
                     _ => self.run_plan(plan).await,
                 }
             }
@@ -362,7 +370,10 @@ impl Session {
         match stmt {
             Statement::Standard(s) => {
                 let plan = self.plan_standard(&s).await?;
-                self.run_plan(plan).await
+                match self.run_plan(plan).await {
+                    Err(e) if crate::dml::is_correlated_refusal(&e) => self.dml_via_merge(&s).await,
+                    other => other,
+                }
             }
             Statement::SetVariable { name, value } => {
                 self.set_variable(&name, &value)?;

@@ -94,8 +94,10 @@ struct FileConfig {
     shutdown_grace_secs: Option<u64>,
 }
 
-/// Weir's own events at info; the libraries' (delta-rs logs every snapshot load) at warn.
-pub const DEFAULT_LOG_FILTER: &str = "warn,weir=info,weir_engine=info,weir_server=info";
+/// Weir's own events at info; the libraries' (delta-rs logs every snapshot load) at warn, and
+/// delta-rs MERGE's routine notice about a derived metric not at all.
+pub const DEFAULT_LOG_FILTER: &str =
+    "warn,deltalake_core::operations::merge=error,weir=info,weir_engine=info,weir_server=info";
 
 /// The effective configuration.
 #[derive(Debug, Clone)]
