@@ -340,6 +340,10 @@ impl Session {
         let (table, metrics) = builder
             .await
             .map_err(|e| Self::constraint_error(&entry, e.into()))?;
+        if schema_evolution {
+            // New columns are part of the table now: the metastore lists them at once.
+            self.state.follow_schema(&entry, &table);
+        }
         self.state.tables.put(&entry.id, table);
         Ok((
             metrics.num_target_rows_updated as i64,

@@ -108,7 +108,7 @@ impl EngineState {
 
     /// Keeps the metastore's column list in step with the Delta schema, which another writer
     /// (schema evolution, the deltalake package) may have changed. Comments are kept.
-    fn follow_schema(&self, entry: &TableEntry, table: &DeltaTable) {
+    pub(crate) fn follow_schema(&self, entry: &TableEntry, table: &DeltaTable) {
         let comments = crate::ddl::column_comments(
             entry
                 .columns
