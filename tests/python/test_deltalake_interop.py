@@ -426,3 +426,14 @@ def test_schema_evolution_and_delete_pruning_agree_with_deltalake(conn, schema):
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'evolving' "
         "ORDER BY ordinal_position").fetchall()]
     assert cols == ["id", "region", "tier"]
+
+
+def test_reads_prune_partitions(conn, schema):
+    t = f"main.{schema}.pruned"
+    conn.execute(f"CREATE TABLE {t} (id BIGINT, region STRING) PARTITIONED BY (region)")
+    conn.execute(f"INSERT INTO {t} VALUES (1, 'kr'), (2, 'us'), (3, 'eu')")
+    plan = "\n".join(r[1] for r in conn.execute(f"EXPLAIN SELECT * FROM {t} WHERE region = 'kr'").fetchall())
+    # The scan lists only the files of the partition the predicate names.
+    assert "region=kr/" in plan
+    assert "region=us/" not in plan and "region=eu/" not in plan
+    assert conn.execute(f"SELECT id FROM {t} WHERE region = 'kr'").fetchall() == [(1,)]
