@@ -143,7 +143,7 @@ impl sqllogictest::AsyncDB for Flight {
         };
         let columns = prepared
             .dataset_schema()
-            .map_err(|e| FlightSltError(e.into()))?
+            .map_err(FlightSltError)?
             .fields()
             .len();
         let output = if columns == 0 {

@@ -631,7 +631,7 @@ impl FlightSqlService for WeirFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.session(&request)?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         command_info(&schema, query, request.into_inner())
     }
 
@@ -729,7 +729,7 @@ impl FlightSqlService for WeirFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.session(&request)?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         command_info(&schema, query, request.into_inner())
     }
 
