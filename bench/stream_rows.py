@@ -13,73 +13,46 @@ Needs psycopg and adbc-driver-flightsql (the test venv has both:
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import psycopg
 
-
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from weir_server import default_bin, peak_rss_mib, running_weir
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--front", choices=["postgres", "flight"], default="postgres")
-    default_bin = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/weir-target")) / "release/weir"
-    ap.add_argument("--bin", type=Path, default=default_bin)
+    ap.add_argument("--bin", type=Path, default=default_bin())
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory() as d:
-        proc = subprocess.Popen(
-            [str(args.bin), "serve", "--data-dir", d, "--pg-addr", "127.0.0.1:0", "--flight-addr", "127.0.0.1:0"],
-            env={**os.environ, "WEIR_ADMIN_PASSWORD": "bench"},
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        assert proc.stdout is not None
-        port = flight_port = None
-        for line in proc.stdout:
-            if line.startswith("postgres listening on "):
-                port = int(line.split()[3].rsplit(":", 1)[1])
-            if line.startswith("flight listening on "):
-                flight_port = int(line.split()[3].rsplit(":", 1)[1])
-            if port and flight_port:
-                break
-        query = f"SELECT value, 'row ' || value FROM generate_series(1, {args.rows})"
-        try:
-            baseline = peak_rss_mib(proc.pid)
-            started = time.monotonic()
-            n = 0
-            if args.front == "postgres":
-                with psycopg.connect(host="127.0.0.1", port=port, user="admin", password="bench", dbname="main") as conn:
-                    for _ in conn.cursor().stream(query):
-                        n += 1
-            else:
-                import adbc_driver_flightsql.dbapi as flight_sql
+    query = f"SELECT value, 'row ' || value FROM generate_series(1, {args.rows})"
+    with running_weir(args.bin) as (proc, port, flight_port):
+        baseline = peak_rss_mib(proc.pid)
+        started = time.monotonic()
+        n = 0
+        if args.front == "postgres":
+            with psycopg.connect(host="127.0.0.1", port=port, user="admin", password="bench", dbname="main") as conn:
+                for _ in conn.cursor().stream(query):
+                    n += 1
+        else:
+            import adbc_driver_flightsql.dbapi as flight_sql
 
-                with flight_sql.connect(f"grpc://127.0.0.1:{flight_port}",
-                                        db_kwargs={"username": "admin", "password": "bench"}) as conn:
-                    with conn.cursor() as cur:
-                        cur.execute(query)
-                        for batch in cur.fetch_record_batch():
-                            n += batch.num_rows
-            elapsed = time.monotonic() - started
-            assert n == args.rows, n
-            peak = peak_rss_mib(proc.pid)
-            print(f"front:                  {args.front}")
-            print(f"rows streamed:          {n}")
-            print(f"elapsed:                {elapsed:.1f} s ({n / elapsed:,.0f} rows/s)")
-            print(f"server peak RSS:        {peak:.0f} MiB (after start-up: {baseline:.0f} MiB)")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            with flight_sql.connect(f"grpc://127.0.0.1:{flight_port}",
+                                    db_kwargs={"username": "admin", "password": "bench"}) as conn:
+                with conn.cursor() as cur:
+                    cur.execute(query)
+                    for batch in cur.fetch_record_batch():
+                        n += batch.num_rows
+        elapsed = time.monotonic() - started
+        assert n == args.rows, n
+        peak = peak_rss_mib(proc.pid)
+    print(f"front:                  {args.front}")
+    print(f"rows streamed:          {n}")
+    print(f"elapsed:                {elapsed:.1f} s ({n / elapsed:,.0f} rows/s)")
+    print(f"server peak RSS:        {peak:.0f} MiB (after start-up: {baseline:.0f} MiB)")
 
 
 if __name__ == "__main__":
