@@ -124,7 +124,14 @@ impl Session {
         cols[1].push_int(Some(u));
         cols[2].push_int(Some(d));
         cols[3].push_int(Some(i));
-        rows_output(cols)
+        match rows_output(cols)? {
+            StatementOutput::Rows(stream) => Ok(StatementOutput::Summary {
+                stream,
+                tag: "MERGE".into(),
+                affected: (u + d + i) as u64,
+            }),
+            other => Ok(other),
+        }
     }
 
     /// Runs a MERGE; returns the rows updated, deleted and inserted. `check_cardinality` off is

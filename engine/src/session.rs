@@ -24,6 +24,13 @@ pub enum StatementOutput {
     Rows(SendableRecordBatchStream),
     /// A command without a result set: its PostgreSQL command tag and, for DML, the row count.
     Command { tag: String, rows: Option<u64> },
+    /// A command that reports its outcome as a result set (MERGE's Databricks counts row) and,
+    /// like PostgreSQL, as a command tag whose count is the rows it affected (`MERGE 5`).
+    Summary {
+        stream: SendableRecordBatchStream,
+        tag: String,
+        affected: u64,
+    },
 }
 
 impl std::fmt::Debug for StatementOutput {
@@ -31,6 +38,9 @@ impl std::fmt::Debug for StatementOutput {
         match self {
             StatementOutput::Rows(s) => write!(f, "Rows({:?})", s.schema()),
             StatementOutput::Command { tag, rows } => write!(f, "Command({tag}, {rows:?})"),
+            StatementOutput::Summary { tag, affected, .. } => {
+                write!(f, "Summary({tag}, {affected})")
+            }
         }
     }
 }

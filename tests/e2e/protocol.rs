@@ -70,6 +70,19 @@ async fn extended_protocol_parameters_and_binary_results() {
         let row = client.query_one(&by_id, &[&i]).await.unwrap();
         assert_eq!(row.get::<_, String>(0), format!("n{i}"));
     }
+
+    // MERGE's command tag counts the rows it affected (`MERGE 3`), not the summary row it sends.
+    let merged = client
+        .execute(
+            "MERGE INTO t USING (VALUES (0, 'x'), (1, 'y'), (7, 'z')) AS s(id, name) \
+             ON t.id = s.id WHEN MATCHED THEN UPDATE SET name = s.name \
+             WHEN NOT MATCHED THEN INSERT (id, name) VALUES (s.id, s.name)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(merged, 3);
+    assert_eq!(count(&client, "t").await, 4);
 }
 
 #[tokio::test]

@@ -441,6 +441,26 @@ def test_each_statement_is_its_own_commit(server, conn, fresh_schema):
     assert os.path.isdir(log)
 
 
+@pytest.mark.parametrize("protocol", ["extended", "simple"])
+def test_merge_reports_counts_row_and_postgres_tag(conn, fresh_schema, protocol):
+    """MERGE returns the Databricks counts row, and its command tag carries the affected rows
+    as PostgreSQL's does (`MERGE 3`, what tokio-postgres's `execute` returns)."""
+    t = f"{fresh_schema}.merge_tag"
+    conn.execute(f"CREATE TABLE {t} (id INT, v STRING)")
+    conn.execute(f"INSERT INTO {t} VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    cur = conn.cursor() if protocol == "extended" else psycopg.ClientCursor(conn)
+    cur.execute(
+        f"MERGE INTO {t} USING (VALUES (1, 'A'), (2, NULL), (9, 'z')) AS s(id, v) ON {t}.id = s.id "
+        "WHEN MATCHED AND s.v IS NULL THEN DELETE "
+        "WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT *")
+    assert [d.name for d in cur.description] == [
+        "num_affected_rows", "num_updated_rows", "num_deleted_rows", "num_inserted_rows"]
+    assert cur.fetchall() == [(3, 1, 1, 1)]
+    assert cur.statusmessage == "MERGE 3"
+    assert conn.execute(f"SELECT id, v FROM {t} ORDER BY id").fetchall() == [
+        (1, "A"), (3, "c"), (9, "z")]
+
+
 # ---------------------------------------------------------------------------------------------
 # Server lifecycle
 # ---------------------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ impl WeirFlightService {
             return Err(to_status(e));
         }
         let stream = match outputs.into_iter().last() {
-            Some(StatementOutput::Rows(stream)) => stream,
+            Some(StatementOutput::Rows(stream) | StatementOutput::Summary { stream, .. }) => stream,
             Some(StatementOutput::Command { .. }) | None => empty_result(),
         };
         let schema = stream.schema();
@@ -351,7 +351,7 @@ impl FlightSqlService for WeirFlightService {
             .map_err(to_status)?;
         drop(engine);
         let stream = match output {
-            StatementOutput::Rows(s) => s,
+            StatementOutput::Rows(s) | StatementOutput::Summary { stream: s, .. } => s,
             StatementOutput::Command { .. } => empty_result(),
         };
         let schema = stream.schema();
@@ -419,6 +419,7 @@ impl FlightSqlService for WeirFlightService {
             .iter()
             .map(|o| match o {
                 StatementOutput::Command { rows, .. } => rows.unwrap_or(0) as i64,
+                StatementOutput::Summary { affected, .. } => *affected as i64,
                 StatementOutput::Rows(_) => 0,
             })
             .sum())
@@ -619,6 +620,7 @@ impl FlightSqlService for WeirFlightService {
                 .map_err(to_status)?
             {
                 StatementOutput::Command { rows, .. } => total += rows.unwrap_or(0) as i64,
+                StatementOutput::Summary { affected, .. } => total += affected as i64,
                 StatementOutput::Rows(_) => {}
             }
         }

@@ -94,6 +94,18 @@ pub fn to_response(
             }
             Ok(Response::Execution(t))
         }
+        StatementOutput::Summary {
+            stream,
+            tag,
+            affected,
+        } => {
+            let mut response = to_response(StatementOutput::Rows(stream), format, running)?;
+            if let Response::Query(rows) = &mut response {
+                // Sent verbatim by `send_rows`: the count is what the command affected.
+                rows.command_tag = format!("{tag} {affected}");
+            }
+            Ok(response)
+        }
         StatementOutput::Rows(batches) => {
             let fields = Arc::new(fields_for(batches.schema().as_ref(), format)?);
             let fields_ref = fields.clone();

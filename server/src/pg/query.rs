@@ -6,19 +6,21 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use futures::Sink;
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use pgwire::api::portal::PortalExecutionState;
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{send_execution_response, send_query_response};
+use pgwire::api::query::{send_execution_response, send_ready_for_query};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldInfo, Response};
+use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::Entry;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::RowDescription;
 use pgwire::messages::extendedquery::Execute;
-use pgwire::messages::response::EmptyQueryResponse;
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse};
+use pgwire::messages::simplequery::Query;
 use pgwire::messages::PgWireBackendMessage;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
@@ -87,8 +89,108 @@ impl WeirQueryHandler {
     }
 }
 
+/// Sends a result set like pgwire's `send_query_response`, except that a command tag which already
+/// carries its count (`MERGE 5`: the rows a MERGE affected, not the one summary row sent) is sent
+/// as is. pgwire always derives the count from the rows sent.
+async fn send_rows<C>(client: &mut C, results: QueryResponse, describe: bool) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let QueryResponse {
+        command_tag,
+        row_schema,
+        mut data_rows,
+        ..
+    } = results;
+    if describe {
+        let fields = row_schema.iter().map(Into::into).collect();
+        client
+            .feed(PgWireBackendMessage::RowDescription(RowDescription::new(
+                fields,
+            )))
+            .await?;
+    }
+    let mut sent = 0usize;
+    while let Some(row) = data_rows.next().await {
+        client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+        sent += 1;
+    }
+    let complete = if command_tag.contains(' ') {
+        CommandComplete::new(command_tag)
+    } else {
+        Tag::new(&command_tag).with_rows(sent).into()
+    };
+    client
+        .feed(PgWireBackendMessage::CommandComplete(complete))
+        .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl SimpleQueryHandler for WeirQueryHandler {
+    /// pgwire's `_on_query`, with result sets sent by [`send_rows`]. (COPY responses are never
+    /// produced; cancellation is Weir's own, see `cancel.rs`.)
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let mut status = client.transaction_status();
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        if query.query.chars().all(|c| c == ';' || c.is_whitespace()) {
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
+        } else {
+            for response in SimpleQueryHandler::do_query(self, client, &query.query).await? {
+                match response {
+                    Response::EmptyQuery => {
+                        client
+                            .feed(PgWireBackendMessage::EmptyQueryResponse(
+                                EmptyQueryResponse::new(),
+                            ))
+                            .await?
+                    }
+                    Response::Query(rows) => send_rows(client, rows, true).await?,
+                    Response::Execution(tag) => send_execution_response(client, tag).await?,
+                    Response::TransactionStart(tag) => {
+                        send_execution_response(client, tag).await?;
+                        status = status.to_in_transaction_state();
+                    }
+                    Response::TransactionEnd(tag) => {
+                        send_execution_response(client, tag).await?;
+                        status = status.to_idle_state();
+                    }
+                    Response::Error(e) => {
+                        client
+                            .feed(PgWireBackendMessage::ErrorResponse((*e).into()))
+                            .await?;
+                        status = status.to_error_state();
+                    }
+                    _ => {
+                        return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                            "ERROR".into(),
+                            "0A000".into(),
+                            "COPY is not supported".into(),
+                        ))))
+                    }
+                }
+            }
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        send_ready_for_query(client, status).await
+    }
+
     async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -205,7 +307,7 @@ impl ExtendedQueryHandler for WeirQueryHandler {
         let response = ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await;
         *portal.state().lock().await = PortalExecutionState::Finished;
         let sent = match response {
-            Ok(Response::Query(rows)) => send_query_response(client, rows, false).await,
+            Ok(Response::Query(rows)) => send_rows(client, rows, false).await,
             Ok(Response::Execution(tag)) => send_execution_response(client, tag).await,
             Ok(Response::TransactionStart(tag)) => {
                 status = status.to_in_transaction_state();
