@@ -200,6 +200,17 @@ impl SimpleQueryHandler for WeirQueryHandler {
     {
         let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
+        if let Some(target) = deallocate_target(query) {
+            // Prepared statements are the protocol's (pgwire's store), not the engine's.
+            let tag = match target {
+                Some(name) => {
+                    _client.portal_store().rm_statement(&name);
+                    "DEALLOCATE"
+                }
+                None => "DEALLOCATE ALL",
+            };
+            return Ok(vec![Response::Execution(Tag::new(tag))]);
+        }
         let running = Running {
             cancel: self.session.cancel.begin(),
             _inflight: self.session.inflight.token(),
@@ -214,6 +225,30 @@ impl SimpleQueryHandler for WeirQueryHandler {
             responses.push(Response::Error(error_info(e)));
         }
         Ok(responses)
+    }
+}
+
+/// `DEALLOCATE [PREPARE] name | ALL` (psycopg sends `DEALLOCATE ALL` after DDL): `Some(None)` is
+/// ALL. Statements named by the protocol are dropped from pgwire's store; ALL keeps them, which
+/// is harmless as drivers never reuse a deallocated name.
+fn deallocate_target(query: &str) -> Option<Option<String>> {
+    let words: Vec<&str> = query
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .collect();
+    let rest = match words.as_slice() {
+        [first, rest @ ..] if first.eq_ignore_ascii_case("DEALLOCATE") => rest,
+        _ => return None,
+    };
+    let rest = match rest {
+        [prepare, rest @ ..] if prepare.eq_ignore_ascii_case("PREPARE") => rest,
+        other => other,
+    };
+    match rest {
+        [all] if all.eq_ignore_ascii_case("ALL") => Some(None),
+        [name] => Some(Some(name.trim_matches('"').to_string())),
+        _ => None,
     }
 }
 
