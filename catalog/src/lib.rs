@@ -6,13 +6,15 @@
 //! pg_catalog) is served from here so that listing never opens a Delta log.
 
 mod error;
+mod governance;
 mod model;
 mod password;
 mod store;
 
 pub use error::{MetastoreError, Result};
 pub use model::{
-    CatalogEntry, ColumnEntry, SchemaEntry, Securable, TableEntry, TableKind, TagEntry, UserEntry,
+    CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, PolicyEntry,
+    Privilege, SchemaEntry, Securable, TableEntry, TableKind, TagEntry, UserEntry,
 };
 pub use password::{ScramSecret, SCRAM_ITERATIONS};
 pub use store::Metastore;
@@ -23,3 +25,7 @@ pub const DEFAULT_CATALOG: &str = "main";
 pub const DEFAULT_SCHEMA: &str = "default";
 /// The built-in administrator.
 pub const ADMIN_USER: &str = "admin";
+/// The built-in group of metastore admins; it holds `admin`.
+pub const ADMINS_GROUP: &str = "admins";
+/// The implicit group every user belongs to.
+pub const ACCOUNT_USERS_GROUP: &str = "account users";

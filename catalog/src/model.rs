@@ -88,41 +88,230 @@ impl TableEntry {
     }
 }
 
-/// Something tags and comments can be attached to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Something privileges, tags and comments can be attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Securable {
+    Metastore,
     Catalog(String),
     Schema(String, String),
+    /// A table or a view.
     Table(String, String, String),
+    Function(String, String, String),
 }
 
 impl Securable {
     pub fn kind(&self) -> &'static str {
         match self {
+            Securable::Metastore => "METASTORE",
             Securable::Catalog(_) => "CATALOG",
             Securable::Schema(..) => "SCHEMA",
             Securable::Table(..) => "TABLE",
+            Securable::Function(..) => "FUNCTION",
         }
     }
 
     pub fn full_name(&self) -> String {
         match self {
+            Securable::Metastore => "metastore".to_string(),
             Securable::Catalog(c) => c.clone(),
             Securable::Schema(c, s) => format!("{c}.{s}"),
-            Securable::Table(c, s, t) => format!("{c}.{s}.{t}"),
+            Securable::Table(c, s, t) | Securable::Function(c, s, t) => format!("{c}.{s}.{t}"),
         }
     }
 
     fn parts(&self) -> (&str, &str, &str) {
         match self {
+            Securable::Metastore => ("", "", ""),
             Securable::Catalog(c) => (c, "", ""),
             Securable::Schema(c, s) => (c, s, ""),
-            Securable::Table(c, s, t) => (c, s, t),
+            Securable::Table(c, s, t) | Securable::Function(c, s, t) => (c, s, t),
         }
     }
 
     pub(crate) fn key(&self) -> (&str, &str, &str) {
         self.parts()
+    }
+
+    pub(crate) fn from_key(kind: &str, c: String, s: String, n: String) -> Option<Self> {
+        Some(match kind {
+            "METASTORE" => Securable::Metastore,
+            "CATALOG" => Securable::Catalog(c),
+            "SCHEMA" => Securable::Schema(c, s),
+            "TABLE" => Securable::Table(c, s, n),
+            "FUNCTION" => Securable::Function(c, s, n),
+            _ => return None,
+        })
+    }
+
+    /// The securables above this one, nearest first (a table's schema, catalog, metastore).
+    pub fn ancestors(&self) -> Vec<Securable> {
+        match self {
+            Securable::Metastore => vec![],
+            Securable::Catalog(_) => vec![Securable::Metastore],
+            Securable::Schema(c, _) => vec![Securable::Catalog(c.clone()), Securable::Metastore],
+            Securable::Table(c, s, _) | Securable::Function(c, s, _) => vec![
+                Securable::Schema(c.clone(), s.clone()),
+                Securable::Catalog(c.clone()),
+                Securable::Metastore,
+            ],
+        }
+    }
+}
+
+/// Unity Catalog privileges. `AllPrivileges` is stored as granted and expanded when checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Privilege {
+    CreateCatalog,
+    UseCatalog,
+    CreateSchema,
+    Browse,
+    UseSchema,
+    CreateTable,
+    CreateFunction,
+    Select,
+    Modify,
+    Execute,
+    Manage,
+    AllPrivileges,
+}
+
+impl Privilege {
+    pub const ALL: [Privilege; 12] = [
+        Privilege::CreateCatalog,
+        Privilege::UseCatalog,
+        Privilege::CreateSchema,
+        Privilege::Browse,
+        Privilege::UseSchema,
+        Privilege::CreateTable,
+        Privilege::CreateFunction,
+        Privilege::Select,
+        Privilege::Modify,
+        Privilege::Execute,
+        Privilege::Manage,
+        Privilege::AllPrivileges,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Privilege::CreateCatalog => "CREATE CATALOG",
+            Privilege::UseCatalog => "USE CATALOG",
+            Privilege::CreateSchema => "CREATE SCHEMA",
+            Privilege::Browse => "BROWSE",
+            Privilege::UseSchema => "USE SCHEMA",
+            Privilege::CreateTable => "CREATE TABLE",
+            Privilege::CreateFunction => "CREATE FUNCTION",
+            Privilege::Select => "SELECT",
+            Privilege::Modify => "MODIFY",
+            Privilege::Execute => "EXECUTE",
+            Privilege::Manage => "MANAGE",
+            Privilege::AllPrivileges => "ALL PRIVILEGES",
+        }
+    }
+
+    /// Parses a privilege name as written in GRANT (`USE CATALOG`, `use_catalog`, `ALL`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let norm = s
+            .split(|c: char| c.is_whitespace() || c == '_')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if norm == "ALL" {
+            return Some(Privilege::AllPrivileges);
+        }
+        Privilege::ALL.into_iter().find(|p| p.as_str() == norm)
+    }
+
+    /// The securable kinds this privilege can be granted on. Privileges of child objects may be
+    /// granted on their parents, where they are inherited by every current and future child.
+    pub fn applies_to(&self, kind: &str) -> bool {
+        let depth = |k: &str| match k {
+            "METASTORE" => 0,
+            "CATALOG" => 1,
+            "SCHEMA" => 2,
+            _ => 3,
+        };
+        let (lowest, leaf_kinds): (usize, &[&str]) = match self {
+            Privilege::CreateCatalog => (0, &[]),
+            Privilege::UseCatalog | Privilege::CreateSchema | Privilege::Browse => (1, &[]),
+            Privilege::UseSchema | Privilege::CreateTable | Privilege::CreateFunction => (2, &[]),
+            Privilege::Select | Privilege::Modify => (3, &["TABLE"]),
+            Privilege::Execute => (3, &["FUNCTION"]),
+            Privilege::Manage | Privilege::AllPrivileges => (3, &["TABLE", "FUNCTION"]),
+        };
+        let d = depth(kind);
+        match self {
+            Privilege::CreateCatalog => d == 0,
+            _ if d == 3 => leaf_kinds.contains(&kind),
+            _ => d >= 1 && d <= lowest,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantEntry {
+    pub on: Securable,
+    /// Set for a column grant (`GRANT SELECT (col) ON TABLE t`).
+    pub column: Option<String>,
+    pub principal: String,
+    pub privilege: Privilege,
+    pub grantor: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionParam {
+    pub name: String,
+    /// Spark SQL type name.
+    pub data_type: String,
+}
+
+/// A SQL function (`CREATE FUNCTION c.s.f(x STRING) RETURNS STRING RETURN expr`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionEntry {
+    pub catalog: String,
+    pub schema: String,
+    pub name: String,
+    pub params: Vec<FunctionParam>,
+    pub return_type: String,
+    /// The expression after RETURN, as SQL text.
+    pub body: String,
+    pub comment: Option<String>,
+    pub owner: String,
+    pub created_at_ms: i64,
+}
+
+impl FunctionEntry {
+    pub fn full_name(&self) -> String {
+        format!("{}.{}.{}", self.catalog, self.schema, self.name)
+    }
+}
+
+/// A column mask (`column` set) or the row filter (`column` None) of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyEntry {
+    pub catalog: String,
+    pub schema: String,
+    pub table: String,
+    pub column: Option<String>,
+    /// The function's full name, `c.s.f`.
+    pub function: String,
+    /// Columns passed to the function: for a mask, after the masked column; for a row filter,
+    /// all of its arguments.
+    pub using_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+impl MemberKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MemberKind::User => "USER",
+            MemberKind::Group => "GROUP",
+        }
     }
 }
 

@@ -10,7 +10,8 @@ use crate::password::ScramSecret;
 use crate::{DEFAULT_CATALOG, DEFAULT_SCHEMA};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE catalogs (
     name TEXT PRIMARY KEY,
     comment TEXT,
@@ -61,7 +62,57 @@ CREATE TABLE users (
     salted_password BLOB NOT NULL,
     created_at_ms INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE groups (
+    name TEXT PRIMARY KEY,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE group_members (
+    group_name TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,
+    member_kind TEXT NOT NULL CHECK (member_kind IN ('USER', 'GROUP')),
+    member TEXT NOT NULL,
+    PRIMARY KEY (group_name, member_kind, member)
+);
+CREATE TABLE grants (
+    object_type TEXT NOT NULL,
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    name TEXT NOT NULL,
+    col TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    privilege TEXT NOT NULL,
+    grantor TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (object_type, catalog, schema, name, col, principal, privilege)
+);
+CREATE INDEX grants_by_principal ON grants (principal);
+CREATE TABLE functions (
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    return_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    comment TEXT,
+    owner TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (catalog, schema, name),
+    FOREIGN KEY (catalog, schema) REFERENCES schemas(catalog, name) ON DELETE CASCADE
+);
+CREATE TABLE table_policies (
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    col TEXT NOT NULL,
+    function TEXT NOT NULL,
+    using_columns TEXT NOT NULL,
+    PRIMARY KEY (catalog, schema, tbl, col)
+);
+INSERT INTO groups (name, created_at_ms) VALUES ('admins', 0);
+INSERT INTO group_members (group_name, member_kind, member) VALUES ('admins', 'USER', 'admin');
+"#,
+];
 
 /// The SQLite-backed metastore. All mutations run in a transaction, so a crash leaves either the
 /// old or the new state (SQLite's WAL journal is durable on commit).
@@ -75,16 +126,16 @@ impl std::fmt::Debug for Metastore {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     // Serializing plain maps and vectors of strings cannot fail.
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| MetastoreError::Corrupt(format!("{e}: {s}")))
 }
 
@@ -116,13 +167,13 @@ impl Metastore {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back on
         // drop), so a poisoned lock is safe to reuse.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let out = f(&tx)?;
@@ -210,6 +261,14 @@ impl Metastore {
                 }
             }
             tx.execute("DELETE FROM tags WHERE catalog = ?1", params![name])?;
+            tx.execute(
+                "DELETE FROM grants WHERE object_type <> 'METASTORE' AND catalog = ?1",
+                params![name],
+            )?;
+            tx.execute(
+                "DELETE FROM table_policies WHERE catalog = ?1",
+                params![name],
+            )?;
             tx.execute("DELETE FROM catalogs WHERE name = ?1", params![name])?;
             Ok(tables)
         })
@@ -294,6 +353,15 @@ impl Metastore {
             }
             tx.execute(
                 "DELETE FROM tags WHERE catalog = ?1 AND schema = ?2",
+                params![catalog, name],
+            )?;
+            tx.execute(
+                "DELETE FROM grants WHERE object_type IN ('SCHEMA', 'TABLE', 'FUNCTION')
+                 AND catalog = ?1 AND schema = ?2",
+                params![catalog, name],
+            )?;
+            tx.execute(
+                "DELETE FROM table_policies WHERE catalog = ?1 AND schema = ?2",
                 params![catalog, name],
             )?;
             tx.execute(
@@ -393,6 +461,16 @@ impl Metastore {
                 "DELETE FROM tags WHERE catalog = ?1 AND schema = ?2 AND tbl = ?3",
                 params![catalog, schema, name],
             )?;
+            // A new table of the same name starts without the old one's grants and policies.
+            tx.execute(
+                "DELETE FROM table_policies WHERE catalog = ?1 AND schema = ?2 AND tbl = ?3",
+                params![catalog, schema, name],
+            )?;
+            tx.execute(
+                "DELETE FROM grants WHERE object_type = 'TABLE' AND catalog = ?1 AND schema = ?2
+                 AND name = ?3",
+                params![catalog, schema, name],
+            )?;
             Ok(entry)
         })
     }
@@ -416,6 +494,16 @@ impl Metastore {
             )?;
             tx.execute(
                 "UPDATE tags SET schema = ?4, tbl = ?5 WHERE catalog = ?1 AND schema = ?2 AND tbl = ?3",
+                params![from.catalog, from.schema, from.name, to_schema, to_name],
+            )?;
+            tx.execute(
+                "UPDATE grants SET schema = ?4, name = ?5 WHERE object_type = 'TABLE'
+                 AND catalog = ?1 AND schema = ?2 AND name = ?3",
+                params![from.catalog, from.schema, from.name, to_schema, to_name],
+            )?;
+            tx.execute(
+                "UPDATE table_policies SET schema = ?4, tbl = ?5
+                 WHERE catalog = ?1 AND schema = ?2 AND tbl = ?3",
                 params![from.catalog, from.schema, from.name, to_schema, to_name],
             )?;
             Ok(())

@@ -2,7 +2,9 @@
 //!
 //! Session functions (`current_catalog()`, `current_schema()`, `current_database()`) read the
 //! session's configuration at execution time, so they follow `USE CATALOG` / `USE SCHEMA`.
-//! `current_user()` / `session_user()` are bound to the authenticated user when a session starts.
+//! `current_user()` / `session_user()` are bound to the authenticated user when a session starts;
+//! `is_member()` asks the metastore when it runs. SQL functions (`CREATE FUNCTION`) are
+//! [`SqlFunction`]s.
 
 use std::sync::Arc;
 
@@ -13,8 +15,12 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
+mod membership;
 mod pg;
+mod sql_function;
+pub use membership::{membership_functions, Membership};
 pub use pg::pg_client_functions;
+pub use sql_function::SqlFunction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum SessionValue {
