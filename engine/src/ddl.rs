@@ -13,7 +13,7 @@ use deltalake::operations::write::WriteBuilder;
 use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 use url::Url;
-use weir_catalog::{ColumnEntry, Securable, TableEntry, TableKind, DEFAULT_SCHEMA};
+use weir_catalog::{ColumnEntry, Privilege, Securable, TableEntry, TableKind, DEFAULT_SCHEMA};
 
 use crate::error::{EngineError, Result};
 use crate::parser::{AlterTableOp, ColumnDef, CreateTable, Statement, TagTarget};
@@ -146,6 +146,11 @@ impl Session {
                 managed_location,
                 comment,
             } => {
+                let access = self.access()?;
+                access.require(&Securable::Metastore, Privilege::CreateCatalog)?;
+                if managed_location.is_some() {
+                    access.require_admin("set a MANAGED LOCATION")?;
+                }
                 let loc = managed_location
                     .map(|l| self.state.storage.resolve_location(&l))
                     .transpose()?;
@@ -166,6 +171,10 @@ impl Session {
                 if m.get_catalog(&name)?.is_none() && if_exists {
                     return done(None);
                 }
+                if m.get_catalog(&name)?.is_some() {
+                    self.access()?
+                        .require_manage(&Securable::Catalog(name.clone()))?;
+                }
                 if name == self.current_catalog() {
                     return Err(EngineError::invalid(format!(
                         "cannot drop the current catalog '{name}'; USE another catalog first"
@@ -182,6 +191,14 @@ impl Session {
                 comment,
             } => {
                 let (c, s) = self.qualify_schema(&name)?;
+                if m.get_catalog(&c)?.is_some() {
+                    let access = self.access()?;
+                    access.require_use(&c, None)?;
+                    access.require(&Securable::Catalog(c.clone()), Privilege::CreateSchema)?;
+                    if managed_location.is_some() {
+                        access.require_admin("set a MANAGED LOCATION")?;
+                    }
+                }
                 let loc = managed_location
                     .map(|l| self.state.storage.resolve_location(&l))
                     .transpose()?;
@@ -203,6 +220,10 @@ impl Session {
                 let (c, s) = self.qualify_schema(&name)?;
                 if m.get_schema(&c, &s)?.is_none() && if_exists {
                     return done(None);
+                }
+                if m.get_schema(&c, &s)?.is_some() {
+                    self.access()?
+                        .require_manage(&Securable::Schema(c.clone(), s.clone()))?;
                 }
                 let tables = m.drop_schema(&c, &s, cascade)?;
                 self.remove_managed_data(&tables).await;
@@ -232,6 +253,7 @@ impl Session {
                         "catalog '{c}' does not exist"
                     )));
                 }
+                self.access()?.require_use(&c, None)?;
                 self.set_current(&c, DEFAULT_SCHEMA);
                 done(None)
             }
@@ -247,6 +269,7 @@ impl Session {
                         "schema '{c}.{s}' does not exist"
                     )));
                 }
+                self.access()?.require_use(&c, Some(&s))?;
                 self.set_current(&c, &s);
                 done(None)
             }
@@ -262,9 +285,18 @@ impl Session {
                 query,
             } => {
                 let (c, s, t) = self.qualify_table(&name)?;
+                let access = self.access()?;
+                access.require_use(&c, Some(&s))?;
+                access.require(
+                    &Securable::Schema(c.clone(), s.clone()),
+                    Privilege::CreateTable,
+                )?;
                 if let Some(existing) = m.get_table(&c, &s, &t)? {
                     if if_not_exists {
                         return done(None);
+                    }
+                    if or_replace {
+                        access.require_manage(&crate::access::table_securable(&existing))?;
                     }
                     if !or_replace {
                         return Err(EngineError::Duplicate {
@@ -280,9 +312,10 @@ impl Session {
                 }
                 let sql = query.to_string();
                 // Plan now, as the view's readers will: a view that does not plan is rejected.
-                let plan = crate::session::new_session_state(&self.state, &c, &s)
-                    .create_logical_plan(&sql)
-                    .await?;
+                let plan =
+                    crate::session::new_session_state(&self.state, &c, &s, self.identity.clone())
+                        .create_logical_plan(&sql)
+                        .await?;
                 if references_table(&plan, &c, &s, &t) {
                     return Err(EngineError::invalid(format!(
                         "view '{c}.{s}.{t}' cannot reference itself"
@@ -332,6 +365,8 @@ impl Session {
                     Err(EngineError::UndefinedTable(_)) if if_exists => return done(None),
                     Err(e) => return Err(e),
                 };
+                self.access()?
+                    .require_manage(&crate::access::table_securable(&entry))?;
                 if view != (entry.kind == TableKind::View) {
                     return Err(EngineError::WrongObjectType(format!(
                         "'{}' is a {}; use DROP {}",
@@ -349,6 +384,10 @@ impl Session {
                 done(None)
             }
             Statement::CommentOn { target, comment } => {
+                if !matches!(target, TagTarget::Column(..)) {
+                    let (on, _) = self.tag_securable(&target)?;
+                    self.access()?.require_manage(&on)?;
+                }
                 match target {
                     TagTarget::Catalog(n) => {
                         m.set_catalog_comment(&n.join("."), comment.as_deref())?
@@ -378,11 +417,13 @@ impl Session {
             }
             Statement::SetTags { target, tags } => {
                 let (on, col) = self.tag_securable(&target)?;
+                self.access()?.require_manage(&on)?;
                 m.set_tags(&on, col.as_deref(), &tags)?;
                 done(None)
             }
             Statement::UnsetTags { target, keys } => {
                 let (on, col) = self.tag_securable(&target)?;
+                self.access()?.require_manage(&on)?;
                 m.unset_tags(&on, col.as_deref(), &keys)?;
                 done(None)
             }
@@ -521,9 +562,22 @@ impl Session {
             )));
         }
         let existing = m.get_table(&c, &s, &t)?;
+        let access = self.access()?;
+        access.require_use(&c, Some(&s))?;
+        access.require(
+            &Securable::Schema(c.clone(), s.clone()),
+            Privilege::CreateTable,
+        )?;
+        if ct.location.is_some() {
+            // A path is a way around the catalog: it can point at another table's data.
+            access.require_admin("create tables at an explicit LOCATION")?;
+        }
         if let Some(e) = &existing {
             if ct.if_not_exists {
                 return Ok(None);
+            }
+            if ct.or_replace {
+                access.require_manage(&crate::access::table_securable(e))?;
             }
             if !ct.or_replace {
                 return Err(EngineError::Duplicate {
@@ -713,7 +767,21 @@ impl Session {
         let mut entry = self.lookup_table(&c, &s, &t)?;
         let m = self.state.metastore.clone();
         let is_view = entry.kind == TableKind::View;
+        // Changing a table is its owner's (or a MANAGE holder's) business.
+        let access = self.access()?;
+        access.require_use(&c, Some(&s))?;
+        access.require_manage(&crate::access::table_securable(&entry))?;
         match op {
+            AlterTableOp::SetMask {
+                column,
+                function,
+                using,
+            } => self.set_policy(name, Some(&column), Some((&function, &using)))?,
+            AlterTableOp::DropMask { column } => self.set_policy(name, Some(&column), None)?,
+            AlterTableOp::SetRowFilter { function, columns } => {
+                self.set_policy(name, None, Some((&function, &columns)))?
+            }
+            AlterTableOp::DropRowFilter => self.set_policy(name, None, None)?,
             AlterTableOp::RenameTo(to) => {
                 let (c2, s2, t2) = self.qualify_table(&to)?;
                 if c2 != c {
@@ -772,6 +840,12 @@ impl Session {
                 self.record_table_properties(&mut entry, table)?;
             }
             AlterTableOp::OwnerTo(owner) => {
+                if !m.principal_exists(&owner)? {
+                    return Err(EngineError::Coded {
+                        sqlstate: "42704",
+                        message: format!("principal '{owner}' does not exist"),
+                    });
+                }
                 entry.owner = owner;
                 m.update_table(&entry)?;
             }

@@ -314,6 +314,7 @@ impl Session {
             .collect();
         let (c, s, t) = self.qualify_table(&parts)?;
         let entry = self.lookup_table(&c, &s, &t)?;
+        self.require_writable(&entry, Some("UPDATE or DELETE"))?;
         let q = crate::show::ident;
         let condition = selection
             .map(|e| e.to_string())

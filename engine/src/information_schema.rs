@@ -9,7 +9,11 @@ use async_trait::async_trait;
 use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result as DfResult};
-use weir_catalog::TableKind;
+use std::collections::{BTreeMap, BTreeSet};
+
+use weir_catalog::{Securable, TableEntry, TableKind};
+
+use crate::access::Access;
 
 use crate::error::{EngineError, Result};
 use crate::namespace::EngineState;
@@ -24,12 +28,21 @@ pub const TABLES: &[&str] = &[
     "schema_tags",
     "table_tags",
     "column_tags",
+    "catalog_privileges",
+    "schema_privileges",
+    "table_privileges",
+    "column_privileges",
+    "routines",
+    "column_masks",
+    "row_filters",
 ];
 
 #[derive(Debug)]
 pub struct InformationSchema {
     pub state: Arc<EngineState>,
     pub catalog: String,
+    /// Whose view of the metastore this is: rows are filtered to what that principal may see.
+    pub rights: String,
 }
 
 /// One column of a result being built row by row.
@@ -127,6 +140,7 @@ impl InformationSchema {
     fn build(&self, name: &str) -> Result<Option<RecordBatch>> {
         let m = &self.state.metastore;
         let c = &self.catalog;
+        let access = Access::load(m, &self.rights)?;
         Ok(Some(match name {
             "catalogs" => {
                 let (mut n, mut o, mut cm, mut cr) = (
@@ -135,7 +149,7 @@ impl InformationSchema {
                     Col::str("comment"),
                     Col::time("created"),
                 );
-                for e in m.list_catalogs()? {
+                for e in access.catalogs()? {
                     n.push_str(Some(e.name));
                     o.push_str(Some(e.owner));
                     cm.push_str(e.comment);
@@ -151,7 +165,7 @@ impl InformationSchema {
                     Col::str("comment"),
                     Col::time("created"),
                 );
-                for e in m.list_schemas(c)? {
+                for e in access.schemas(c)? {
                     cn.push_str(Some(e.catalog));
                     n.push_str(Some(e.name));
                     o.push_str(Some(e.owner));
@@ -174,7 +188,7 @@ impl InformationSchema {
                     Col::str("data_source_format"),
                     Col::str("storage_path"),
                 ];
-                for t in m.list_tables_in_catalog(c)? {
+                for t in access.tables(c, None)? {
                     let view = t.kind == TableKind::View;
                     cols[0].push_str(Some(t.catalog));
                     cols[1].push_str(Some(t.schema));
@@ -203,7 +217,7 @@ impl InformationSchema {
                     Col::str("comment"),
                     Col::int("partition_index"),
                 ];
-                for t in m.list_tables_in_catalog(c)? {
+                for t in access.tables(c, None)? {
                     for (i, col) in t.columns.iter().enumerate() {
                         cols[0].push_str(Some(t.catalog.clone()));
                         cols[1].push_str(Some(t.schema.clone()));
@@ -237,8 +251,8 @@ impl InformationSchema {
                     Col::str_not_null("table_name"),
                     Col::str("view_definition"),
                 ];
-                for t in m
-                    .list_tables_in_catalog(c)?
+                for t in access
+                    .tables(c, None)?
                     .into_iter()
                     .filter(|t| t.kind == TableKind::View)
                 {
@@ -250,7 +264,12 @@ impl InformationSchema {
                 batch(cols)?
             }
             "catalog_tags" | "schema_tags" | "table_tags" | "column_tags" => {
-                let level = TABLES.iter().position(|t| *t == name).unwrap_or(5) - 5; // 0..=3
+                let level = match name {
+                    "catalog_tags" => 0,
+                    "schema_tags" => 1,
+                    "table_tags" => 2,
+                    _ => 3,
+                };
                 let mut cols = vec![Col::str_not_null("catalog_name")];
                 if level >= 1 {
                     cols.push(Col::str_not_null("schema_name"));
@@ -263,7 +282,30 @@ impl InformationSchema {
                 }
                 cols.push(Col::str_not_null("tag_name"));
                 cols.push(Col::str("tag_value"));
+                let visible_schemas: BTreeSet<String> =
+                    access.schemas(c)?.into_iter().map(|s| s.name).collect();
+                let visible_tables: BTreeMap<(String, String), TableEntry> = access
+                    .tables(c, None)?
+                    .into_iter()
+                    .map(|t| ((t.schema.clone(), t.name.clone()), t))
+                    .collect();
+                let catalog_visible = access.catalog_visible(c)?;
                 for t in m.list_tags(c)? {
+                    let shown = if !t.table.is_empty() {
+                        visible_tables
+                            .get(&(t.schema.clone(), t.table.clone()))
+                            .is_some_and(|e| {
+                                t.column.is_empty()
+                                    || e.columns.iter().any(|col| col.name == t.column)
+                            })
+                    } else if !t.schema.is_empty() {
+                        visible_schemas.contains(&t.schema)
+                    } else {
+                        catalog_visible
+                    };
+                    if !shown {
+                        continue;
+                    }
                     let t_level = if !t.column.is_empty() {
                         3
                     } else if !t.table.is_empty() {
@@ -286,9 +328,159 @@ impl InformationSchema {
                 }
                 batch(cols)?
             }
+            "catalog_privileges" | "schema_privileges" | "table_privileges"
+            | "column_privileges" => privileges_batch(&access, c, name)?,
+            "routines" => {
+                let mut cols = vec![
+                    Col::str_not_null("specific_catalog"),
+                    Col::str_not_null("specific_schema"),
+                    Col::str_not_null("specific_name"),
+                    Col::str_not_null("routine_catalog"),
+                    Col::str_not_null("routine_schema"),
+                    Col::str_not_null("routine_name"),
+                    Col::str("routine_type"),
+                    Col::str("data_type"),
+                    Col::str("routine_body"),
+                    Col::str("routine_definition"),
+                    Col::str("parameters"),
+                    Col::str("sql_data_access"),
+                    Col::str("is_deterministic"),
+                    Col::str("routine_owner"),
+                    Col::str("comment"),
+                    Col::time("created"),
+                ];
+                for f in access.functions(c)? {
+                    let params = f
+                        .params
+                        .iter()
+                        .map(|p| format!("{} {}", p.name, p.data_type))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let vals = [
+                        &f.catalog, &f.schema, &f.name, &f.catalog, &f.schema, &f.name,
+                    ];
+                    for (col, v) in cols.iter_mut().zip(vals) {
+                        col.push_str(Some(v.clone()));
+                    }
+                    cols[6].push_str(Some("FUNCTION"));
+                    cols[7].push_str(Some(f.return_type.to_uppercase()));
+                    cols[8].push_str(Some("SQL"));
+                    cols[9].push_str(Some(f.body.clone()));
+                    cols[10].push_str(Some(params));
+                    cols[11].push_str(Some("CONTAINS SQL"));
+                    cols[12].push_str(Some("NO"));
+                    cols[13].push_str(Some(f.owner.clone()));
+                    cols[14].push_str(f.comment.clone());
+                    cols[15].push_int(Some(f.created_at_ms));
+                }
+                batch(cols)?
+            }
+            "column_masks" | "row_filters" => {
+                let masks = name == "column_masks";
+                let mut cols = vec![
+                    Col::str_not_null("table_catalog"),
+                    Col::str_not_null("table_schema"),
+                    Col::str_not_null("table_name"),
+                ];
+                if masks {
+                    cols.push(Col::str_not_null("column_name"));
+                    cols.push(Col::str_not_null("mask_catalog"));
+                    cols.push(Col::str_not_null("mask_schema"));
+                    cols.push(Col::str_not_null("mask_name"));
+                    cols.push(Col::str("using_columns"));
+                } else {
+                    cols.push(Col::str_not_null("filter_catalog"));
+                    cols.push(Col::str_not_null("filter_schema"));
+                    cols.push(Col::str_not_null("filter_name"));
+                    cols.push(Col::str("target_columns"));
+                }
+                let visible: BTreeMap<(String, String), TableEntry> = access
+                    .tables(c, None)?
+                    .into_iter()
+                    .map(|t| ((t.schema.clone(), t.name.clone()), t))
+                    .collect();
+                for p in m.list_policies(c)? {
+                    if p.column.is_some() != masks {
+                        continue;
+                    }
+                    let Some(t) = visible.get(&(p.schema.clone(), p.table.clone())) else {
+                        continue;
+                    };
+                    if let Some(col) = &p.column {
+                        if !t.columns.iter().any(|tc| &tc.name == col) {
+                            continue;
+                        }
+                    }
+                    let mut f = p.function.splitn(3, '.').map(str::to_string);
+                    let mut vals = vec![p.catalog.clone(), p.schema.clone(), p.table.clone()];
+                    vals.extend(p.column.clone());
+                    vals.extend([
+                        f.next().unwrap_or_default(),
+                        f.next().unwrap_or_default(),
+                        f.next().unwrap_or_default(),
+                        p.using_columns.join(","),
+                    ]);
+                    for (col, v) in cols.iter_mut().zip(vals) {
+                        col.push_str(Some(v));
+                    }
+                }
+                batch(cols)?
+            }
             _ => return Ok(None),
         }))
     }
+}
+
+/// `catalog_privileges`, `schema_privileges`, `table_privileges`, `column_privileges`: the grants
+/// on objects of `catalog` the caller may see (its own, and those on objects it owns or manages).
+fn privileges_batch(access: &Access, catalog: &str, name: &str) -> Result<RecordBatch> {
+    let level = match name {
+        "catalog_privileges" => 0,
+        "schema_privileges" => 1,
+        "table_privileges" => 2,
+        _ => 3,
+    };
+    let mut cols = vec![Col::str_not_null("grantor"), Col::str_not_null("grantee")];
+    let names: &[&str] = match level {
+        0 => &["catalog_name"],
+        1 => &["catalog_name", "schema_name"],
+        2 => &["table_catalog", "table_schema", "table_name"],
+        _ => &["table_catalog", "table_schema", "table_name", "column_name"],
+    };
+    cols.extend(names.iter().map(|n| Col::str_not_null(n)));
+    cols.push(Col::str_not_null("privilege_type"));
+    cols.push(Col::str_not_null("is_grantable"));
+    cols.push(Col::str("inherited_from"));
+    for g in access.all_grants()? {
+        let (parts, col) = match (&g.on, &g.column, level) {
+            (Securable::Catalog(gc), None, 0) if gc == catalog => (vec![gc.clone()], None),
+            (Securable::Schema(gc, gs), None, 1) if gc == catalog => {
+                (vec![gc.clone(), gs.clone()], None)
+            }
+            (Securable::Table(gc, gs, gt), None, 2) if gc == catalog => {
+                (vec![gc.clone(), gs.clone(), gt.clone()], None)
+            }
+            (Securable::Table(gc, gs, gt), Some(column), 3) if gc == catalog => (
+                vec![gc.clone(), gs.clone(), gt.clone()],
+                Some(column.clone()),
+            ),
+            _ => continue,
+        };
+        if !access.grant_visible(&g)? {
+            continue;
+        }
+        let mut vals = vec![g.grantor.clone(), g.principal.clone()];
+        vals.extend(parts);
+        vals.extend(col);
+        vals.push(g.privilege.as_str().to_string());
+        vals.push("NO".to_string());
+        for (c, v) in cols.iter_mut().zip(vals) {
+            c.push_str(Some(v));
+        }
+        let n = cols.len();
+        cols[n - 1].push_str(Some("NONE".to_string()));
+    }
+    batch(cols)
 }
 
 #[async_trait]

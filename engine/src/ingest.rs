@@ -181,6 +181,7 @@ impl Session {
                 "table '{c}.{s}.{t}' does not exist"
             ))),
             (IngestMode::Append | IngestMode::CreateAppend, Some(entry)) => {
+                self.require_writable(&entry, None)?;
                 let plan = align_to_columns(plan, &entry)?;
                 self.write_to_table(&entry, plan, false, "INGEST").await
             }

@@ -1,12 +1,14 @@
 //! Weir's engine: sessions, SQL dispatch and Delta table access, shared by every protocol front
 //! so that the Postgres wire and Flight SQL fronts behave identically.
 
+mod access;
 mod change_feed;
 mod ddl;
 mod delta_table;
 mod dml;
 mod engine;
 pub mod error;
+mod governance;
 mod information_schema;
 mod ingest;
 mod listing;

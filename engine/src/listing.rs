@@ -1,5 +1,6 @@
 //! The namespace as the fronts' metadata calls see it (Flight SQL GetCatalogs, GetDbSchemas,
-//! GetTables). Everything comes from the metastore: listing never opens a Delta log.
+//! GetTables). Everything comes from the metastore, filtered to what the session's user may see:
+//! listing never opens a Delta log.
 
 use std::sync::Arc;
 
@@ -30,7 +31,12 @@ pub const TABLE_TYPES: [&str; 2] = ["TABLE", "VIEW"];
 impl Session {
     /// Catalog names, sorted.
     pub fn list_catalogs(&self) -> Result<Vec<String>> {
-        let mut names = self.state.metastore.catalog_names()?;
+        let mut names: Vec<String> = self
+            .access()?
+            .catalogs()?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         names.sort();
         Ok(names)
     }
@@ -41,10 +47,11 @@ impl Session {
             Some(c) => vec![c.to_string()],
             None => self.list_catalogs()?,
         };
+        let access = self.access()?;
         let mut out = Vec::new();
         for c in catalogs {
-            for s in self.state.metastore.schema_names(&c)? {
-                out.push((c.clone(), s));
+            for s in access.schemas(&c)? {
+                out.push((c.clone(), s.name));
             }
         }
         Ok(out)
@@ -61,9 +68,11 @@ impl Session {
             Some(c) => vec![c.to_string()],
             None => self.list_catalogs()?,
         };
+        let access = self.access()?;
         let mut out = Vec::new();
         for c in catalogs {
-            for entry in self.state.metastore.list_tables_in_catalog(&c)? {
+            // Only what the user may see, each table with only its visible columns.
+            for entry in access.tables(&c, None)? {
                 let arrow_schema = if with_schema {
                     let fields = entry
                         .columns

@@ -124,6 +124,7 @@ impl Session {
     fn maintained_table(&self, name: &[String], verb: &str) -> Result<weir_catalog::TableEntry> {
         let (c, s, t) = self.qualify_table(name)?;
         let entry = self.lookup_table(&c, &s, &t)?;
+        self.require_writable(&entry, None)?;
         if entry.kind == TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
                 "cannot {verb} view '{}'",

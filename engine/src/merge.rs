@@ -153,6 +153,7 @@ impl Session {
             .collect();
         let (c, s, t) = self.qualify_table(&parts)?;
         let entry = self.lookup_table(&c, &s, &t)?;
+        self.require_writable(&entry, Some("MERGE"))?;
         if entry.kind == weir_catalog::TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
                 "cannot MERGE INTO view '{}'",

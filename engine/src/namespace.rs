@@ -136,9 +136,10 @@ impl EngineState {
         self: &Arc<Self>,
         entry: &TableEntry,
         views: &ViewPath,
+        identity: &Identity,
     ) -> Result<Arc<dyn TableProvider>> {
         match entry.kind {
-            TableKind::View => crate::views::plan_view(self, entry, views).await,
+            TableKind::View => crate::views::plan_view(self, entry, views, &identity.user).await,
             TableKind::Managed | TableKind::External => {
                 let table = self.latest_table(entry).await?;
                 self.register_store(&table);
@@ -154,10 +155,58 @@ impl EngineState {
 /// Ids of the views being expanded, outermost first: a view met again is a cycle.
 pub type ViewPath = Arc<Vec<String>>;
 
+/// Who a plan is made for: `user` runs the statement (`current_user()` answers it); `rights` is
+/// whose privileges resolve tables — the user, or inside a view, the view's owner.
+#[derive(Debug)]
+pub struct Identity {
+    pub user: String,
+    pub rights: String,
+    /// Columns hidden from `rights` in the tables resolved so far, so that naming one is reported
+    /// as a permission error rather than an unknown column.
+    hidden: Mutex<Vec<(String, Vec<String>)>>,
+}
+
+impl Identity {
+    pub fn new(user: &str, rights: &str) -> Arc<Self> {
+        Arc::new(Identity {
+            user: user.to_string(),
+            rights: rights.to_string(),
+            hidden: Mutex::default(),
+        })
+    }
+
+    fn note_hidden(&self, table: String, columns: Vec<String>) {
+        if !columns.is_empty() {
+            self.hidden
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((table, columns));
+        }
+    }
+
+    /// The table that hides `column` from this identity, if one was resolved.
+    pub fn hiding_table(&self, column: &str) -> Option<String> {
+        self.hidden
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(_, cols)| cols.iter().any(|c| c.eq_ignore_ascii_case(column)))
+            .map(|(t, _)| t.clone())
+    }
+
+    pub fn forget_hidden(&self) {
+        self.hidden
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WeirCatalogList {
     pub state: Arc<EngineState>,
     pub views: ViewPath,
+    pub identity: Arc<Identity>,
 }
 
 impl CatalogProviderList for WeirCatalogList {
@@ -185,6 +234,7 @@ impl CatalogProviderList for WeirCatalogList {
                 state: self.state.clone(),
                 name,
                 views: self.views.clone(),
+                identity: self.identity.clone(),
             })),
             _ => None,
         }
@@ -196,6 +246,7 @@ pub struct WeirCatalog {
     state: Arc<EngineState>,
     name: String,
     views: ViewPath,
+    identity: Arc<Identity>,
 }
 
 impl CatalogProvider for WeirCatalog {
@@ -216,14 +267,20 @@ impl CatalogProvider for WeirCatalog {
             INFORMATION_SCHEMA => Some(Arc::new(InformationSchema {
                 state: self.state.clone(),
                 catalog: self.name.clone(),
+                rights: self.identity.rights.clone(),
             })),
-            PG_CATALOG => Some(self.state.pg_catalogs.for_catalog(&self.state, &self.name)),
+            PG_CATALOG => Some(self.state.pg_catalogs.for_catalog(
+                &self.state,
+                &self.name,
+                &self.identity.rights,
+            )),
             _ => match self.state.metastore.get_schema(&self.name, &name) {
                 Ok(Some(_)) => Some(Arc::new(WeirSchema {
                     state: self.state.clone(),
                     catalog: self.name.clone(),
                     name,
                     views: self.views.clone(),
+                    identity: self.identity.clone(),
                 })),
                 _ => None,
             },
@@ -247,6 +304,57 @@ pub struct WeirSchema {
     catalog: String,
     name: String,
     views: ViewPath,
+    identity: Arc<Identity>,
+}
+
+/// Columns of the change feed shown to every reader of the table.
+const CHANGE_FEED_COLUMNS: &[&str] = &["_change_type", "_commit_version", "_commit_timestamp"];
+
+impl WeirSchema {
+    /// The provider as the identity may read it: column grants, masks and row filters applied.
+    /// A table the identity holds no privilege on fails here, before its columns are known.
+    fn govern(
+        &self,
+        entry: &TableEntry,
+        raw: Arc<dyn TableProvider>,
+        always_visible: &[&str],
+    ) -> Result<Arc<dyn TableProvider>> {
+        use crate::access::{Access, GovernedTable, TablePolicies, TableRead};
+        let access = Access::load(&self.state.metastore, &self.identity.rights)?;
+        let read = access.table_read(entry)?;
+        if let TableRead::Denied(why) = &read {
+            if !access.may_modify(entry)? {
+                return Err(EngineError::PermissionDenied(why.clone()));
+            }
+        }
+        let policies = if entry.kind == TableKind::View {
+            TablePolicies::default()
+        } else {
+            TablePolicies::load(&self.state.metastore, entry)?
+        };
+        if read == TableRead::All && policies.is_empty() {
+            // Nothing to enforce: the plain provider keeps views inlined and filters pushed down.
+            return Ok(raw);
+        }
+        if let TableRead::Columns(cols) = &read {
+            let hidden = raw
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .filter(|n| !cols.contains(n) && !always_visible.contains(&n.as_str()))
+                .collect();
+            self.identity.note_hidden(entry.full_name(), hidden);
+        }
+        Ok(Arc::new(GovernedTable::try_new(
+            entry.full_name(),
+            raw,
+            read,
+            policies,
+            entry.kind == TableKind::View,
+            always_visible,
+        )?))
+    }
 }
 
 #[async_trait]
@@ -266,12 +374,14 @@ impl SchemaProvider for WeirSchema {
             .map_err(|e| DataFusionError::External(Box::new(EngineError::from(e))))?;
         let as_external = |e: EngineError| DataFusionError::External(Box::new(e));
         match entry {
-            Some(entry) => self
-                .state
-                .table_provider(&entry, &self.views)
-                .await
-                .map(Some)
-                .map_err(as_external),
+            Some(entry) => {
+                let raw = self
+                    .state
+                    .table_provider(&entry, &self.views, &self.identity)
+                    .await
+                    .map_err(as_external)?;
+                self.govern(&entry, raw, &[]).map(Some).map_err(as_external)
+            }
             // `t@changes...` (the change feed of `t`) or `t@v3` / `t@ts...` (an earlier state).
             None => {
                 let special = match crate::change_feed::split_changes_name(name) {
@@ -290,15 +400,19 @@ impl SchemaProvider for WeirSchema {
                 else {
                     return Ok(None);
                 };
-                let provider = match what {
-                    Ok(as_of) => self.state.versioned_provider(&entry, &as_of).await,
-                    Err((start, end)) => {
+                let (provider, always_visible) = match what {
+                    Ok(as_of) => (self.state.versioned_provider(&entry, &as_of).await, &[][..]),
+                    Err((start, end)) => (
                         self.state
                             .changes_provider(&entry, &start, end.as_ref())
-                            .await
-                    }
+                            .await,
+                        CHANGE_FEED_COLUMNS,
+                    ),
                 };
-                provider.map(Some).map_err(as_external)
+                let raw = provider.map_err(as_external)?;
+                self.govern(&entry, raw, always_visible)
+                    .map(Some)
+                    .map_err(as_external)
             }
         }
     }

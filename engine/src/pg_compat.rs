@@ -23,12 +23,14 @@ use datafusion_pg_catalog::pg_catalog::{
 };
 use weir_catalog::TableKind;
 
+use crate::access::Access;
 use crate::namespace::EngineState;
 
 #[derive(Default)]
 pub struct PgCatalogs {
     static_tables: Mutex<Option<Arc<PgCatalogStaticTables>>>,
-    by_catalog: Mutex<HashMap<String, Arc<dyn SchemaProvider>>>,
+    /// Per (catalog, principal): each principal sees only what it may (its own OIDs, stable).
+    by_catalog: Mutex<HashMap<(String, String), Arc<dyn SchemaProvider>>>,
 }
 
 impl PgCatalogs {
@@ -42,14 +44,21 @@ impl PgCatalogs {
         Ok(t)
     }
 
-    pub fn for_catalog(&self, state: &Arc<EngineState>, catalog: &str) -> Arc<dyn SchemaProvider> {
+    pub fn for_catalog(
+        &self,
+        state: &Arc<EngineState>,
+        catalog: &str,
+        rights: &str,
+    ) -> Arc<dyn SchemaProvider> {
         let mut map = self.by_catalog.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = map.get(catalog) {
+        let key = (catalog.to_string(), rights.to_string());
+        if let Some(p) = map.get(&key) {
             return p.clone();
         }
         let info = MetastoreCatalogInfo {
             state: state.clone(),
             catalog: catalog.to_string(),
+            rights: rights.to_string(),
         };
         let provider: Arc<dyn SchemaProvider> = match self
             .static_tables()
@@ -59,13 +68,14 @@ impl PgCatalogs {
                 inner: Arc::new(p),
                 state: state.clone(),
                 catalog: catalog.to_string(),
+                rights: rights.to_string(),
             }),
             Err(e) => {
                 tracing::error!("pg_catalog unavailable: {e}");
                 Arc::new(datafusion::catalog::MemorySchemaProvider::new())
             }
         };
-        map.insert(catalog.to_string(), provider.clone());
+        map.insert(key, provider.clone());
         provider
     }
 }
@@ -75,6 +85,18 @@ impl PgCatalogs {
 struct MetastoreCatalogInfo {
     state: Arc<EngineState>,
     catalog: String,
+    rights: String,
+}
+
+impl MetastoreCatalogInfo {
+    fn access(&self) -> Result<Access, DataFusionError> {
+        Access::load(&self.state.metastore, &self.rights)
+            .map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+}
+
+fn eng(e: crate::error::EngineError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
 }
 
 impl std::fmt::Debug for MetastoreCatalogInfo {
@@ -83,14 +105,16 @@ impl std::fmt::Debug for MetastoreCatalogInfo {
     }
 }
 
-fn ext(e: weir_catalog::MetastoreError) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
-}
-
 #[async_trait]
 impl CatalogInfo for MetastoreCatalogInfo {
     async fn catalog_names(&self) -> Result<Vec<String>, DataFusionError> {
-        self.state.metastore.catalog_names().map_err(ext)
+        Ok(self
+            .access()?
+            .catalogs()
+            .map_err(eng)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect())
     }
 
     async fn schema_names(
@@ -100,11 +124,13 @@ impl CatalogInfo for MetastoreCatalogInfo {
         if catalog_name != self.catalog {
             return Ok(Some(vec![]));
         }
-        let mut names = self
-            .state
-            .metastore
-            .schema_names(catalog_name)
-            .map_err(ext)?;
+        let mut names: Vec<String> = self
+            .access()?
+            .schemas(catalog_name)
+            .map_err(eng)?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         names.push("information_schema".into());
         Ok(Some(names))
     }
@@ -126,10 +152,12 @@ impl CatalogInfo for MetastoreCatalogInfo {
             ));
         }
         Ok(Some(
-            self.state
-                .metastore
-                .table_names(catalog_name, schema_name)
-                .map_err(ext)?,
+            self.access()?
+                .tables(catalog_name, Some(schema_name))
+                .map_err(eng)?
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
         ))
     }
 
@@ -140,10 +168,9 @@ impl CatalogInfo for MetastoreCatalogInfo {
         table_name: &str,
     ) -> Result<Option<SchemaRef>, DataFusionError> {
         let Some(t) = self
-            .state
-            .metastore
-            .get_table(catalog_name, schema_name, table_name)
-            .map_err(ext)?
+            .access()?
+            .table(catalog_name, schema_name, table_name)
+            .map_err(eng)?
         else {
             return Ok(None);
         };
@@ -169,10 +196,9 @@ impl CatalogInfo for MetastoreCatalogInfo {
             return Ok(Some(TableType::View));
         }
         Ok(self
-            .state
-            .metastore
-            .get_table(catalog_name, schema_name, table_name)
-            .map_err(ext)?
+            .access()?
+            .table(catalog_name, schema_name, table_name)
+            .map_err(eng)?
             .map(|t| {
                 if t.kind == TableKind::View {
                     TableType::View
@@ -234,6 +260,13 @@ struct WeirPgCatalog {
     inner: Arc<dyn SchemaProvider>,
     state: Arc<EngineState>,
     catalog: String,
+    rights: String,
+}
+
+impl WeirPgCatalog {
+    fn access(&self) -> Result<Access, DataFusionError> {
+        Access::load(&self.state.metastore, &self.rights).map_err(eng)
+    }
 }
 
 #[async_trait]
@@ -347,10 +380,9 @@ impl WeirPgCatalog {
                 };
                 if !columns.contains_key(key) {
                     let cols = self
-                        .state
-                        .metastore
-                        .get_table(self.catalog(), &key.0, &key.1)
-                        .map_err(ext)?
+                        .access()?
+                        .table(self.catalog(), &key.0, &key.1)
+                        .map_err(eng)?
                         .map(|t| t.columns)
                         .unwrap_or_default();
                     columns.insert(key.clone(), cols);
@@ -390,10 +422,9 @@ impl WeirPgCatalog {
         const PG_CLASS_OID: i64 = 1259;
         let relations = self.relations().await?;
         let tables: HashMap<(String, String), weir_catalog::TableEntry> = self
-            .state
-            .metastore
-            .list_tables_in_catalog(self.catalog())
-            .map_err(ext)?
+            .access()?
+            .tables(self.catalog(), None)
+            .map_err(eng)?
             .into_iter()
             .map(|t| ((t.schema.clone(), t.name.clone()), t))
             .collect();
@@ -443,11 +474,11 @@ impl WeirPgCatalog {
         table: Arc<dyn datafusion::catalog::TableProvider>,
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
         let catalogs: std::collections::HashSet<String> = self
-            .state
-            .metastore
-            .catalog_names()
-            .map_err(ext)?
+            .access()?
+            .catalogs()
+            .map_err(eng)?
             .into_iter()
+            .map(|c| c.name)
             .collect();
         let mut kept = Vec::new();
         for batch in collect(table.clone()).await? {

@@ -15,7 +15,7 @@ use datafusion::sql::parser::Statement as DFStatement;
 use weir_catalog::TableEntry;
 
 use crate::error::{EngineError, Result};
-use crate::namespace::{EngineState, WeirCatalogList};
+use crate::namespace::{EngineState, Identity, WeirCatalogList};
 use crate::parser::{parse_sql, Statement, TransactionVerb};
 
 /// What a statement produced.
@@ -94,8 +94,9 @@ pub(crate) fn new_session_state(
     state: &Arc<EngineState>,
     catalog: &str,
     schema: &str,
+    identity: Arc<Identity>,
 ) -> SessionState {
-    new_session_state_in_views(state, catalog, schema, Arc::default())
+    new_session_state_in_views(state, catalog, schema, Arc::default(), identity)
 }
 
 /// A session state for planning inside the expansion of `views`.
@@ -104,6 +105,7 @@ pub(crate) fn new_session_state_in_views(
     catalog: &str,
     schema: &str,
     views: crate::namespace::ViewPath,
+    identity: Arc<Identity>,
 ) -> SessionState {
     let mut config = SessionConfig::new()
         .with_default_catalog_and_schema(catalog, schema)
@@ -111,17 +113,31 @@ pub(crate) fn new_session_state_in_views(
         .with_information_schema(false);
     // Names are case-insensitive; reading files by path is not a way around the catalog.
     config.options_mut().sql_parser.enable_ident_normalization = true;
-    SessionStateBuilder::new()
+    let user = identity.user.clone();
+    let mut session = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(state.runtime.clone())
         .with_catalog_list(Arc::new(WeirCatalogList {
             state: state.clone(),
             views,
+            identity,
         }))
         .with_default_features()
         // delta-rs's extension nodes (write metrics, merge) need its planner.
         .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
-        .build()
+        .build();
+    // The session's functions, in view and policy plans too: `current_user()` and `is_member()`
+    // answer for the user running the statement.
+    let membership = Arc::new(crate::access::MetastoreMembership(state.metastore.clone()));
+    for f in weir_udfs::session_functions(&user, &crate::server_version())
+        .into_iter()
+        .chain(weir_udfs::membership_functions(&user, membership))
+    {
+        if let Err(e) = datafusion::execution::FunctionRegistry::register_udf(&mut session, f) {
+            tracing::error!("registering session function: {e}");
+        }
+    }
+    session
 }
 
 /// An open cursor: the query's result stream, read as the client fetches.
@@ -143,13 +159,23 @@ pub struct Session {
     vars: HashMap<String, String>,
     /// The text of the request being executed, recorded in the commits it makes.
     pub(crate) statement_text: Option<String>,
+    /// The session's user as the planner's catalogs see it.
+    pub(crate) identity: Arc<Identity>,
 }
 
 impl Session {
     pub(crate) fn new(state: Arc<EngineState>, user: &str, catalog: &str, schema: &str) -> Self {
-        let ctx = SessionContext::new_with_state(new_session_state(&state, catalog, schema));
+        let identity = Identity::new(user, user);
+        let ctx = SessionContext::new_with_state(new_session_state(
+            &state,
+            catalog,
+            schema,
+            identity.clone(),
+        ));
         crate::pg_compat::install_pg_functions(&ctx);
-        weir_udfs::register_session_functions(&ctx, user, &crate::server_version());
+        for f in weir_udfs::pg_client_functions() {
+            ctx.register_udf(f.as_ref().clone());
+        }
         Session {
             state,
             cursors: HashMap::new(),
@@ -158,11 +184,17 @@ impl Session {
             id: uuid::Uuid::new_v4(),
             vars: HashMap::new(),
             statement_text: None,
+            identity,
         }
     }
 
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// The session user's privileges as of now (grants change between statements).
+    pub(crate) fn access(&self) -> Result<crate::access::Access> {
+        crate::access::Access::load(&self.state.metastore, &self.user)
     }
 
     pub fn id(&self) -> uuid::Uuid {
@@ -218,7 +250,7 @@ impl Session {
             Ok(s) => s,
             Err(e) => return (vec![], Some(e)),
         };
-        self.statement_text = Some(sql.to_string());
+        self.statement_text = Some(statement_record(sql, &statements));
         let count = statements.len();
         let mut out = Vec::with_capacity(count);
         for (i, stmt) in statements.into_iter().enumerate() {
@@ -320,7 +352,10 @@ impl Session {
         prepared: &Prepared,
         params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
-        self.statement_text = Some(prepared.sql.clone());
+        self.statement_text = Some(statement_record(
+            &prepared.sql,
+            std::slice::from_ref(&prepared.statement),
+        ));
         match &prepared.plan {
             Some(prepared_plan) => {
                 // Planned again on every execution: a plan holds the table snapshots of the
@@ -366,9 +401,24 @@ impl Session {
         stmt: &datafusion::sql::sqlparser::ast::Statement,
     ) -> Result<LogicalPlan> {
         let state = self.ctx.state();
-        Ok(state
+        self.identity.forget_hidden();
+        state
             .statement_to_plan(DFStatement::Statement(Box::new(stmt.clone())))
-            .await?)
+            .await
+            .map_err(|e| self.hidden_column_error(e))
+    }
+
+    /// A column the user's grants hide is reported as a permission error naming it, not as an
+    /// unknown column (PostgreSQL's "permission denied for column").
+    fn hidden_column_error(&self, e: datafusion::error::DataFusionError) -> EngineError {
+        if let Some(column) = missing_field(&e) {
+            if let Some(table) = self.identity.hiding_table(&column) {
+                return EngineError::PermissionDenied(format!(
+                    "permission denied for column {column} of table {table}"
+                ));
+            }
+        }
+        e.into()
     }
 
     async fn execute_statement(
@@ -413,6 +463,9 @@ impl Session {
             other => {
                 if let Some(plan) = self.plan_rows(&other).await? {
                     return self.run_plan(plan).await;
+                }
+                if let Statement::Governance(g) = other {
+                    return self.execute_governance(*g).await;
                 }
                 self.execute_ddl(other).await
             }
@@ -509,6 +562,7 @@ impl Session {
             }) => match op {
                 WriteOp::Insert(insert_op) => {
                     let entry = self.resolve_table_ref(&table_name)?;
+                    self.require_writable(&entry, None)?;
                     let overwrite = matches!(
                         insert_op,
                         datafusion::logical_expr::dml::InsertOp::Overwrite
@@ -532,10 +586,12 @@ impl Session {
                 }
                 WriteOp::Delete => {
                     let entry = self.resolve_table_ref(&table_name)?;
+                    self.require_writable(&entry, Some("DELETE"))?;
                     self.delete(&entry, &input).await
                 }
                 WriteOp::Update => {
                     let entry = self.resolve_table_ref(&table_name)?;
+                    self.require_writable(&entry, Some("UPDATE"))?;
                     self.update(&entry, &input).await
                 }
                 other => Err(EngineError::not_supported(format!(
@@ -587,11 +643,9 @@ impl Session {
         }
         if name == crate::maintenance::RETENTION_CHECK_SETTING
             && value.trim().eq_ignore_ascii_case("false")
-            && self.user != weir_catalog::ADMIN_USER
         {
-            return Err(EngineError::PermissionDenied(format!(
-                "only an admin may turn off the VACUUM retention check ({name})"
-            )));
+            self.access()?
+                .require_admin(&format!("turn off the VACUUM retention check ({name})"))?;
         }
         if name == "search_path" {
             // The first schema of the path that exists in the current catalog becomes current.
@@ -671,6 +725,31 @@ impl Session {
         )))
     }
 
+    /// A table the user may see (42501 otherwise), listing only the columns it may see.
+    pub(crate) fn visible_table(&self, c: &str, s: &str, t: &str) -> Result<TableEntry> {
+        let entry = self.lookup_table(c, s, t)?;
+        let access = self.access()?;
+        if !access.table_visible(&entry)? {
+            return Err(crate::access::denied(
+                &self.user,
+                weir_catalog::Privilege::Select,
+                &crate::access::table_securable(&entry),
+            ));
+        }
+        access.restrict_columns(entry)
+    }
+
+    /// Checks the user may write a table: MODIFY (with USE CATALOG / USE SCHEMA); for `rewrite`
+    /// statements (UPDATE, DELETE, MERGE) also that no mask or row filter applies to it.
+    pub(crate) fn require_writable(&self, entry: &TableEntry, rewrite: Option<&str>) -> Result<()> {
+        let access = self.access()?;
+        access.require_on_table(entry, weir_catalog::Privilege::Modify)?;
+        if let Some(verb) = rewrite {
+            self.require_unprotected_write(&access, entry, verb)?;
+        }
+        Ok(())
+    }
+
     fn resolve_table_ref(&self, r: &TableReference) -> Result<TableEntry> {
         let parts: Vec<String> = match r {
             TableReference::Bare { table } => vec![table.to_string()],
@@ -686,5 +765,43 @@ impl Session {
         let parts: Vec<String> = parts.into_iter().map(|p| p.to_lowercase()).collect();
         let (c, s, t) = self.qualify_table(&parts)?;
         self.lookup_table(&c, &s, &t)
+    }
+}
+
+/// The statement text kept for a request (commit metadata, audit): passwords redacted.
+fn statement_record(sql: &str, statements: &[Statement]) -> String {
+    if statements
+        .iter()
+        .any(|s| matches!(s, Statement::Governance(g) if g.has_secret()))
+        || sql.to_ascii_uppercase().contains("PASSWORD")
+    {
+        crate::parser::redact_secrets(sql)
+    } else {
+        sql.to_string()
+    }
+}
+
+/// The name of the field a planning error could not find, if that is what it is.
+fn missing_field(e: &datafusion::error::DataFusionError) -> Option<String> {
+    use datafusion::common::SchemaError;
+    use datafusion::error::DataFusionError as D;
+    match e {
+        D::SchemaError(se, _) => match se.as_ref() {
+            SchemaError::FieldNotFound { field, .. } => Some(field.name.clone()),
+            _ => None,
+        },
+        D::Context(_, inner) | D::Diagnostic(_, inner) => missing_field(inner),
+        D::Shared(inner) => missing_field(inner),
+        // "No field named t.salary." / "No field named salary. Valid fields are ..."
+        D::Plan(msg) => msg.split("No field named ").nth(1).map(|rest| {
+            let name = rest.split_whitespace().next().unwrap_or_default();
+            let name = name.trim_end_matches(['.', ',']);
+            name.rsplit('.')
+                .next()
+                .unwrap_or(name)
+                .trim_matches('"')
+                .to_string()
+        }),
+        _ => None,
     }
 }

@@ -59,6 +59,7 @@ impl Session {
     pub(crate) async fn plan_rows(&self, stmt: &Statement) -> Result<Option<LogicalPlan>> {
         let m = &self.state.metastore;
         Ok(Some(match stmt {
+            Statement::Governance(g) => return self.governance_rows(g),
             Statement::ShowCatalogs { like } => {
                 let cat = self.current_catalog();
                 self.sql_plan(&format!(
@@ -107,7 +108,7 @@ impl Session {
                 extended: false,
             } => {
                 let (c, s, t) = self.qualify_table(table)?;
-                self.lookup_table(&c, &s, &t)?;
+                self.visible_table(&c, &s, &t)?;
                 let projection = if matches!(stmt, Statement::ShowColumns { .. }) {
                     "column_name AS col_name".to_string()
                 } else {
@@ -127,7 +128,7 @@ impl Session {
                 extended: true,
             } => {
                 let (c, s, t) = self.qualify_table(table)?;
-                let e = self.lookup_table(&c, &s, &t)?;
+                let e = self.visible_table(&c, &s, &t)?;
                 let (mut name, mut ty, mut comment) = (
                     Col::str_not_null("col_name"),
                     Col::str("data_type"),
@@ -187,7 +188,7 @@ impl Session {
             }
             Statement::ShowTblProperties { table, key } => {
                 let (c, s, t) = self.qualify_table(table)?;
-                let e = self.lookup_table(&c, &s, &t)?;
+                let e = self.visible_table(&c, &s, &t)?;
                 let (mut k, mut v) = (Col::str_not_null("key"), Col::str("value"));
                 for (name, value) in &e.properties {
                     if key.as_ref().is_none_or(|wanted| wanted == name) {
@@ -200,7 +201,7 @@ impl Session {
             Statement::DescribeHistory { table, limit } => self.history_plan(table, *limit).await?,
             Statement::DescribeDetail { table } => {
                 let (c, s, t) = self.qualify_table(table)?;
-                let e = self.lookup_table(&c, &s, &t)?;
+                let e = self.visible_table(&c, &s, &t)?;
                 let delta = self.state.latest_table(&e).await?;
                 let snap = delta.snapshot()?;
                 let files: Vec<_> = snap.log_data().iter().collect();
@@ -340,7 +341,7 @@ fn info_rows(rows: Vec<(&str, Option<String>)>) -> Result<LogicalPlan> {
     mem_plan(batch(vec![k, v])?)
 }
 
-fn mem_plan(b: arrow::array::RecordBatch) -> Result<LogicalPlan> {
+pub(crate) fn mem_plan(b: arrow::array::RecordBatch) -> Result<LogicalPlan> {
     use datafusion::datasource::provider_as_source;
     use datafusion::logical_expr::LogicalPlanBuilder;
     Ok(LogicalPlanBuilder::scan("result", provider_as_source(mem_table(b)?), None)?.build()?)

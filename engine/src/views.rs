@@ -1,5 +1,5 @@
 //! Views: stored as SQL in the metastore, planned on use with the catalog and schema they were
-//! created in as defaults.
+//! created in as defaults, and with their owner's privileges.
 
 use std::sync::Arc;
 
@@ -13,10 +13,13 @@ use crate::namespace::{EngineState, ViewPath};
 /// Views may nest this deep.
 const MAX_VIEW_DEPTH: usize = 32;
 
+/// Plans a view for `invoker`: its tables are resolved with the view owner's privileges, while
+/// `current_user()` and `is_member()` inside it answer for the invoker (dynamic views).
 pub async fn plan_view(
     state: &Arc<EngineState>,
     entry: &TableEntry,
     views: &ViewPath,
+    invoker: &str,
 ) -> Result<Arc<dyn TableProvider>> {
     let sql = entry.view_definition.as_deref().ok_or_else(|| {
         EngineError::Internal(format!("view {} has no definition", entry.full_name()))
@@ -40,6 +43,7 @@ pub async fn plan_view(
         &entry.catalog,
         &entry.schema,
         Arc::new(path),
+        crate::namespace::Identity::new(invoker, &entry.owner),
     );
     let plan = session
         .create_logical_plan(sql)

@@ -11,6 +11,9 @@ use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use crate::error::{EngineError, Result};
 use crate::types::parse_spark_type;
 
+mod governance;
+pub use governance::{redact_secrets, GovernanceStatement, GrantTarget};
+
 /// A (possibly qualified) object name, already normalized: Unity Catalog names are
 /// case-insensitive and stored in lower case.
 pub type Name = Vec<String>;
@@ -65,6 +68,21 @@ pub enum AlterTableOp {
         name: String,
         if_exists: bool,
     },
+    /// `ALTER COLUMN col SET MASK f [USING COLUMNS (...)]`
+    SetMask {
+        column: String,
+        function: Name,
+        using: Vec<String>,
+    },
+    DropMask {
+        column: String,
+    },
+    /// `SET ROW FILTER f ON (cols)`
+    SetRowFilter {
+        function: Name,
+        columns: Vec<String>,
+    },
+    DropRowFilter,
 }
 
 #[derive(Debug, Clone)]
@@ -217,6 +235,8 @@ pub enum Statement {
     CloseCursor {
         name: Option<String>,
     },
+    /// Users, groups, grants, ownership and SQL functions.
+    Governance(Box<GovernanceStatement>),
 }
 
 impl Statement {
@@ -246,6 +266,7 @@ impl Statement {
             Statement::CloseCursor { .. } => "CLOSE CURSOR",
             Statement::Fetch { .. } => "FETCH",
             Statement::Restore { .. } => "RESTORE",
+            Statement::Governance(g) => g.command_tag(),
             _ => "SELECT",
         }
     }
@@ -1276,6 +1297,9 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
         Some(w) => w,
         None => return Ok(None),
     };
+    if let Some(s) = governance::parse(&mut p)? {
+        return Ok(Some(s));
+    }
     Ok(Some(match first.as_str() {
         "CREATE" => {
             let (or_replace, kind_at) = if p.peek_is(&["CREATE", "OR", "REPLACE"]) {
@@ -1594,7 +1618,16 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
         "ALTER" => {
             p.p.next_token();
             if let Some(target) = p.tag_target_after_alter()? {
+                let owned = match &target {
+                    TagTarget::Catalog(n) => GrantTarget::Catalog(n.join(".")),
+                    other_target => match other_target {
+                        TagTarget::Schema(n) => GrantTarget::Schema(n.clone()),
+                        _ => GrantTarget::Metastore,
+                    },
+                };
                 if let Some(s) = p.tags_clause(target.clone())? {
+                    s
+                } else if let Some(s) = governance::owner_to(&mut p, owned)? {
                     s
                 } else {
                     return Err(EngineError::syntax(format!(
@@ -1852,6 +1885,26 @@ fn alter_table(p: &mut P<'_, '_>) -> Result<Statement> {
         AlterTableOp::UnsetProperties(p.key_list()?)
     } else if p.eat(&["OWNER", "TO"]) {
         AlterTableOp::OwnerTo(p.ident()?)
+    } else if p.eat(&["SET", "ROW", "FILTER"]) {
+        let function = p.name()?;
+        p.expect(&["ON"])?;
+        let columns = if p.p.peek_token().token == Token::LParen {
+            p.lparen()?;
+            let mut cols = Vec::new();
+            if !p.p.consume_token(&Token::RParen) {
+                cols.push(p.ident()?);
+                while p.p.consume_token(&Token::Comma) {
+                    cols.push(p.ident()?);
+                }
+                p.rparen()?;
+            }
+            cols
+        } else {
+            vec![]
+        };
+        AlterTableOp::SetRowFilter { function, columns }
+    } else if p.eat(&["DROP", "ROW", "FILTER"]) {
+        AlterTableOp::DropRowFilter
     } else if p.eat(&["ADD", "CONSTRAINT"]) {
         let name = p.ident()?;
         p.expect(&["CHECK"])?;
@@ -1874,6 +1927,28 @@ fn alter_table(p: &mut P<'_, '_>) -> Result<Statement> {
         let column = p.ident()?;
         if let Some(s) = p.tags_clause(TagTarget::Column(name.clone(), column.clone()))? {
             return Ok(s);
+        }
+        if p.eat(&["SET", "MASK"]) {
+            let function = p.name()?;
+            let using = if p.eat(&["USING", "COLUMNS"]) {
+                p.ident_list()?
+            } else {
+                vec![]
+            };
+            return Ok(Statement::AlterTable {
+                name,
+                op: AlterTableOp::SetMask {
+                    column,
+                    function,
+                    using,
+                },
+            });
+        }
+        if p.eat(&["DROP", "MASK"]) {
+            return Ok(Statement::AlterTable {
+                name,
+                op: AlterTableOp::DropMask { column },
+            });
         }
         p.expect(&["COMMENT"])?;
         AlterTableOp::ColumnComment {
