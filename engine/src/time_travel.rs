@@ -68,10 +68,43 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>> {
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
+    if let Some(ts) = eval_timestamp_expr(t) {
+        return Ok(ts);
+    }
     Err(EngineError::Coded {
         sqlstate: "22007",
         message: format!("invalid timestamp '{text}' for TIMESTAMP AS OF"),
     })
+}
+
+/// A constant expression that is or casts to a timestamp (`current_timestamp() - INTERVAL 1
+/// DAY`, `date_sub(current_date(), 1)`), evaluated now: the optimizer folds it to a literal.
+fn eval_timestamp_expr(text: &str) -> Option<DateTime<Utc>> {
+    use arrow::datatypes::{DataType, TimeUnit};
+    use datafusion::common::{DFSchema, ScalarValue};
+    use datafusion::logical_expr::{Cast, Expr, LogicalPlan, LogicalPlanBuilder};
+    let mut state = datafusion::prelude::SessionContext::new().state();
+    // `now()` is folded to the statement's start time, which this marks.
+    state.mark_start_execution();
+    let expr = state.create_logical_expr(text, &DFSchema::empty()).ok()?;
+    let expr = Expr::Cast(Cast::new(
+        Box::new(expr),
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+    ));
+    let plan = LogicalPlanBuilder::empty(true)
+        .project(vec![expr])
+        .ok()?
+        .build()
+        .ok()?;
+    let LogicalPlan::Projection(p) = state.optimize(&plan).ok()? else {
+        return None;
+    };
+    match p.expr.first()?.clone().unalias() {
+        Expr::Literal(ScalarValue::TimestampMicrosecond(Some(us), _), _) => {
+            DateTime::from_timestamp_micros(us)
+        }
+        _ => None,
+    }
 }
 
 fn version_error(entry: &TableEntry, what: String) -> EngineError {
@@ -185,6 +218,9 @@ impl Session {
         use datafusion::logical_expr::LogicalPlanBuilder;
         let (c, s, t) = self.qualify_table(name)?;
         let entry = self.lookup_table(&c, &s, &t)?;
+        // History shows operation parameters and statement texts: a full reader's business.
+        self.access()?
+            .require_on_table(&entry, weir_catalog::Privilege::Select)?;
         if entry.kind == TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
                 "'{}' is a view and has no history",
@@ -246,6 +282,7 @@ impl Session {
     ) -> Result<StatementOutput> {
         let (c, s, t) = self.qualify_table(name)?;
         let entry = self.lookup_table(&c, &s, &t)?;
+        self.require_writable(&entry, Some("RESTORE"))?;
         // Validates the target state exists, with Weir's error messages.
         self.state.table_as_of(&entry, as_of).await?;
         let table = self.state.latest_table(&entry).await?;
@@ -272,6 +309,14 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn timestamp_expressions_are_evaluated_now() {
+        let got = parse_timestamp("current_timestamp() - INTERVAL 1 DAY").expect("evaluates");
+        let want = chrono::Utc::now() - chrono::Duration::days(1);
+        assert!((got - want).num_seconds().abs() < 60, "{got} vs {want}");
+        assert!(parse_timestamp("no_such_column + 1").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -915,10 +915,23 @@ fn mark_time_travel(
     while k + 3 < visible.len() {
         let at = |j: usize| &tokens[visible[k + j]].token;
         let clause = word(at(1), "AS") && word(at(2), "OF");
+        // The suffix and where the clause ends (exclusive index into `tokens`).
         let suffix = match at(3) {
-            Token::Number(n, _) if clause && word(at(0), "VERSION") => Some(format!("@v{n}")),
+            Token::Number(n, _) if clause && word(at(0), "VERSION") => {
+                Some((format!("@v{n}"), visible[k + 3] + 1))
+            }
             Token::SingleQuotedString(ts) if clause && word(at(0), "TIMESTAMP") => {
-                Some(format!("@ts{ts}"))
+                Some((format!("@ts{ts}"), visible[k + 3] + 1))
+            }
+            // `TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY`: the expression's text,
+            // evaluated when the table is opened.
+            _ if clause && word(at(0), "TIMESTAMP") => {
+                let start = visible[k + 3];
+                let mut sub = Parser::new(&GenericDialect {})
+                    .with_tokens_with_locations(tokens[start..].to_vec());
+                sub.parse_expr()
+                    .ok()
+                    .map(|expr| (format!("@ts{expr}"), start + sub.index()))
             }
             _ => None,
         };
@@ -926,16 +939,19 @@ fn mark_time_travel(
         let is_name =
             matches!(&tokens[name_at].token, Token::Word(_)) && !word(&tokens[name_at].token, "TO");
         match suffix {
-            Some(suffix) if is_name => {
+            Some((suffix, end)) if is_name => {
                 if let Token::Word(w) = &mut tokens[name_at].token {
                     w.value = format!("{}{suffix}", w.value.to_lowercase());
                     w.quote_style = Some('"');
                     w.keyword = datafusion::sql::sqlparser::keywords::Keyword::NoKeyword;
                 }
-                for j in 0..4 {
-                    tokens[visible[k + j]].token = Token::Whitespace(Whitespace::Space);
+                let end = end.min(tokens.len());
+                for t in &mut tokens[visible[k]..end] {
+                    t.token = Token::Whitespace(Whitespace::Space);
                 }
-                k += 4;
+                while k < visible.len() && visible[k] < end {
+                    k += 1;
+                }
             }
             _ => k += 1,
         }
@@ -2006,6 +2022,15 @@ mod tests {
         assert_eq!(
             s.to_string(),
             "SELECT * FROM c.s.\"orders@v3\" o JOIN \"t@ts2025-03-18\" ON true"
+        );
+        let Statement::Standard(s) = one(
+            "SELECT * FROM t TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY x WHERE a = 1",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            s.to_string(),
+            "SELECT * FROM \"t@tscurrent_timestamp() - INTERVAL 1 DAY\" x WHERE a = 1"
         );
         let Statement::Restore { table, as_of } = one("RESTORE TABLE t TO VERSION AS OF 2") else {
             panic!()
