@@ -277,11 +277,23 @@ impl Metastore {
 
     /// Grants held by any of `principals`.
     pub fn grants_to(&self, principals: &BTreeSet<String>) -> Result<Vec<GrantEntry>> {
-        let all = self.all_grants()?;
-        Ok(all
-            .into_iter()
-            .filter(|g| principals.contains(&g.principal))
-            .collect())
+        if principals.is_empty() {
+            return Ok(vec![]);
+        }
+        let conn = self.lock();
+        let marks = vec!["?"; principals.len()].join(", ");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT object_type, catalog, schema, name, col, principal, privilege, grantor
+             FROM grants WHERE principal IN ({marks})"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(principals.iter()), grant_from_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(g) = r? {
+                out.push(g);
+            }
+        }
+        Ok(out)
     }
 
     /// Every grant of the metastore, ordered by object.
