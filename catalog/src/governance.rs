@@ -177,33 +177,28 @@ impl Metastore {
 
     /// Every group a user belongs to, directly or through nested groups, plus `account users`.
     pub fn groups_of_user(&self, user: &str) -> Result<BTreeSet<String>> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare(
-            "WITH RECURSIVE g(name) AS (
-               SELECT group_name FROM group_members WHERE member_kind = 'USER' AND member = ?1
-               UNION
-               SELECT m.group_name FROM group_members m JOIN g
-                 ON m.member_kind = 'GROUP' AND m.member = g.name)
-             SELECT name FROM g",
-        )?;
-        let rows = stmt.query_map(params![user], |r| r.get::<_, String>(0))?;
-        let mut out: BTreeSet<String> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut out = self.containing_groups(MemberKind::User, user)?;
         out.insert(ACCOUNT_USERS_GROUP.to_string());
         Ok(out)
     }
 
     /// The groups that contain `group`, directly or transitively.
     fn group_ancestors(&self, group: &str) -> Result<BTreeSet<String>> {
+        self.containing_groups(MemberKind::Group, group)
+    }
+
+    /// The groups holding a user or group directly, and the groups holding those, and so on.
+    fn containing_groups(&self, kind: MemberKind, member: &str) -> Result<BTreeSet<String>> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "WITH RECURSIVE g(name) AS (
-               SELECT group_name FROM group_members WHERE member_kind = 'GROUP' AND member = ?1
+               SELECT group_name FROM group_members WHERE member_kind = ?1 AND member = ?2
                UNION
                SELECT m.group_name FROM group_members m JOIN g
                  ON m.member_kind = 'GROUP' AND m.member = g.name)
              SELECT name FROM g",
         )?;
-        let rows = stmt.query_map(params![group], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map(params![kind.as_str(), member], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -286,7 +281,10 @@ impl Metastore {
             "SELECT object_type, catalog, schema, name, col, principal, privilege, grantor
              FROM grants WHERE principal IN ({marks})"
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(principals.iter()), grant_from_row)?;
+        let rows = stmt.query_map(
+            rusqlite::params_from_iter(principals.iter()),
+            grant_from_row,
+        )?;
         let mut out = Vec::new();
         for r in rows {
             if let Some(g) = r? {

@@ -286,11 +286,7 @@ impl Session {
             } => {
                 let (c, s, t) = self.qualify_table(&name)?;
                 let access = self.access()?;
-                access.require_use(&c, Some(&s))?;
-                access.require(
-                    &Securable::Schema(c.clone(), s.clone()),
-                    Privilege::CreateTable,
-                )?;
+                access.require_create(&c, &s, Privilege::CreateTable)?;
                 if let Some(existing) = m.get_table(&c, &s, &t)? {
                     if if_not_exists {
                         return done(None);
@@ -563,11 +559,7 @@ impl Session {
         }
         let existing = m.get_table(&c, &s, &t)?;
         let access = self.access()?;
-        access.require_use(&c, Some(&s))?;
-        access.require(
-            &Securable::Schema(c.clone(), s.clone()),
-            Privilege::CreateTable,
-        )?;
+        access.require_create(&c, &s, Privilege::CreateTable)?;
         if ct.location.is_some() {
             // A path is a way around the catalog: it can point at another table's data.
             access.require_admin("create tables at an explicit LOCATION")?;

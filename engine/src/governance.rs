@@ -219,11 +219,7 @@ impl Session {
                 comment,
             } => {
                 let (c, s, f) = self.qualify_table(&name)?;
-                access.require_use(&c, Some(&s))?;
-                access.require(
-                    &Securable::Schema(c.clone(), s.clone()),
-                    Privilege::CreateFunction,
-                )?;
+                access.require_create(&c, &s, Privilege::CreateFunction)?;
                 let existing = m.get_function(&c, &s, &f)?;
                 if let Some(e) = &existing {
                     if if_not_exists {

@@ -184,6 +184,12 @@ impl Access {
         Ok(())
     }
 
+    /// `CREATE TABLE` / `CREATE FUNCTION` in schema `c.s`, with the USE privileges.
+    pub fn require_create(&self, c: &str, s: &str, p: Privilege) -> Result<()> {
+        self.require_use(c, Some(s))?;
+        self.require(&Securable::Schema(c.to_string(), s.to_string()), p)
+    }
+
     /// Table-level `p` with the USE privileges on the table's parents.
     pub fn require_on_table(&self, entry: &TableEntry, p: Privilege) -> Result<()> {
         self.require_use(&entry.catalog, Some(&entry.schema))?;
