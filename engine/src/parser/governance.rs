@@ -429,7 +429,14 @@ fn create_function(p: &mut P<'_, '_>, or_replace: bool) -> Result<Option<Stateme
         }
     }
     p.expect(&["RETURN"])?;
-    let body = p.p.parse_expr()?.to_string();
+    let body = p.p.parse_expr()?;
+    if has_subquery(&body) {
+        // Function bodies are compiled per query into expressions over their arguments.
+        return Err(EngineError::not_supported(
+            "a SQL function body cannot contain a subquery",
+        ));
+    }
+    let body = body.to_string();
     Ok(gov(GovernanceStatement::CreateFunction {
         name,
         or_replace,
@@ -439,6 +446,16 @@ fn create_function(p: &mut P<'_, '_>, or_replace: bool) -> Result<Option<Stateme
         body,
         comment,
     }))
+}
+
+fn has_subquery(expr: &datafusion::sql::sqlparser::ast::Expr) -> bool {
+    use datafusion::sql::sqlparser::ast::{visit_expressions, Expr};
+    use std::ops::ControlFlow;
+    visit_expressions(expr, |e| match e {
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// The statement text with password literals replaced, for anything that keeps statement text.
