@@ -776,6 +776,7 @@ impl Session {
             AlterTableOp::DropRowFilter => self.set_policy(name, None, None)?,
             AlterTableOp::RenameTo(to) => {
                 let (c2, s2, t2) = self.qualify_table(&to)?;
+                access.require_create(&c2, &s2, Privilege::CreateTable)?;
                 if c2 != c {
                     return Err(EngineError::invalid(
                         "ALTER TABLE ... RENAME TO cannot move a table to another catalog",
@@ -838,6 +839,7 @@ impl Session {
                         message: format!("principal '{owner}' does not exist"),
                     });
                 }
+                access.require_may_give_to(&owner)?;
                 entry.owner = owner;
                 m.update_table(&entry)?;
             }

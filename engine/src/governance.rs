@@ -207,6 +207,7 @@ impl Session {
                 let securable = self.securable_of(&on)?;
                 access.require_manage(&securable)?;
                 self.require_principal(&owner)?;
+                access.require_may_give_to(&owner)?;
                 m.set_owner(&securable, &owner)?;
             }
             G::CreateFunction {

@@ -154,6 +154,11 @@ impl Session {
         let (c, s, t) = self.qualify_table(&parts)?;
         let entry = self.lookup_table(&c, &s, &t)?;
         self.require_writable(&entry, Some("MERGE"))?;
+        if schema_evolution {
+            // New columns change the table's definition: its owner's (or MANAGE holder's) call.
+            self.access()?
+                .require_manage(&crate::access::table_securable(&entry))?;
+        }
         if entry.kind == weir_catalog::TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
                 "cannot MERGE INTO view '{}'",

@@ -562,11 +562,12 @@ impl Session {
             }) => match op {
                 WriteOp::Insert(insert_op) => {
                     let entry = self.resolve_table_ref(&table_name)?;
-                    self.require_writable(&entry, None)?;
                     let overwrite = matches!(
                         insert_op,
                         datafusion::logical_expr::dml::InsertOp::Overwrite
                     );
+                    // Overwriting deletes every row, also those a row filter hides.
+                    self.require_writable(&entry, overwrite.then_some("INSERT OVERWRITE"))?;
                     let rows = self
                         .write_to_table(
                             &entry,
@@ -603,6 +604,16 @@ impl Session {
                 ddl.name()
             ))),
             LogicalPlan::Copy(_) => Err(EngineError::not_supported("COPY ... TO is not supported")),
+            LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)
+                if crate::access::reads_governed_table(&plan)? && !self.access()?.is_admin() =>
+            {
+                Err(EngineError::PermissionDenied(
+                    "permission denied: EXPLAIN of a query over a table with column grants, masks \
+                     or a row filter is reserved to admins (its plan shows file paths, partition \
+                     values and row counts the policies hide)"
+                        .into(),
+                ))
+            }
             LogicalPlan::Statement(s) => Err(EngineError::not_supported(format!(
                 "{} is not supported",
                 s.name()
@@ -739,12 +750,22 @@ impl Session {
         access.restrict_columns(entry)
     }
 
-    /// Checks the user may write a table: MODIFY (with USE CATALOG / USE SCHEMA); for `rewrite`
-    /// statements (UPDATE, DELETE, MERGE) also that no mask or row filter applies to it.
+    /// Checks the user may write a table: MODIFY (with USE CATALOG / USE SCHEMA). Statements
+    /// that read the table's rows to rewrite them (`rewrite`: UPDATE, DELETE, MERGE, INSERT
+    /// OVERWRITE) evaluate their predicates and assignments on the raw table, so they also need
+    /// SELECT on every column, and no mask or row filter may apply to the table.
     pub(crate) fn require_writable(&self, entry: &TableEntry, rewrite: Option<&str>) -> Result<()> {
         let access = self.access()?;
         access.require_on_table(entry, weir_catalog::Privilege::Modify)?;
         if let Some(verb) = rewrite {
+            if access.table_read(entry)? != crate::access::TableRead::All {
+                return Err(EngineError::PermissionDenied(format!(
+                    "permission denied: {verb} reads the rows of {} and needs SELECT on the \
+                     whole table; user '{}' lacks it",
+                    entry.full_name(),
+                    self.user
+                )));
+            }
             self.require_unprotected_write(&access, entry, verb)?;
         }
         Ok(())

@@ -256,6 +256,13 @@ impl Session {
                 let e = m.get_catalog(name)?.ok_or_else(|| {
                     EngineError::UndefinedCatalog(format!("catalog '{name}' does not exist"))
                 })?;
+                if !self.access()?.catalog_visible(name)? {
+                    return Err(crate::access::denied(
+                        &self.user,
+                        weir_catalog::Privilege::Browse,
+                        &weir_catalog::Securable::Catalog(name.clone()),
+                    ));
+                }
                 info_rows(vec![
                     ("Catalog Name", Some(e.name)),
                     ("Comment", e.comment),
@@ -269,6 +276,13 @@ impl Session {
                 let e = m.get_schema(&c, &s)?.ok_or_else(|| {
                     EngineError::UndefinedSchema(format!("schema '{c}.{s}' does not exist"))
                 })?;
+                if !self.access()?.schema_visible(&c, &s)? {
+                    return Err(crate::access::denied(
+                        &self.user,
+                        weir_catalog::Privilege::UseSchema,
+                        &weir_catalog::Securable::Schema(c.clone(), s.clone()),
+                    ));
+                }
                 info_rows(vec![
                     ("Catalog Name", Some(e.catalog)),
                     ("Namespace Name", Some(e.name)),

@@ -218,9 +218,16 @@ impl Session {
         use datafusion::logical_expr::LogicalPlanBuilder;
         let (c, s, t) = self.qualify_table(name)?;
         let entry = self.lookup_table(&c, &s, &t)?;
-        // History shows operation parameters and statement texts: a full reader's business.
-        self.access()?
-            .require_on_table(&entry, weir_catalog::Privilege::Select)?;
+        // History shows operation parameters, metrics and statement texts, which name values and
+        // rows that column grants, masks and row filters hide: a full reader's business, and on
+        // a table with policies its owner's (or a MANAGE holder's).
+        let access = self.access()?;
+        access.require_on_table(&entry, weir_catalog::Privilege::Select)?;
+        if access.table_read(&entry)? != crate::access::TableRead::All
+            || !crate::access::TablePolicies::load(&self.state.metastore, &entry)?.is_empty()
+        {
+            access.require_manage(&crate::access::table_securable(&entry))?;
+        }
         if entry.kind == TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
                 "'{}' is a view and has no history",

@@ -1638,3 +1638,95 @@ def test_readme_governance_walkthrough_runs(server_factory):
     assert any(w == "alice" for w, _ in checked) and any(w == "bob" for w, _ in checked)
     assert "ssn" in checked_text, "the README should show the masked SSN"
     assert MASK in section
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths found by review: reads through writes, filter side channels, ownership hand-offs
+# ---------------------------------------------------------------------------------------------
+
+
+def test_rewrites_need_select_on_every_column(scn, front):
+    """UPDATE, DELETE and MERGE evaluate their predicates and assignments on the raw table: with
+    MODIFY but only some columns (or none) readable they would copy or probe hidden values, so
+    they are refused; INSERT needs MODIFY only. Nothing changes."""
+    t = f"main.sandbox.{unique('rw')}"
+    scn.admin(f"CREATE TABLE {t} (id INT, name STRING, salary DOUBLE)")
+    scn.admin(f"INSERT INTO {t} VALUES (1, 'a', 100.0), (2, 'b', 200.0)")
+    cols = scn.new_user("rwcols", grants=["USE CATALOG ON CATALOG main",
+                                          "USE SCHEMA ON SCHEMA main.sandbox",
+                                          f"SELECT (id, name) ON TABLE {t}",
+                                          f"MODIFY ON TABLE {t}"])
+    blind = scn.new_user("rwblind", grants=["USE CATALOG ON CATALOG main",
+                                            "USE SCHEMA ON SCHEMA main.sandbox",
+                                            f"MODIFY ON TABLE {t}"])
+    before = scn.admin(f"SELECT * FROM {t} ORDER BY id")
+    # The target's columns are those the user sees (INSERT fills the others with NULL).
+    overwrite = {cols: "SELECT 9, 'z'", blind: "SELECT 9, 'z', 0.0"}
+    for user in (cols, blind):
+        for sql in (
+            f"UPDATE {t} SET name = CAST(salary AS STRING)",
+            f"UPDATE {t} SET id = id WHERE salary > 150",
+            f"DELETE FROM {t} WHERE salary = 100",
+            f"MERGE INTO {t} USING (SELECT 1 AS k) s ON false "
+            "WHEN NOT MATCHED BY SOURCE THEN UPDATE SET name = CAST(salary AS STRING)",
+            f"INSERT OVERWRITE {t} {overwrite[user]}",
+        ):
+            # Either the whole-table SELECT is missing, or the hidden column is named.
+            expect_denied(scn, front, user, sql, r"\bSELECT\b|column salary", obj(t))
+    assert scn.admin(f"SELECT * FROM {t} ORDER BY id") == before
+    scn.run(front, blind, f"INSERT INTO {t} VALUES (3, 'c', 300.0)")
+    assert scn.admin(f"SELECT count(*) FROM {t}") == [(3,)]
+
+
+def test_row_filter_runs_before_the_users_predicate(scn, front):
+    """A predicate that fails on a hidden row (division by zero on Ben's salary, a US row bob
+    cannot see) must never run on it: the filter comes first, physical pushdown included."""
+    ben_salary = int(EMPLOYEES[1][2])
+    rows = scn.run(front, "bob", f"SELECT id FROM {E} "
+                   f"WHERE 10 / (CAST(salary AS INT) - {ben_salary}) > -100 ORDER BY id")
+    assert first_col(rows) == EU_IDS
+
+
+def test_explain_over_governed_tables_is_admin_only(scn, front):
+    """The plan of a query over a masked, filtered or column-granted table shows file paths,
+    partition values and row counts: non-admins get 42501, admins the plan."""
+    for user, sql in (("bob", f"SELECT * FROM {E}"), ("alice", f"SELECT id FROM {E}"),
+                      ("carol", "SELECT * FROM main.hr.v_names")):
+        for explain in ("EXPLAIN", "EXPLAIN ANALYZE"):
+            expect_denied(scn, front, user, f"{explain} {sql}", "EXPLAIN")
+    assert scn.run(front, "admin", f"EXPLAIN SELECT * FROM {E}")
+
+
+def test_history_of_a_governed_table_is_its_owners(scn, front):
+    """DESCRIBE HISTORY shows predicates and metrics naming hidden values and rows: on a table
+    with policies only its owner, MANAGE holders and admins may read it."""
+    expect_denied(scn, front, "bob", f"DESCRIBE HISTORY {E}", priv("MANAGE"))
+    assert scn.run(front, "admin", f"DESCRIBE HISTORY {E} LIMIT 1")
+
+
+def test_ownership_goes_only_to_oneself_or_ones_groups(scn, front):
+    """A view handed to a stronger owner would run with that owner's privileges: non-admins may
+    transfer ownership only to themselves or a group they belong to."""
+    u = scn.new_user("own", groups=["analysts"],
+                     grants=["USE CATALOG ON CATALOG main",
+                             "USE SCHEMA, CREATE TABLE ON SCHEMA main.sandbox"])
+    v = f"main.sandbox.{unique('ov')}"
+    scn.run(front, u, f"CREATE VIEW {v} AS SELECT id FROM {E}")
+    expect_denied(scn, front, u, f"ALTER VIEW {v} OWNER TO admin", "ownership")
+    expect_denied(scn, front, u, f"ALTER VIEW {v} OWNER TO hr", "ownership")
+    scn.run(front, u, f"ALTER VIEW {v} OWNER TO analysts")
+    owner = scn.admin("SELECT table_owner FROM main.information_schema.tables "
+                      f"WHERE table_name = '{v.rsplit('.', 1)[1]}'")
+    assert owner == [("analysts",)]
+
+
+def test_rename_into_a_schema_needs_create_table_there(scn, front):
+    """RENAME TO into another schema needs CREATE TABLE on it, like creating the table there."""
+    u = scn.new_user("ren", grants=["USE CATALOG ON CATALOG main",
+                                    "USE SCHEMA, CREATE TABLE ON SCHEMA main.sandbox",
+                                    "USE SCHEMA ON SCHEMA main.hr"])
+    t = unique("rn")
+    scn.run(front, u, f"CREATE TABLE main.sandbox.{t} (id INT)")
+    expect_denied(scn, front, u, f"ALTER TABLE main.sandbox.{t} RENAME TO main.hr.{t}",
+                  priv("CREATE TABLE"), obj("main.hr"))
+    assert scn.admin(f"SHOW TABLES IN main.hr LIKE '{t}'") == []

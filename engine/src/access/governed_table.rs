@@ -2,9 +2,10 @@
 //! only the rows the row filter keeps, before any operator of the query sees them.
 //!
 //! The masks and the row filter are applied inside this provider's own plan. Filters of the
-//! query are never pushed into it, so no predicate of the user's can run on a row or value
-//! before the policy has (an error or a side effect of such a predicate would otherwise reveal
-//! hidden data).
+//! query are never pushed into it — neither logically (`supports_filters_pushdown`) nor by the
+//! physical optimizer (a barrier node tops the plan) — so no predicate of the user's can run on
+//! a row or value before the policy has (an error such a predicate raises, a division by zero
+//! say, would otherwise reveal hidden data).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,13 +13,16 @@ use std::sync::Arc;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session as CatalogSession, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Column, TableReference};
 use datafusion::datasource::{provider_as_source, TableType};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::session_state::SessionState;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{Cast, Expr, LogicalPlanBuilder, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
 use super::policy::{compile_function, PolicyCall, TablePolicies};
 use crate::error::EngineError;
@@ -240,6 +244,73 @@ impl TableProvider for GovernedTable {
         let plan = self
             .policy_plan(state, projection, limit)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        state.create_physical_plan(&plan).await
+        let physical = state.create_physical_plan(&plan).await?;
+        Ok(Arc::new(PolicyBarrierExec::new(physical)))
+    }
+}
+
+/// The top of a policy plan: the physical optimizer must not push the query's filters (or the
+/// dynamic filters of joins and TopK) below it, where they would run on rows the row filter
+/// removes or before it. This node passes batches through and takes no filters (the default of
+/// `gather_filters_for_pushdown`), nor does it swap places with projections.
+#[derive(Debug)]
+struct PolicyBarrierExec {
+    input: Arc<dyn ExecutionPlan>,
+}
+
+impl PolicyBarrierExec {
+    fn new(input: Arc<dyn ExecutionPlan>) -> Self {
+        PolicyBarrierExec { input }
+    }
+}
+
+impl DisplayAs for PolicyBarrierExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PolicyBarrierExec")
+    }
+}
+
+impl ExecutionPlan for PolicyBarrierExec {
+    fn name(&self) -> &str {
+        "PolicyBarrierExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        match (children.pop(), children.is_empty()) {
+            (Some(input), true) => Ok(Arc::new(PolicyBarrierExec::new(input))),
+            _ => Err(DataFusionError::Internal(
+                "PolicyBarrierExec takes exactly one child".into(),
+            )),
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        self.input.execute(partition, context)
     }
 }

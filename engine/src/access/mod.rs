@@ -210,6 +210,20 @@ impl Access {
         }
     }
 
+    /// Ownership may only go to the caller or a group it belongs to (PostgreSQL's rule), unless
+    /// the caller is an admin: a view handed to a stronger owner would run with that owner's
+    /// privileges.
+    pub fn require_may_give_to(&self, new_owner: &str) -> Result<()> {
+        if self.is_admin() || self.principal.is(new_owner) {
+            Ok(())
+        } else {
+            Err(EngineError::PermissionDenied(format!(
+                "permission denied: user '{}' may transfer ownership only to itself or a group it                  belongs to, not to '{new_owner}'",
+                self.user()
+            )))
+        }
+    }
+
     pub fn require_admin(&self, what: &str) -> Result<()> {
         if self.is_admin() {
             Ok(())
@@ -428,6 +442,34 @@ impl Access {
         }
         Ok(out)
     }
+}
+
+/// Whether a plan reads a table through a [`GovernedTable`] (column grants, masks, row filter),
+/// directly or inside a view.
+pub fn reads_governed_table(plan: &datafusion::logical_expr::LogicalPlan) -> Result<bool> {
+    use datafusion::catalog::view::ViewTable;
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::datasource::source_as_provider;
+    use datafusion::logical_expr::LogicalPlan;
+    let mut found = false;
+    plan.apply_with_subqueries(|p| {
+        if let LogicalPlan::TableScan(scan) = p {
+            if let Ok(provider) = source_as_provider(&scan.source) {
+                let any: &dyn std::any::Any = provider.as_ref();
+                if any.is::<GovernedTable>() {
+                    found = true;
+                } else if let Some(view) = any.downcast_ref::<ViewTable>() {
+                    found = reads_governed_table(view.logical_plan()).unwrap_or(true);
+                }
+            }
+        }
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    })?;
+    Ok(found)
 }
 
 pub fn table_securable(entry: &TableEntry) -> Securable {
