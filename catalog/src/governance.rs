@@ -21,6 +21,28 @@ impl Metastore {
             });
         }
         self.write(|tx| {
+            // As in PostgreSQL: a user who owns objects is not dropped (a user re-created with
+            // the name would otherwise own them); hand them over with OWNER TO first.
+            let owned: Option<String> = tx
+                .query_row(
+                    "SELECT 'catalog ' || name FROM catalogs WHERE owner = ?1
+                     UNION ALL SELECT 'schema ' || catalog || '.' || name FROM schemas WHERE owner = ?1
+                     UNION ALL SELECT 'table ' || catalog || '.' || schema || '.' || name
+                       FROM tables WHERE owner = ?1
+                     UNION ALL SELECT 'function ' || catalog || '.' || schema || '.' || name
+                       FROM functions WHERE owner = ?1
+                     LIMIT 1",
+                    params![name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(object) = owned {
+                return Err(MetastoreError::NotEmpty {
+                    kind: "user",
+                    name: name.to_string(),
+                    detail: format!("it owns {object} (and maybe more); transfer with OWNER TO"),
+                });
+            }
             if tx.execute("DELETE FROM users WHERE name = ?1", params![name])? == 0 {
                 return Err(MetastoreError::not_found("user", name));
             }
@@ -626,6 +648,21 @@ mod tests {
             .contains(ADMINS_GROUP));
         m.drop_user("erin").expect("drop");
         assert!(!m.user_exists("erin").expect("exists"));
+        // An owner is kept until its objects are handed over.
+        m.put_user("olga", &ScramSecret::derive("pw"), false)
+            .expect("user");
+        m.create_catalog("olgas", None, None, "olga", false)
+            .expect("catalog");
+        assert!(m.drop_user("olga").is_err());
+        m.set_owner(&Securable::Catalog("olgas".into()), ADMIN_USER)
+            .expect("owner");
+        assert!(m.drop_user("olga").is_err(), "still owns olgas.default");
+        m.set_owner(
+            &Securable::Schema("olgas".into(), crate::DEFAULT_SCHEMA.into()),
+            ADMIN_USER,
+        )
+        .expect("owner");
+        m.drop_user("olga").expect("drop after hand-over");
     }
 
     #[test]
