@@ -307,6 +307,21 @@ pub struct WeirSchema {
     identity: Arc<Identity>,
 }
 
+/// Whether SQL text calls a function that answers for the reader (`current_user()`,
+/// `is_member()`, ...).
+fn is_identity_aware(sql: &str) -> bool {
+    let lower = sql.to_lowercase();
+    [
+        "current_user",
+        "session_user",
+        "is_member",
+        "is_account_group_member",
+        "current_role",
+    ]
+    .iter()
+    .any(|f| lower.contains(f))
+}
+
 /// Columns of the change feed shown to every reader of the table.
 const CHANGE_FEED_COLUMNS: &[&str] = &["_change_type", "_commit_version", "_commit_timestamp"];
 
@@ -332,7 +347,14 @@ impl WeirSchema {
         } else {
             TablePolicies::load(&self.state.metastore, entry)?
         };
-        if read == TableRead::All && policies.is_empty() {
+        // A view that asks who reads it guards rows or values itself (a "dynamic view"): it is
+        // kept opaque like a row filter, so no predicate of the reader's runs inside it first.
+        let dynamic_view = entry.kind == TableKind::View
+            && entry
+                .view_definition
+                .as_deref()
+                .is_some_and(is_identity_aware);
+        if read == TableRead::All && policies.is_empty() && !dynamic_view {
             // Nothing to enforce: the plain provider keeps views inlined and filters pushed down.
             return Ok(raw);
         }

@@ -1730,3 +1730,20 @@ def test_rename_into_a_schema_needs_create_table_there(scn, front):
     expect_denied(scn, front, u, f"ALTER TABLE main.sandbox.{t} RENAME TO main.hr.{t}",
                   priv("CREATE TABLE"), obj("main.hr"))
     assert scn.admin(f"SHOW TABLES IN main.hr LIKE '{t}'") == []
+
+
+def test_dynamic_view_guards_rows_before_the_readers_predicate(scn, front):
+    """A view that filters rows by who reads it (is_member in its WHERE) is kept opaque: the
+    reader's predicate never runs on a row the view hides (a division by zero on a hidden row
+    would reveal it)."""
+    t = f"main.sandbox.{unique('dv')}"
+    v = f"main.sandbox.{unique('dynv')}"
+    scn.admin(f"CREATE TABLE {t} (id INT, amount INT, region STRING)")
+    scn.admin(f"INSERT INTO {t} VALUES (1, 10, 'EU'), (2, 0, 'US'), (3, 30, 'EU')")
+    scn.admin(f"CREATE VIEW {v} AS SELECT id, amount FROM {t} "
+              "WHERE is_member('admins') OR region = 'EU'")
+    u = scn.new_user("dyn", grants=["USE CATALOG ON CATALOG main",
+                                    "USE SCHEMA ON SCHEMA main.sandbox", f"SELECT ON VIEW {v}"])
+    rows = scn.run(front, u, f"SELECT id FROM {v} WHERE 100 / amount > 0 ORDER BY id")
+    assert first_col(rows) == [1, 3]
+    assert scn.run(front, "admin", f"SELECT count(*) FROM {v}") == [(3,)]

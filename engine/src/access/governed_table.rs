@@ -227,10 +227,16 @@ impl TableProvider for GovernedTable {
                 None if all_visible => None,
                 None => Some(self.visible.clone()),
             };
-            return self
+            let plan = self
                 .inner
                 .scan(state, inner_projection.as_ref(), filters, limit)
-                .await;
+                .await?;
+            // An opaque (dynamic) view: the reader's predicates stay above it.
+            return Ok(if self.opaque {
+                Arc::new(PolicyBarrierExec::new(plan))
+            } else {
+                plan
+            });
         }
         let state = state
             .as_any()
