@@ -328,13 +328,10 @@ const CHANGE_FEED_COLUMNS: &[&str] = &["_change_type", "_commit_version", "_comm
 impl WeirSchema {
     /// The provider as the identity may read it: column grants, masks and row filters applied.
     /// A table the identity holds no privilege on fails here, before its columns are known.
-    fn govern(
-        &self,
-        entry: &TableEntry,
-        raw: Arc<dyn TableProvider>,
-        always_visible: &[&str],
-    ) -> Result<Arc<dyn TableProvider>> {
-        use crate::access::{Access, GovernedTable, TablePolicies, TableRead};
+    /// What the identity may read of a table, decided before the table is opened (or a view
+    /// planned): one without any privilege on it learns nothing, not even planning errors.
+    fn read_access(&self, entry: &TableEntry) -> Result<crate::access::TableRead> {
+        use crate::access::{Access, TableRead};
         let access = Access::load(&self.state.metastore, &self.identity.rights)?;
         let read = access.table_read(entry)?;
         if let TableRead::Denied(why) = &read {
@@ -342,6 +339,17 @@ impl WeirSchema {
                 return Err(EngineError::PermissionDenied(why.clone()));
             }
         }
+        Ok(read)
+    }
+
+    fn govern(
+        &self,
+        entry: &TableEntry,
+        read: crate::access::TableRead,
+        raw: Arc<dyn TableProvider>,
+        always_visible: &[&str],
+    ) -> Result<Arc<dyn TableProvider>> {
+        use crate::access::{GovernedTable, TablePolicies, TableRead};
         let policies = if entry.kind == TableKind::View {
             TablePolicies::default()
         } else {
@@ -397,12 +405,15 @@ impl SchemaProvider for WeirSchema {
         let as_external = |e: EngineError| DataFusionError::External(Box::new(e));
         match entry {
             Some(entry) => {
+                let read = self.read_access(&entry).map_err(as_external)?;
                 let raw = self
                     .state
                     .table_provider(&entry, &self.views, &self.identity)
                     .await
                     .map_err(as_external)?;
-                self.govern(&entry, raw, &[]).map(Some).map_err(as_external)
+                self.govern(&entry, read, raw, &[])
+                    .map(Some)
+                    .map_err(as_external)
             }
             // `t@changes...` (the change feed of `t`) or `t@v3` / `t@ts...` (an earlier state).
             None => {
@@ -422,6 +433,7 @@ impl SchemaProvider for WeirSchema {
                 else {
                     return Ok(None);
                 };
+                let read = self.read_access(&entry).map_err(as_external)?;
                 let (provider, always_visible) = match what {
                     Ok(as_of) => (self.state.versioned_provider(&entry, &as_of).await, &[][..]),
                     Err((start, end)) => (
@@ -432,7 +444,7 @@ impl SchemaProvider for WeirSchema {
                     ),
                 };
                 let raw = provider.map_err(as_external)?;
-                self.govern(&entry, raw, always_visible)
+                self.govern(&entry, read, raw, always_visible)
                     .map(Some)
                     .map_err(as_external)
             }
