@@ -768,12 +768,14 @@ impl Session {
                 column,
                 function,
                 using,
-            } => self.set_policy(name, Some(&column), Some((&function, &using)))?,
-            AlterTableOp::DropMask { column } => self.set_policy(name, Some(&column), None)?,
-            AlterTableOp::SetRowFilter { function, columns } => {
-                self.set_policy(name, None, Some((&function, &columns)))?
+            } => self.set_policy(&access, &entry, Some(&column), Some((&function, &using)))?,
+            AlterTableOp::DropMask { column } => {
+                self.set_policy(&access, &entry, Some(&column), None)?
             }
-            AlterTableOp::DropRowFilter => self.set_policy(name, None, None)?,
+            AlterTableOp::SetRowFilter { function, columns } => {
+                self.set_policy(&access, &entry, None, Some((&function, &columns)))?
+            }
+            AlterTableOp::DropRowFilter => self.set_policy(&access, &entry, None, None)?,
             AlterTableOp::RenameTo(to) => {
                 let (c2, s2, t2) = self.qualify_table(&to)?;
                 access.require_create(&c2, &s2, Privilege::CreateTable)?;

@@ -332,23 +332,26 @@ impl Session {
         Ok(Some(crate::show::mem_plan(b)?))
     }
 
-    /// `ALTER TABLE ... SET MASK / DROP MASK / SET ROW FILTER / DROP ROW FILTER`.
+    /// `ALTER TABLE ... SET MASK / DROP MASK / SET ROW FILTER / DROP ROW FILTER`, by a user
+    /// `alter_table` has checked may manage the table.
     pub(crate) fn set_policy(
         &self,
-        table: &[String],
+        access: &Access,
+        entry: &weir_catalog::TableEntry,
         column: Option<&str>,
         function: Option<(&Name, &[String])>,
     ) -> Result<()> {
-        let (c, s, t) = self.qualify_table(table)?;
-        let entry = self.lookup_table(&c, &s, &t)?;
         if entry.kind == TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
                 "'{}' is a view; masks and row filters are set on tables",
                 entry.full_name()
             )));
         }
-        let access = self.access()?;
-        access.require_manage(&table_securable(&entry))?;
+        let (c, s, t) = (
+            entry.catalog.clone(),
+            entry.schema.clone(),
+            entry.name.clone(),
+        );
         let m = &self.state.metastore;
         if let Some(col) = column {
             if !entry.columns.iter().any(|ec| ec.name == col) {

@@ -13,7 +13,6 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::prelude::SessionContext;
 
 mod membership;
 mod pg;
@@ -108,17 +107,7 @@ fn constant_fn(name: &'static str, aliases: &[&str], value: &str) -> ScalarUDF {
     })
 }
 
-/// Registers Weir's functions on a session of `user`.
-pub fn register_session_functions(ctx: &SessionContext, user: &str, server_version: &str) {
-    for f in session_functions(user, server_version)
-        .into_iter()
-        .chain(pg_client_functions())
-    {
-        ctx.register_udf(f.as_ref().clone());
-    }
-}
-
-/// The functions as a list, for callers that build sessions without a `SessionContext`.
+/// The session functions of `user`, registered on every session state the engine builds.
 pub fn session_functions(user: &str, server_version: &str) -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(session_fn("current_catalog", &[], SessionValue::Catalog)),
