@@ -46,6 +46,9 @@ pub enum EngineError {
     InvalidCursor(String),
     #[error("{0}")]
     Recursion(String),
+    /// A statement nested deeper than the engine will recurse (54001, statement_too_complex).
+    #[error("{0}")]
+    StatementTooComplex(String),
     /// An error of the caller's input with a specific SQLSTATE.
     #[error("{message}")]
     Coded {
@@ -95,6 +98,7 @@ impl EngineError {
             EngineError::Canceled => "57014",
             EngineError::InvalidCursor(_) => "34000",
             EngineError::Recursion(_) => "42P17",
+            EngineError::StatementTooComplex(_) => "54001",
             EngineError::Coded { sqlstate, .. } => sqlstate,
             EngineError::Storage(_) => "58030",
             EngineError::Internal(_) => "XX000",
@@ -111,6 +115,7 @@ impl EngineError {
             | EngineError::WrongObjectType(_)
             | EngineError::DependentObjects(_)
             | EngineError::Recursion(_)
+            | EngineError::StatementTooComplex(_)
             | EngineError::Coded { .. } => ErrorClass::InvalidArgument,
             EngineError::UndefinedTable(_)
             | EngineError::UndefinedCatalog(_)
@@ -165,6 +170,11 @@ impl From<MetastoreError> for EngineError {
 
 impl From<sqlparser_error::ParserError> for EngineError {
     fn from(e: sqlparser_error::ParserError) -> Self {
+        if matches!(e, sqlparser_error::ParserError::RecursionLimitExceeded) {
+            return EngineError::StatementTooComplex(
+                "statement too complex: brackets or subqueries nest too deep".into(),
+            );
+        }
         EngineError::Syntax(
             e.to_string()
                 .trim_start_matches("sql parser error: ")
@@ -262,11 +272,7 @@ fn arrow_error(msg: String) -> EngineError {
 
 fn classify_datafusion(e: DataFusionError) -> EngineError {
     match e {
-        DataFusionError::SQL(pe, _) => EngineError::Syntax(
-            pe.to_string()
-                .trim_start_matches("sql parser error: ")
-                .to_string(),
-        ),
+        DataFusionError::SQL(pe, _) => EngineError::from(*pe),
         DataFusionError::SchemaError(se, _) => {
             let msg = se.to_string();
             if msg.contains("No field named") || msg.contains("not found") {

@@ -24,12 +24,20 @@ fn main() -> Result<()> {
             init_logging(&config.log_level)?;
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .thread_stack_size(STATEMENT_THREAD_STACK)
                 .build()
                 .context("starting the async runtime")?
                 .block_on(serve(config))
         }
     }
 }
+
+/// Stack of the runtime's threads, which parse, plan and execute statements. Statements are
+/// bounded to `weir_engine::parser::MAX_STATEMENT_DEPTH` levels of nesting before anything
+/// recurses over them; parsing, planning, optimising, executing and dropping a statement at that
+/// depth needs far less than this (measured with the deep-statement tests). Only the pages a
+/// thread touches are ever committed.
+const STATEMENT_THREAD_STACK: usize = 256 * 1024 * 1024;
 
 fn init_logging(filter: &str) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)

@@ -11,7 +11,11 @@ use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use crate::error::{EngineError, Result};
 use crate::types::parse_spark_type;
 
+mod complexity;
 mod governance;
+mod rebalance;
+
+pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
 pub use governance::{redact_secrets, GovernanceStatement, GrantTarget};
 
 /// A (possibly qualified) object name, already normalized: Unity Catalog names are
@@ -274,7 +278,12 @@ impl Statement {
 
 /// Parses a query string into statements.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
-    let own = parse_statements(sql);
+    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| EngineError::syntax(e.to_string()))?;
+    // Before anything recursive sees the statement.
+    complexity::check_depth(&tokens, MAX_STATEMENT_DEPTH, MAX_OPERATOR_CHAIN)?;
+    let own = parse_statements(tokens);
     // Client introspection queries (psql, JDBC drivers, BI tools) are rewritten by
     // datafusion-pg-catalog into forms DataFusion can plan. Only plain SQL is handed to it:
     // Weir's own statements (say `CREATE TABLE pg_events ...`) never are.
@@ -287,6 +296,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
             return Ok(stmts
                 .into_iter()
                 .map(|mut s| {
+                    rebalance::rebalance_statement(&mut s);
                     rewrite_like_escapes(&mut s);
                     rewrite_array_subqueries(&mut s);
                     if s.to_string().contains("pg_catalog.") {
@@ -300,11 +310,10 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
     own
 }
 
-fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
+fn parse_statements(
+    tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+) -> Result<Vec<Statement>> {
     let dialect = GenericDialect {};
-    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| EngineError::syntax(e.to_string()))?;
     let mut parser =
         Parser::new(&dialect).with_tokens_with_locations(number_question_marks(mark_time_travel(
             mark_table_changes(merge_star_forms(strip_session_function_parens(tokens))),
@@ -317,9 +326,14 @@ fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
             break;
         }
         let stmt = match parse_weir_statement(&mut parser)? {
-            Some(s) => s,
+            Some(mut s) => {
+                rebalance_embedded(&mut s);
+                s
+            }
             None => {
-                let mut stmt = compat.rewrite(parser.parse_statement()?);
+                let mut parsed = parser.parse_statement()?;
+                rebalance::rebalance_statement(&mut parsed);
+                let mut stmt = compat.rewrite(parsed);
                 rewrite_like_escapes(&mut stmt);
                 rewrite_array_subqueries(&mut stmt);
                 if stmt.to_string().contains("pg_catalog.") {
@@ -338,6 +352,28 @@ fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
         }
     }
     Ok(out)
+}
+
+/// Rebalances the long chains of the SQL a Weir statement carries (see `rebalance`).
+fn rebalance_embedded(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::VisitMut;
+    match statement {
+        Statement::CreateTable(ct) => {
+            if let Some(q) = ct.as_query.as_mut() {
+                rebalance::rebalance_query(q);
+            }
+        }
+        Statement::CreateView { query, .. } | Statement::DeclareCursor { query, .. } => {
+            rebalance::rebalance_query(query)
+        }
+        Statement::Merge { merge, .. } => {
+            let _ = merge.as_mut().visit(&mut rebalance::Rebalancer);
+        }
+        Statement::Optimize {
+            predicate: Some(p), ..
+        } => rebalance::rebalance_expr(p),
+        _ => {}
+    }
 }
 
 /// DataFusion's LIKE only knows the backslash escape; SQLAlchemy and others send
