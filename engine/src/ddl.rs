@@ -15,6 +15,7 @@ use deltalake::DeltaTable;
 use url::Url;
 use weir_catalog::{ColumnEntry, Privilege, Securable, TableEntry, TableKind, DEFAULT_SCHEMA};
 
+use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::parser::{AlterTableOp, ColumnDef, CreateTable, Statement, TagTarget};
 use crate::session::{Session, StatementOutput};
@@ -92,53 +93,11 @@ fn kernel_fields(cols: &[ColumnDef]) -> Result<Vec<StructField>> {
 }
 
 impl Session {
-    pub(crate) fn commit_properties(
-        &self,
-        operation: &str,
-    ) -> deltalake::kernel::transaction::CommitProperties {
-        deltalake::kernel::transaction::CommitProperties::default().with_metadata([
-            (
-                "userName".to_string(),
-                serde_json::Value::String(self.user.clone()),
-            ),
-            (
-                "weirSessionId".to_string(),
-                serde_json::Value::String(self.id().to_string()),
-            ),
-            (
-                "weirOperation".to_string(),
-                serde_json::Value::String(operation.to_string()),
-            ),
-            (
-                // For audit: what was run (cut at 8 KiB; statements that carry secrets, such
-                // as passwords, never write Delta commits).
-                "weirStatement".to_string(),
-                serde_json::Value::String(
-                    self.statement_text
-                        .as_deref()
-                        .map(|t| {
-                            let mut end = t.len().min(8192);
-                            while !t.is_char_boundary(end) {
-                                end -= 1;
-                            }
-                            t[..end].to_string()
-                        })
-                        .unwrap_or_default(),
-                ),
-            ),
-        ])
-    }
-
     pub(crate) async fn execute_ddl(&mut self, stmt: Statement) -> Result<StatementOutput> {
-        let tag = stmt.command_tag();
+        let kind = stmt.kind();
         let m = self.state.metastore.clone();
         let user = self.user.clone();
-        let done = |rows: Option<u64>| {
-            Ok(StatementOutput::Command {
-                tag: tag.to_string(),
-                rows,
-            })
-        };
+        let done = |rows: Option<u64>| Ok(StatementOutput::Command { kind, rows });
         match stmt {
             Statement::CreateCatalog {
                 name,
@@ -232,21 +191,6 @@ impl Session {
                 }
                 done(None)
             }
-            Statement::Restore { table, as_of } => return self.restore(&table, &as_of).await,
-            Statement::Merge {
-                merge,
-                schema_evolution,
-            } => return self.merge(&merge, schema_evolution).await,
-            Statement::Optimize {
-                table,
-                predicate,
-                zorder,
-            } => return self.optimize(&table, predicate.as_ref(), &zorder).await,
-            Statement::Vacuum {
-                table,
-                retain_hours,
-                dry_run,
-            } => return self.vacuum(&table, retain_hours, dry_run).await,
             Statement::UseCatalog(c) => {
                 if m.get_catalog(&c)?.is_none() {
                     return Err(EngineError::UndefinedCatalog(format!(
@@ -533,7 +477,7 @@ impl Session {
             ),
             None => None,
         };
-        self.create_table_from(ct, source, "CREATE TABLE AS SELECT")
+        self.create_table_from(ct, source, WriteKind::CreateTableAsSelect)
             .await
     }
 
@@ -543,7 +487,7 @@ impl Session {
         &mut self,
         ct: CreateTable,
         source: Option<LogicalPlan>,
-        operation: &str,
+        write_kind: WriteKind,
     ) -> Result<Option<u64>> {
         let (c, s, t) = self.qualify_table(&ct.name)?;
         let m = self.state.metastore.clone();
@@ -621,6 +565,8 @@ impl Session {
             .cloned()
             .collect();
         let mut rows = None;
+        // Registering a Delta table that is already at the LOCATION commits nothing.
+        let mut write = None;
 
         let table = if let Some(plan) = source {
             // CTAS: table creation and data are one Delta commit.
@@ -661,8 +607,10 @@ impl Session {
                 .with_session_state(Arc::new(self.ctx.state()))
                 .with_partition_columns(ct.partitioned_by.clone())
                 .with_configuration(properties)
-                .with_table_name(&t)
-                .with_commit_properties(self.commit_properties(operation));
+                .with_table_name(&t);
+            let creating = self.begin_create(format!("{c}.{s}.{t}"), write_kind);
+            builder = builder.with_commit_properties(creating.properties());
+            write = Some(creating);
             if let Some(cm) = &ct.comment {
                 builder = builder.with_description(cm);
             }
@@ -700,8 +648,17 @@ impl Session {
                     SaveMode::Overwrite
                 } else {
                     SaveMode::ErrorIfExists
-                })
-                .with_commit_properties(self.commit_properties("CREATE TABLE"));
+                });
+            let creating = self.begin_create(
+                format!("{c}.{s}.{t}"),
+                if write_kind == WriteKind::CreateTableAsSelect {
+                    WriteKind::CreateTable
+                } else {
+                    write_kind
+                },
+            );
+            builder = builder.with_commit_properties(creating.properties());
+            write = Some(creating);
             if let Some(cm) = &ct.comment {
                 builder = builder.with_comment(cm);
             }
@@ -750,7 +707,18 @@ impl Session {
             }
             return Err(e.into());
         }
-        self.state.tables.put(&entry.id, table);
+        match write {
+            Some(write) => {
+                let metrics = WriteMetrics {
+                    rows_written: rows,
+                    ..WriteMetrics::default()
+                };
+                write
+                    .registered(entry)
+                    .finish(table, metrics, MetastoreSync::NewTable)?;
+            }
+            None => self.state.tables.put(&entry.id, table),
+        }
         Ok(rows)
     }
 
@@ -787,12 +755,13 @@ impl Session {
                 m.rename_table(&entry, &s2, &t2)?;
             }
             AlterTableOp::AddCheck { name, expr } => {
-                let table = self.state.latest_table(&entry).await?;
-                let table = table
+                let write = self.begin_write(&entry, WriteKind::AddConstraint).await?;
+                let table = write
+                    .table()
                     .add_constraint()
                     .with_constraint(name.clone(), expr.as_str())
                     .with_session_state(Arc::new(self.ctx.state()))
-                    .with_commit_properties(self.commit_properties("ADD CONSTRAINT"))
+                    .with_commit_properties(write.properties())
                     .await
                     .map_err(|e| match EngineError::from(e) {
                         // Existing rows that fail the check: the constraint is not added.
@@ -807,15 +776,16 @@ impl Session {
                         }
                         other => other,
                     })?;
-                self.record_table_properties(&mut entry, table)?;
+                write.finish(table, WriteMetrics::default(), MetastoreSync::Properties)?;
             }
             AlterTableOp::DropConstraint { name, if_exists } => {
-                let table = self.state.latest_table(&entry).await?;
-                let table = table
+                let write = self.begin_write(&entry, WriteKind::DropConstraint).await?;
+                let table = write
+                    .table()
                     .drop_constraints()
                     .with_constraint(name.clone())
                     .with_raise_if_not_exists(!if_exists)
-                    .with_commit_properties(self.commit_properties("DROP CONSTRAINT"))
+                    .with_commit_properties(write.properties())
                     .await
                     .map_err(|e| match EngineError::from(e) {
                         EngineError::Storage(_) | EngineError::Internal(_) if !if_exists => {
@@ -829,10 +799,7 @@ impl Session {
                         }
                         other => other,
                     })?;
-                entry
-                    .properties
-                    .remove(&format!("delta.constraints.{name}"));
-                self.record_table_properties(&mut entry, table)?;
+                write.finish(table, WriteMetrics::default(), MetastoreSync::Properties)?;
             }
             AlterTableOp::OwnerTo(owner) => {
                 if !m.principal_exists(&owner)? {
@@ -875,11 +842,12 @@ impl Session {
                         return Err(EngineError::invalid(format!("added column '{}' must be nullable: existing rows have no value for it", col.name)));
                     }
                 }
-                let table = self.state.latest_table(&entry).await?;
-                let table = table
+                let write = self.begin_write(&entry, WriteKind::AddColumns).await?;
+                let table = write
+                    .table()
                     .add_columns()
                     .with_fields(kernel_fields(&cols)?)
-                    .with_commit_properties(self.commit_properties("ADD COLUMNS"))
+                    .with_commit_properties(write.properties())
                     .await?;
                 let comments = column_comments(
                     entry
@@ -889,23 +857,25 @@ impl Session {
                         .chain(cols.iter().map(|c| (c.name.as_str(), c.comment.as_ref()))),
                 );
                 entry.columns = columns_of(&table, &comments)?;
-                self.state.tables.put(&entry.id, table);
                 m.update_table(&entry)?;
+                write.finish(table, WriteMetrics::default(), MetastoreSync::Data)?;
             }
             AlterTableOp::SetProperties(props) => {
                 let (delta_props, user_props): (Vec<_>, Vec<_>) =
                     props.into_iter().partition(|(k, _)| is_delta_property(k));
                 if !delta_props.is_empty() {
-                    let table = self.state.latest_table(&entry).await?;
-                    let table = table
+                    let write = self.begin_write(&entry, WriteKind::SetProperties).await?;
+                    let table = write
+                        .table()
                         .set_tbl_properties()
                         .with_properties(delta_props.into_iter().collect())
-                        .with_commit_properties(self.commit_properties("SET TBLPROPERTIES"))
+                        .with_commit_properties(write.properties())
                         .await?;
-                    for (k, v) in table.snapshot()?.metadata().configuration() {
-                        entry.properties.insert(k.clone(), v.clone());
+                    if let Some(updated) =
+                        write.finish(table, WriteMetrics::default(), MetastoreSync::Properties)?
+                    {
+                        entry = updated;
                     }
-                    self.state.tables.put(&entry.id, table);
                 }
                 entry.properties.extend(user_props);
                 m.update_table(&entry)?;
@@ -917,18 +887,6 @@ impl Session {
                 )));
             }
         }
-        Ok(())
-    }
-
-    /// Records a table's Delta configuration (constraints, properties) in the metastore after a
-    /// commit changed it.
-    fn record_table_properties(&self, entry: &mut TableEntry, table: DeltaTable) -> Result<()> {
-        entry.properties.retain(|k, _| !k.starts_with("delta."));
-        for (k, v) in table.snapshot()?.metadata().configuration() {
-            entry.properties.insert(k.clone(), v.clone());
-        }
-        self.state.tables.put(&entry.id, table);
-        self.state.metastore.update_table(entry)?;
         Ok(())
     }
 
@@ -963,8 +921,7 @@ impl Session {
         &mut self,
         entry: &TableEntry,
         input: LogicalPlan,
-        overwrite: bool,
-        operation: &str,
+        kind: WriteKind,
     ) -> Result<u64> {
         if entry.kind == TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
@@ -972,22 +929,23 @@ impl Session {
                 entry.full_name()
             )));
         }
-        let table = self.state.latest_table(entry).await?;
+        let write = self.begin_write(entry, kind).await?;
+        let table = write.table();
         let input = cast_to_table_schema(input, &table).await?;
         let snapshot = table.snapshot()?.snapshot().clone();
         let table = WriteBuilder::new(table.log_store(), Some(snapshot))
             .with_input_plan(input)
-            .with_save_mode(if overwrite {
+            .with_save_mode(if kind == WriteKind::InsertOverwrite {
                 SaveMode::Overwrite
             } else {
                 SaveMode::Append
             })
             .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(self.commit_properties(operation))
+            .with_commit_properties(write.properties())
             .await
             .map_err(|e| Self::constraint_error(entry, e.into()))?;
         let rows = last_added_rows(&table).await;
-        self.state.tables.put(&entry.id, table);
+        write.finish(table, WriteMetrics::written(rows), MetastoreSync::Data)?;
         Ok(rows)
     }
 }

@@ -4,7 +4,8 @@
 //! predicate and assignments out of that plan. Uncorrelated subqueries are evaluated first and
 //! replaced by their values, so delta-rs only ever sees plain expressions: a predicate is never
 //! lost on its way to the table scan (an empty filter list must not read as "every row").
-//! A statement with a correlated subquery runs as a MERGE (see `dml_via_merge`).
+//! A statement with a correlated subquery runs as a MERGE built from its plan (see
+//! `dml_as_merge`).
 
 use std::sync::Arc;
 
@@ -14,8 +15,10 @@ use datafusion::logical_expr::expr::{Exists, InSubquery};
 use datafusion::logical_expr::{lit, Expr, LogicalPlan, Subquery};
 use weir_catalog::{TableEntry, TableKind};
 
+use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::session::{Session, StatementOutput};
+use crate::statement_kind::StatementKind;
 
 /// The parts of a DELETE / UPDATE plan Weir needs.
 struct Target {
@@ -53,8 +56,7 @@ fn dismantle(input: &LogicalPlan) -> Result<Target> {
     }
 }
 
-/// Raised by the plain path for a correlated subquery; the session then runs the statement as
-/// a MERGE, which only refuses forms it cannot express (joins in UPDATE ... FROM, USING).
+/// A correlated subquery where the plain path cannot take one (routed to `dml_as_merge` first).
 fn correlated() -> EngineError {
     EngineError::not_supported(
         "correlated subqueries in UPDATE/DELETE are supported for a single table without \
@@ -182,14 +184,7 @@ impl Session {
     }
 
     /// The statement's parts, with its predicate ready for delta-rs.
-    async fn dml_target(
-        &self,
-        entry: &TableEntry,
-        input: &LogicalPlan,
-        verb: &str,
-    ) -> Result<(Target, Option<Expr>)> {
-        self.writable(entry, verb)?;
-        let mut target = dismantle(input)?;
+    async fn dml_target(&self, mut target: Target) -> Result<(Target, Option<Expr>)> {
         let predicate = match target.predicate.take() {
             Some(p) => Some(unqualify(self.inline_subqueries(p).await?)?),
             None => None,
@@ -202,20 +197,35 @@ impl Session {
         entry: &TableEntry,
         input: &LogicalPlan,
     ) -> Result<StatementOutput> {
-        let (_, predicate) = self.dml_target(entry, input, "DELETE FROM").await?;
-        let table = self.state.latest_table(entry).await?;
-        let mut builder = table
+        self.writable(entry, "DELETE FROM")?;
+        let target = dismantle(input)?;
+        if has_correlated_subquery(&target)? {
+            return self
+                .dml_as_merge(entry, input, target, WriteKind::Delete)
+                .await;
+        }
+        let (_, predicate) = self.dml_target(target).await?;
+        let write = self.begin_write(entry, WriteKind::Delete).await?;
+        let mut builder = write
+            .table()
             .delete()
             .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(self.commit_properties("DELETE"));
+            .with_commit_properties(write.properties());
         if let Some(p) = predicate {
             builder = builder.with_predicate(p);
         }
         let (table, metrics) = builder.await?;
-        self.state.tables.put(&entry.id, table);
+        let deleted = metrics.num_deleted_rows.unwrap_or(0) as u64;
+        let written = WriteMetrics {
+            rows_deleted: Some(deleted),
+            files_added: Some(metrics.num_added_files as u64),
+            files_removed: Some(metrics.num_removed_files as u64),
+            ..WriteMetrics::default()
+        };
+        write.finish(table, written, MetastoreSync::Data)?;
         Ok(StatementOutput::Command {
-            tag: "DELETE".into(),
-            rows: Some(metrics.num_deleted_rows.unwrap_or(0) as u64),
+            kind: StatementKind::Delete,
+            rows: Some(deleted),
         })
     }
 
@@ -224,12 +234,20 @@ impl Session {
         entry: &TableEntry,
         input: &LogicalPlan,
     ) -> Result<StatementOutput> {
-        let (target, predicate) = self.dml_target(entry, input, "UPDATE").await?;
-        let table = self.state.latest_table(entry).await?;
-        let mut builder = table
+        self.writable(entry, "UPDATE")?;
+        let target = dismantle(input)?;
+        if has_correlated_subquery(&target)? {
+            return self
+                .dml_as_merge(entry, input, target, WriteKind::Update)
+                .await;
+        }
+        let (target, predicate) = self.dml_target(target).await?;
+        let write = self.begin_write(entry, WriteKind::Update).await?;
+        let mut builder = write
+            .table()
             .update()
             .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(self.commit_properties("UPDATE"));
+            .with_commit_properties(write.properties());
         if let Some(p) = predicate {
             builder = builder.with_predicate(p);
         }
@@ -252,117 +270,158 @@ impl Session {
         let (table, metrics) = builder
             .await
             .map_err(|e| Self::constraint_error(entry, e.into()))?;
-        self.state.tables.put(&entry.id, table);
+        let updated = metrics.num_updated_rows as u64;
+        let written = WriteMetrics {
+            rows_updated: Some(updated),
+            files_added: Some(metrics.num_added_files as u64),
+            files_removed: Some(metrics.num_removed_files as u64),
+            ..WriteMetrics::default()
+        };
+        write.finish(table, written, MetastoreSync::Data)?;
         Ok(StatementOutput::Command {
-            tag: "UPDATE".into(),
-            rows: Some(metrics.num_updated_rows as u64),
+            kind: StatementKind::Update,
+            rows: Some(updated),
         })
     }
 }
 
-/// The target table of an UPDATE/DELETE statement and the name its condition uses for it.
-fn target_factor(
-    relation: &datafusion::sql::sqlparser::ast::TableFactor,
-) -> Result<(String, String)> {
-    use datafusion::sql::sqlparser::ast::TableFactor;
-    match relation {
-        TableFactor::Table { name, alias, .. } => {
-            let reference = match alias {
-                Some(a) => a.name.to_string(),
-                None => name.0.last().map(|p| p.to_string()).unwrap_or_default(),
+/// Whether the condition or the new values of a DELETE / UPDATE plan use a correlated subquery.
+fn has_correlated_subquery(target: &Target) -> Result<bool> {
+    let mut found = false;
+    for expr in target.predicate.iter().chain(target.assignments.iter()) {
+        expr.apply(|e| {
+            let subquery = match e {
+                Expr::ScalarSubquery(s) => Some(s),
+                Expr::Exists(Exists { subquery, .. }) => Some(subquery),
+                Expr::InSubquery(InSubquery { subquery, .. }) => Some(subquery),
+                _ => None,
             };
-            Ok((name.to_string(), reference))
-        }
-        _ => Err(correlated()),
+            if subquery.is_some_and(|s| !s.outer_ref_columns.is_empty()) {
+                found = true;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
     }
+    Ok(found)
 }
+
+const MERGE_TARGET: &str = "__weir_t";
+const MERGE_SOURCE: &str = "__weir_s";
 
 impl Session {
-    /// An UPDATE/DELETE whose condition has a correlated subquery, run as a MERGE: DataFusion
-    /// plans (and decorrelates) `SELECT DISTINCT t.*[, new values] FROM t WHERE condition`, and
-    /// the rows of `t` equal to a selected row (NULLs equal) are deleted or updated, in one
-    /// commit. Rows with equal values are indistinguishable to the condition, so matching by
-    /// value changes exactly the rows the statement means.
-    pub(crate) async fn dml_via_merge(
+    /// A DELETE / UPDATE whose condition or new values use a correlated subquery, run as one
+    /// MERGE commit: DataFusion plans (and decorrelates) the rows the statement selects, with
+    /// their new values, from the statement's own plan; the rows of the table equal to a
+    /// selected row (NULLs equal) are deleted or updated. Rows with equal values are
+    /// indistinguishable to the condition, so matching by value changes exactly the rows the
+    /// statement means.
+    async fn dml_as_merge(
         &mut self,
-        statement: &datafusion::sql::sqlparser::ast::Statement,
+        entry: &TableEntry,
+        input: &LogicalPlan,
+        target: Target,
+        kind: WriteKind,
     ) -> Result<StatementOutput> {
-        use datafusion::sql::sqlparser::ast::{FromTable, Statement as Ast};
-        let (relation, selection, assignments) = match statement {
-            Ast::Delete(d) => {
-                let from = match &d.from {
-                    FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
-                };
-                match from.as_slice() {
-                    [only] if only.joins.is_empty() && d.using.is_none() => {
-                        (&only.relation, d.selection.as_ref(), None)
-                    }
-                    _ => return Err(correlated()),
-                }
-            }
-            Ast::Update(u) if u.table.joins.is_empty() && u.from.is_none() => (
-                &u.table.relation,
-                u.selection.as_ref(),
-                Some(&u.assignments),
-            ),
-            _ => return Err(correlated()),
+        use datafusion::logical_expr::{and, BinaryExpr, LogicalPlanBuilder, Operator};
+        // The rows selected: the plan below UPDATE's projection of new values.
+        let selected = match input {
+            LogicalPlan::Projection(p) => p.input.as_ref().clone(),
+            other => other.clone(),
         };
-        let (name, reference) = target_factor(relation)?;
-        let parts: Vec<String> = name
-            .split('.')
-            .map(|p| p.trim_matches('"').to_lowercase())
-            .collect();
-        let (c, s, t) = self.qualify_table(&parts)?;
-        let entry = self.lookup_table(&c, &s, &t)?;
-        self.require_writable(&entry, Some("UPDATE or DELETE"))?;
-        let q = crate::show::ident;
-        let condition = selection
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "true".into());
-        let mut select = format!("SELECT DISTINCT {}.*", reference);
-        let mut sets = vec![];
-        for (k, a) in assignments.into_iter().flatten().enumerate() {
-            let column = match &a.target {
-                datafusion::sql::sqlparser::ast::AssignmentTarget::ColumnName(n) => n.to_string(),
-                _ => return Err(correlated()),
-            };
-            select.push_str(&format!(", ({}) AS __weir_new_{k}", a.value));
-            sets.push(format!("{column} = __weir_s.__weir_new_{k}"));
+        let schema = selected.schema().clone();
+        let mut projection = Vec::with_capacity(entry.columns.len());
+        for column in &entry.columns {
+            let (qualifier, field) = schema
+                .qualified_fields_with_unqualified_name(&column.name)
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    EngineError::Internal(format!(
+                        "column '{}' is missing from the plan of the statement",
+                        column.name
+                    ))
+                })?;
+            projection
+                .push(Expr::Column(Column::from((qualifier, field))).alias(column.name.clone()));
         }
-        let on: Vec<String> = entry
+        let mut sets = vec![];
+        for (k, assignment) in target.assignments.into_iter().enumerate() {
+            let Expr::Alias(a) = assignment else {
+                return Err(EngineError::Internal(format!(
+                    "unexpected UPDATE projection {assignment}"
+                )));
+            };
+            // Columns the statement does not assign come through as themselves.
+            if matches!(a.expr.as_ref(), Expr::Column(c) if c.name == a.name) {
+                continue;
+            }
+            let new_value = format!("__weir_new_{k}");
+            projection.push(a.expr.as_ref().clone().alias(new_value.clone()));
+            sets.push((a.name, new_value));
+        }
+        let source = LogicalPlanBuilder::from(selected)
+            .project(projection)?
+            .distinct()?
+            .build()?;
+        let source = datafusion::prelude::DataFrame::new(self.ctx.state(), source);
+        let side = |table: &str, name: &str| Expr::Column(Column::new(Some(table), name));
+        let on = entry
             .columns
             .iter()
-            .map(|col| {
-                format!(
-                    "(__weir_t.{0} IS NOT DISTINCT FROM __weir_s.{0})",
-                    q(&col.name)
-                )
+            .map(|c| {
+                Expr::BinaryExpr(BinaryExpr::new(
+                    Box::new(side(MERGE_TARGET, &c.name)),
+                    Operator::IsNotDistinctFrom,
+                    Box::new(side(MERGE_SOURCE, &c.name)),
+                ))
             })
-            .collect();
-        let action = if sets.is_empty() {
-            "DELETE".to_string()
+            .reduce(and)
+            .unwrap_or(lit(true));
+
+        let write = self.begin_write(entry, kind).await?;
+        let builder = write
+            .table()
+            .merge(source, on)
+            .with_source_alias(MERGE_SOURCE)
+            .with_target_alias(MERGE_TARGET)
+            .with_session_state(Arc::new(self.ctx.state()))
+            .with_commit_properties(write.properties());
+        let builder = if kind == WriteKind::Delete {
+            builder.when_matched_delete(|delete| delete)?
         } else {
-            format!("UPDATE SET {}", sets.join(", "))
+            builder.when_matched_update(|mut update| {
+                for (column, new_value) in &sets {
+                    update = update.update(column.as_str(), side(MERGE_SOURCE, new_value));
+                }
+                update
+            })?
         };
-        let full = format!("{}.{}.{}", q(&c), q(&s), q(&t));
-        let sql = format!(
-            "MERGE INTO {full} AS __weir_t USING ({select} FROM {full} AS {reference} WHERE {condition}) AS __weir_s \
-             ON {} WHEN MATCHED THEN {action}",
-            on.join(" AND ")
+        let (table, metrics) = builder
+            .await
+            .map_err(|e| Self::constraint_error(entry, e.into()))?;
+        let (updated, deleted) = (
+            metrics.num_target_rows_updated as u64,
+            metrics.num_target_rows_deleted as u64,
         );
-        let merge = match crate::parser::parse_sql(&sql)?.pop() {
-            Some(crate::parser::Statement::Merge { merge, .. }) => merge,
-            _ => return Err(EngineError::Internal(format!("not a MERGE: {sql}"))),
+        let written = WriteMetrics {
+            rows_updated: Some(updated),
+            rows_deleted: Some(deleted),
+            files_added: Some(metrics.num_target_files_added as u64),
+            files_removed: Some(metrics.num_target_files_removed as u64),
+            ..WriteMetrics::default()
         };
-        let (updated, deleted, _) = self.merge_counts(&merge, false, false).await?;
-        Ok(StatementOutput::Command {
-            tag: if sets.is_empty() { "DELETE" } else { "UPDATE" }.into(),
-            rows: Some(if sets.is_empty() { deleted } else { updated } as u64),
+        write.finish(table, written, MetastoreSync::Data)?;
+        Ok(if kind == WriteKind::Delete {
+            StatementOutput::Command {
+                kind: StatementKind::Delete,
+                rows: Some(deleted),
+            }
+        } else {
+            StatementOutput::Command {
+                kind: StatementKind::Update,
+                rows: Some(updated),
+            }
         })
     }
-}
-
-/// Whether an error is the refusal of a correlated subquery (the cue to run it as a MERGE).
-pub(crate) fn is_correlated_refusal(e: &EngineError) -> bool {
-    matches!(e, EngineError::NotSupported(m) if m.starts_with("correlated subqueries"))
 }

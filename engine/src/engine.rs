@@ -85,6 +85,7 @@ impl Engine {
             tables: TableCache::default(),
             runtime,
             pg_catalogs: PgCatalogs::default(),
+            observers: Default::default(),
         });
         Ok((Engine { state }, generated))
     }
@@ -94,8 +95,18 @@ impl Engine {
         Ok(self.state.metastore.get_user(user)?.map(|u| u.secret))
     }
 
+    /// Registers an observer of every statement and commit from now on.
+    pub fn add_observer(&self, observer: Arc<dyn crate::observe::EngineObserver>) {
+        self.state.observers.add(observer);
+    }
+
     /// Starts a session for an authenticated user in `catalog` (the Postgres database name).
-    pub fn new_session(&self, user: &str, catalog: Option<&str>) -> Result<Session> {
+    pub fn new_session(
+        &self,
+        user: &str,
+        catalog: Option<&str>,
+        client: crate::observe::ClientInfo,
+    ) -> Result<Session> {
         let catalog = catalog
             .filter(|c| !c.is_empty())
             .unwrap_or(weir_catalog::DEFAULT_CATALOG)
@@ -120,7 +131,13 @@ impl Engine {
                 .next()
                 .unwrap_or_else(|| DEFAULT_SCHEMA.into())
         };
-        Ok(Session::new(self.state.clone(), user, &catalog, &schema))
+        Ok(Session::new(
+            self.state.clone(),
+            user,
+            &catalog,
+            &schema,
+            client,
+        ))
     }
 
     pub fn catalog_exists(&self, catalog: &str) -> Result<bool> {

@@ -66,7 +66,7 @@ impl Session {
     }
 
     pub(crate) async fn execute_governance(&mut self, stmt: G) -> Result<StatementOutput> {
-        let tag = stmt.command_tag();
+        let kind = stmt.kind();
         let m = self.state.metastore.clone();
         let access = self.access()?;
         match stmt {
@@ -77,7 +77,7 @@ impl Session {
             } => {
                 access.require_admin("create users")?;
                 if if_not_exists && m.user_exists(&name)? {
-                    return Ok(command(tag));
+                    return Ok(StatementOutput::command(kind));
                 }
                 if m.group_exists(&name)? {
                     return Err(EngineError::Duplicate {
@@ -110,7 +110,7 @@ impl Session {
                     return Err(EngineError::invalid("a user cannot drop itself"));
                 }
                 if if_exists && !m.user_exists(&name)? {
-                    return Ok(command(tag));
+                    return Ok(StatementOutput::command(kind));
                 }
                 if name == ADMIN_USER {
                     return Err(EngineError::invalid(
@@ -125,7 +125,7 @@ impl Session {
             } => {
                 access.require_admin("create groups")?;
                 if if_not_exists && m.group_exists(&name)? {
-                    return Ok(command(tag));
+                    return Ok(StatementOutput::command(kind));
                 }
                 m.create_group(&name)?;
             }
@@ -145,7 +145,7 @@ impl Session {
             G::DropGroup { name, if_exists } => {
                 access.require_admin("drop groups")?;
                 if if_exists && !m.group_exists(&name)? {
-                    return Ok(command(tag));
+                    return Ok(StatementOutput::command(kind));
                 }
                 m.drop_group(&name)?;
             }
@@ -224,7 +224,7 @@ impl Session {
                 let existing = m.get_function(&c, &s, &f)?;
                 if let Some(e) = &existing {
                     if if_not_exists {
-                        return Ok(command(tag));
+                        return Ok(StatementOutput::command(kind));
                     }
                     if or_replace {
                         access.require_manage(&Securable::Function(
@@ -255,7 +255,7 @@ impl Session {
                 let (c, s, f) = self.qualify_table(&name)?;
                 if m.get_function(&c, &s, &f)?.is_none() {
                     if if_exists {
-                        return Ok(command(tag));
+                        return Ok(StatementOutput::command(kind));
                     }
                     return Err(EngineError::Coded {
                         sqlstate: "42883",
@@ -271,7 +271,7 @@ impl Session {
                 ))
             }
         }
-        Ok(command(tag))
+        Ok(StatementOutput::command(kind))
     }
 
     /// SHOW USERS, SHOW GROUPS and SHOW GRANTS as result sets.
@@ -437,13 +437,6 @@ impl Session {
              table has a column mask or row filter",
             entry.full_name()
         )))
-    }
-}
-
-fn command(tag: &str) -> StatementOutput {
-    StatementOutput::Command {
-        tag: tag.to_string(),
-        rows: None,
     }
 }
 

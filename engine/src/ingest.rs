@@ -12,6 +12,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::SendableRecordBatchStream;
 
+use crate::commit::WriteKind;
 use crate::error::{EngineError, Result};
 use crate::parser::CreateTable;
 use crate::session::Session;
@@ -131,8 +132,28 @@ fn delta_storable(t: &DataType) -> Result<Option<DataType>> {
 }
 
 impl Session {
-    /// Writes `input` into `target` as one Delta commit and returns the rows written.
+    /// Writes `input` into `target` as one Delta commit and returns the rows written. It is a
+    /// statement of its own for observers and the commit (`INGEST INTO c.s.t MODE m`).
     pub async fn ingest(
+        &mut self,
+        target: &IngestTarget,
+        mode: IngestMode,
+        input: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        let name = [&target.catalog, &target.schema]
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.is_empty())
+            .chain(std::iter::once(&target.table))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(".");
+        self.begin_statement(format!("INGEST INTO {name} MODE {mode:?}"));
+        let result = self.ingest_stream(target, mode, input).await;
+        self.end_statement(result)
+    }
+
+    async fn ingest_stream(
         &mut self,
         target: &IngestTarget,
         mode: IngestMode,
@@ -183,14 +204,14 @@ impl Session {
             (IngestMode::Append | IngestMode::CreateAppend, Some(entry)) => {
                 self.require_writable(&entry, None)?;
                 let plan = align_to_columns(plan, &entry)?;
-                self.write_to_table(&entry, plan, false, "INGEST").await
+                self.write_to_table(&entry, plan, WriteKind::Ingest).await
             }
             (IngestMode::Create | IngestMode::CreateAppend, None) => Ok(self
-                .create_table_from(create(false), Some(plan), "CREATE TABLE (INGEST)")
+                .create_table_from(create(false), Some(plan), WriteKind::IngestCreate)
                 .await?
                 .unwrap_or(0)),
             (IngestMode::Replace, _) => Ok(self
-                .create_table_from(create(true), Some(plan), "REPLACE TABLE (INGEST)")
+                .create_table_from(create(true), Some(plan), WriteKind::IngestReplace)
                 .await?
                 .unwrap_or(0)),
         }

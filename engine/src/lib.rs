@@ -3,6 +3,7 @@
 
 mod access;
 mod change_feed;
+mod commit;
 mod ddl;
 mod delta_table;
 mod dml;
@@ -15,20 +16,25 @@ mod listing;
 mod maintenance;
 mod merge;
 mod namespace;
+pub mod observe;
 pub mod parser;
 mod pg_compat;
 mod session;
 mod show;
+mod statement_kind;
 pub mod storage;
 mod time_travel;
 pub mod types;
 mod views;
 
+pub use commit::{WriteKind, WriteMetrics};
 pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, ErrorClass, Result};
 pub use ingest::{IngestMode, IngestTarget};
 pub use listing::{ListedTable, TABLE_TYPES};
+pub use observe::{ClientInfo, EngineObserver, Protocol};
 pub use session::{Prepared, Session, StatementOutput};
+pub use statement_kind::StatementKind;
 pub use storage::StorageConfig;
 
 /// The version string clients see from `version()` and `server_version`.

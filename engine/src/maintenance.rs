@@ -7,6 +7,7 @@ use deltalake::operations::optimize::OptimizeType;
 use deltalake::{FilterOp, FilterValue};
 use weir_catalog::TableKind;
 
+use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::information_schema::{batch, rows_output, Col};
 use crate::session::{Session, StatementOutput};
@@ -172,20 +173,26 @@ impl Session {
                 )));
             }
         }
-        let table = self.state.latest_table(&entry).await?;
+        let write = self.begin_write(&entry, WriteKind::Optimize).await?;
         let optimize_type = if zorder.is_empty() {
             OptimizeType::Compact
         } else {
             OptimizeType::ZOrder(zorder.to_vec())
         };
-        let (table, metrics) = table
+        let (table, metrics) = write
+            .table()
             .optimize()
             .with_filters(&filters)
             .with_type(optimize_type)
             .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(self.commit_properties("OPTIMIZE"))
+            .with_commit_properties(write.properties())
             .await?;
-        self.state.tables.put(&entry.id, table);
+        let written = WriteMetrics {
+            files_added: Some(metrics.num_files_added),
+            files_removed: Some(metrics.num_files_removed),
+            ..WriteMetrics::default()
+        };
+        write.finish(table, written, MetastoreSync::Data)?;
         let mut cols = optimize_columns();
         cols[0].push_str(entry.location.clone());
         cols[1].push_int(Some(metrics.num_files_added as i64));
@@ -229,16 +236,25 @@ impl Session {
                 ),
             });
         }
-        let table = self.state.latest_table(&entry).await?;
+        let write = self.begin_write(&entry, WriteKind::Vacuum).await?;
         let retention = chrono::Duration::milliseconds((hours * 3_600_000.0) as i64);
-        let (table, metrics) = table
+        let (table, metrics) = write
+            .table()
             .vacuum()
             .with_retention_period(retention)
             .with_enforce_retention_duration(false)
             .with_dry_run(dry_run)
-            .with_commit_properties(self.commit_properties("VACUUM"))
+            .with_commit_properties(write.properties())
             .await?;
-        self.state.tables.put(&entry.id, table);
+        let written = WriteMetrics {
+            files_removed: Some(if dry_run {
+                0
+            } else {
+                metrics.files_deleted.len() as u64
+            }),
+            ..WriteMetrics::default()
+        };
+        write.finish(table, written, MetastoreSync::Data)?;
         // Databricks lists the files a dry run would delete, and the table path otherwise.
         let mut cols = vacuum_columns();
         if dry_run {

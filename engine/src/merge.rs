@@ -13,6 +13,7 @@ use datafusion::sql::sqlparser::ast::{
 use deltalake::operations::merge::{DeleteBuilder, InsertBuilder, UpdateBuilder};
 use weir_catalog::TableEntry;
 
+use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::information_schema::{batch, rows_output, Col};
 use crate::parser::Statement;
@@ -118,7 +119,9 @@ impl Session {
         merge: &ast::Merge,
         schema_evolution: bool,
     ) -> Result<StatementOutput> {
-        let (u, d, i) = self.merge_counts(merge, schema_evolution, true).await?;
+        let (u, d, i) = self
+            .merge_counts(merge, schema_evolution, true, WriteKind::Merge)
+            .await?;
         let mut cols = merge_columns();
         cols[0].push_int(Some(u + d + i));
         cols[1].push_int(Some(u));
@@ -127,7 +130,7 @@ impl Session {
         match rows_output(cols)? {
             StatementOutput::Rows(stream) => Ok(StatementOutput::Summary {
                 stream,
-                tag: "MERGE".into(),
+                kind: crate::statement_kind::StatementKind::Merge,
                 affected: (u + d + i) as u64,
             }),
             other => Ok(other),
@@ -135,12 +138,14 @@ impl Session {
     }
 
     /// Runs a MERGE; returns the rows updated, deleted and inserted. `check_cardinality` off is
-    /// for Weir's own MERGEs whose source cannot match a target row twice.
+    /// for Weir's own MERGEs whose source cannot match a target row twice; `kind` is what the
+    /// commit records (an UPDATE or DELETE run as a MERGE records itself).
     pub(crate) async fn merge_counts(
         &mut self,
         merge: &ast::Merge,
         schema_evolution: bool,
         check_cardinality: bool,
+        kind: WriteKind,
     ) -> Result<(i64, i64, i64)> {
         let TableFactor::Table { name, .. } = &merge.table else {
             return Err(EngineError::syntax("MERGE INTO needs a table name"));
@@ -212,14 +217,15 @@ impl Session {
             Ok(cols)
         };
 
-        let table = self.state.latest_table(&entry).await?;
-        let mut builder = table
+        let write = self.begin_write(&entry, kind).await?;
+        let mut builder = write
+            .table()
             .merge(source, merge.on.to_string())
             .with_source_alias(&source_alias)
             .with_target_alias(&target_alias)
             .with_merge_schema(schema_evolution)
             .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(self.commit_properties("MERGE"));
+            .with_commit_properties(write.properties());
 
         for clause in &merge.clauses {
             let predicate = clause.predicate.as_ref().map(|p| p.to_string());
@@ -353,11 +359,20 @@ impl Session {
         let (table, metrics) = builder
             .await
             .map_err(|e| Self::constraint_error(&entry, e.into()))?;
-        if schema_evolution {
-            // New columns are part of the table now: the metastore lists them at once.
-            self.state.follow_schema(&entry, &table);
-        }
-        self.state.tables.put(&entry.id, table);
+        let written = WriteMetrics {
+            rows_written: Some(metrics.num_target_rows_inserted as u64),
+            rows_updated: Some(metrics.num_target_rows_updated as u64),
+            rows_deleted: Some(metrics.num_target_rows_deleted as u64),
+            files_added: Some(metrics.num_target_files_added as u64),
+            files_removed: Some(metrics.num_target_files_removed as u64),
+        };
+        // New columns are part of the table now: the metastore lists them at once.
+        let sync = if schema_evolution {
+            MetastoreSync::Columns
+        } else {
+            MetastoreSync::Data
+        };
+        write.finish(table, written, sync)?;
         Ok((
             metrics.num_target_rows_updated as i64,
             metrics.num_target_rows_deleted as i64,

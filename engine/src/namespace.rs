@@ -28,6 +28,7 @@ pub struct EngineState {
     pub tables: TableCache,
     pub runtime: Arc<RuntimeEnv>,
     pub pg_catalogs: PgCatalogs,
+    pub observers: crate::observe::Observers,
 }
 
 impl std::fmt::Debug for EngineState {
@@ -107,8 +108,13 @@ impl EngineState {
     }
 
     /// Keeps the metastore's column list in step with the Delta schema, which another writer
-    /// (schema evolution, the deltalake package) may have changed. Comments are kept.
-    pub(crate) fn follow_schema(&self, entry: &TableEntry, table: &DeltaTable) {
+    /// (schema evolution, the deltalake package) may have changed. Comments are kept. Returns
+    /// the new columns when they changed.
+    pub(crate) fn follow_schema(
+        &self,
+        entry: &TableEntry,
+        table: &DeltaTable,
+    ) -> Option<Vec<weir_catalog::ColumnEntry>> {
         let comments = crate::ddl::column_comments(
             entry
                 .columns
@@ -125,9 +131,13 @@ impl EngineState {
                 ) {
                     tracing::warn!(table = %entry.full_name(), "could not record the new Delta schema: {e}");
                 }
+                Some(columns)
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(table = %entry.full_name(), "reading the Delta schema: {e}"),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(table = %entry.full_name(), "reading the Delta schema: {e}");
+                None
+            }
         }
     }
 
@@ -143,7 +153,7 @@ impl EngineState {
             TableKind::Managed | TableKind::External => {
                 let table = self.latest_table(entry).await?;
                 self.register_store(&table);
-                self.follow_schema(entry, &table);
+                let _ = self.follow_schema(entry, &table);
                 Ok(Arc::new(
                     crate::delta_table::DeltaTableScan::try_new(&table).await?,
                 ))

@@ -17,18 +17,22 @@ use weir_catalog::TableEntry;
 use crate::error::{EngineError, Result};
 use crate::namespace::{EngineState, Identity, WeirCatalogList};
 use crate::parser::{parse_sql, Statement, TransactionVerb};
+use crate::statement_kind::StatementKind;
 
 /// What a statement produced.
 pub enum StatementOutput {
     /// A result set, streamed batch by batch.
     Rows(SendableRecordBatchStream),
-    /// A command without a result set: its PostgreSQL command tag and, for DML, the row count.
-    Command { tag: String, rows: Option<u64> },
+    /// A command without a result set: its kind and, for DML, the row count.
+    Command {
+        kind: StatementKind,
+        rows: Option<u64>,
+    },
     /// A command that reports its outcome as a result set (MERGE's Databricks counts row) and,
-    /// like PostgreSQL, as a command tag whose count is the rows it affected (`MERGE 5`).
+    /// like PostgreSQL, as a count of the rows it affected (`MERGE 5`).
     Summary {
         stream: SendableRecordBatchStream,
-        tag: String,
+        kind: StatementKind,
         affected: u64,
     },
 }
@@ -37,20 +41,17 @@ impl std::fmt::Debug for StatementOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StatementOutput::Rows(s) => write!(f, "Rows({:?})", s.schema()),
-            StatementOutput::Command { tag, rows } => write!(f, "Command({tag}, {rows:?})"),
-            StatementOutput::Summary { tag, affected, .. } => {
-                write!(f, "Summary({tag}, {affected})")
+            StatementOutput::Command { kind, rows } => write!(f, "Command({kind:?}, {rows:?})"),
+            StatementOutput::Summary { kind, affected, .. } => {
+                write!(f, "Summary({kind:?}, {affected})")
             }
         }
     }
 }
 
 impl StatementOutput {
-    fn command(tag: &str) -> Self {
-        StatementOutput::Command {
-            tag: tag.to_string(),
-            rows: None,
-        }
+    pub(crate) fn command(kind: StatementKind) -> Self {
+        StatementOutput::Command { kind, rows: None }
     }
 }
 
@@ -157,14 +158,22 @@ pub struct Session {
     pub(crate) user: String,
     id: uuid::Uuid,
     vars: HashMap<String, String>,
-    /// The text of the request being executed, recorded in the commits it makes.
-    pub(crate) statement_text: Option<String>,
+    /// Who is connected, and through which front.
+    client: crate::observe::ClientInfo,
+    /// The statement being executed, recorded in the commits it makes and told to observers.
+    statement: Option<Arc<crate::observe::StatementInfo>>,
     /// The session's user as the planner's catalogs see it.
     pub(crate) identity: Arc<Identity>,
 }
 
 impl Session {
-    pub(crate) fn new(state: Arc<EngineState>, user: &str, catalog: &str, schema: &str) -> Self {
+    pub(crate) fn new(
+        state: Arc<EngineState>,
+        user: &str,
+        catalog: &str,
+        schema: &str,
+        client: crate::observe::ClientInfo,
+    ) -> Self {
         let identity = Identity::new(user, user);
         let ctx = SessionContext::new_with_state(new_session_state(
             &state,
@@ -183,9 +192,51 @@ impl Session {
             user: user.to_string(),
             id: uuid::Uuid::new_v4(),
             vars: HashMap::new(),
-            statement_text: None,
+            client,
+            statement: None,
             identity,
         }
+    }
+
+    /// The statement being executed (an empty description outside of one).
+    pub(crate) fn statement_info(&self) -> Arc<crate::observe::StatementInfo> {
+        self.statement.clone().unwrap_or_else(|| {
+            Arc::new(crate::observe::StatementInfo {
+                id: uuid::Uuid::new_v4(),
+                session_id: self.id,
+                user: self.user.clone(),
+                client: self.client.clone(),
+                text: String::new(),
+            })
+        })
+    }
+
+    /// Starts a statement: it gets its own id, and observers hear of it.
+    pub(crate) fn begin_statement(&mut self, text: String) {
+        let info = Arc::new(crate::observe::StatementInfo {
+            id: uuid::Uuid::new_v4(),
+            session_id: self.id,
+            user: self.user.clone(),
+            client: self.client.clone(),
+            text,
+        });
+        self.state.observers.statement_started(&info);
+        self.statement = Some(info);
+    }
+
+    /// Ends the statement begun last, telling observers how it ended; passes `result` on.
+    pub(crate) fn end_statement<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Some(info) = self.statement.take() {
+            let outcome = match &result {
+                Ok(_) => crate::observe::StatementOutcome::Succeeded,
+                Err(e) => crate::observe::StatementOutcome::Failed {
+                    sqlstate: e.sqlstate().to_string(),
+                    message: e.to_string(),
+                },
+            };
+            self.state.observers.statement_finished(&info, &outcome);
+        }
+        result
     }
 
     pub fn user(&self) -> &str {
@@ -250,11 +301,13 @@ impl Session {
             Ok(s) => s,
             Err(e) => return (vec![], Some(e)),
         };
-        self.statement_text = Some(statement_record(sql, &statements));
+        let text = statement_record(sql, &statements);
         let count = statements.len();
         let mut out = Vec::with_capacity(count);
         for (i, stmt) in statements.into_iter().enumerate() {
-            let output = match self.execute_statement(stmt, None).await {
+            self.begin_statement(text.clone());
+            let result = self.execute_statement(stmt, None).await;
+            let output = match self.end_statement(result) {
                 Ok(o) => o,
                 Err(e) => return (out, Some(e)),
             };
@@ -352,10 +405,19 @@ impl Session {
         prepared: &Prepared,
         params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
-        self.statement_text = Some(statement_record(
+        self.begin_statement(statement_record(
             &prepared.sql,
             std::slice::from_ref(&prepared.statement),
         ));
+        let result = self.run_prepared(prepared, params).await;
+        self.end_statement(result)
+    }
+
+    async fn run_prepared(
+        &mut self,
+        prepared: &Prepared,
+        params: Option<ParamValues>,
+    ) -> Result<StatementOutput> {
         match &prepared.plan {
             Some(prepared_plan) => {
                 // Planned again on every execution: a plan holds the table snapshots of the
@@ -370,7 +432,6 @@ impl Session {
                         "cached plan must not change result type; prepare the statement again",
                     ));
                 }
-                let bound = params.is_some();
                 let plan = match params {
                     Some(p) => plan.replace_params_with_values(&p)?,
                     None => plan,
@@ -379,13 +440,7 @@ impl Session {
                     Statement::DeclareCursor { name, hold, .. } => {
                         self.declare_cursor(name, plan, *hold).await
                     }
-                    Statement::Standard(s) => match self.run_plan(plan).await {
-                        // The MERGE form is built from the statement text: without parameters.
-                        Err(e) if !bound && crate::dml::is_correlated_refusal(&e) => {
-                            self.dml_via_merge(s).await
-                        }
-                        other => other,
-                    },
+                    Statement::Standard(_) => self.run_plan(plan).await,
                     _ => self.run_plan(plan).await,
                 }
             }
@@ -426,25 +481,22 @@ impl Session {
         stmt: Statement,
         _params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
-        let tag = stmt.command_tag();
+        let kind = stmt.kind();
         match stmt {
             Statement::Standard(s) => {
                 let plan = self.plan_standard(&s).await?;
-                match self.run_plan(plan).await {
-                    Err(e) if crate::dml::is_correlated_refusal(&e) => self.dml_via_merge(&s).await,
-                    other => other,
-                }
+                self.run_plan(plan).await
             }
             Statement::SetVariable { name, value } => {
                 self.set_variable(&name, &value)?;
-                Ok(StatementOutput::command(tag))
+                Ok(StatementOutput::command(kind))
             }
             Statement::Transaction(verb) => {
                 if matches!(verb, TransactionVerb::Commit | TransactionVerb::Rollback) {
                     // Cursors WITHOUT HOLD end with their transaction block.
                     self.cursors.retain(|_, c| c.hold);
                 }
-                Ok(StatementOutput::command(tag))
+                Ok(StatementOutput::command(kind))
             }
             Statement::DeclareCursor { name, query, hold } => {
                 let plan = self.plan_query(&query).await?;
@@ -458,17 +510,57 @@ impl Session {
                         self.cursors.remove(&n).ok_or_else(|| cursor_missing(&n))?;
                     }
                 }
-                Ok(StatementOutput::command(tag))
+                Ok(StatementOutput::command(kind))
             }
-            other => {
-                if let Some(plan) = self.plan_rows(&other).await? {
-                    return self.run_plan(plan).await;
-                }
-                if let Statement::Governance(g) = other {
-                    return self.execute_governance(*g).await;
-                }
-                self.execute_ddl(other).await
-            }
+            Statement::Merge {
+                merge,
+                schema_evolution,
+            } => self.merge(&merge, schema_evolution).await,
+            Statement::Restore { table, as_of } => self.restore(&table, &as_of).await,
+            Statement::Optimize {
+                table,
+                predicate,
+                zorder,
+            } => self.optimize(&table, predicate.as_ref(), &zorder).await,
+            Statement::Vacuum {
+                table,
+                retain_hours,
+                dry_run,
+            } => self.vacuum(&table, retain_hours, dry_run).await,
+            Statement::Governance(g) => match self.governance_rows(&g)? {
+                Some(plan) => self.run_plan(plan).await,
+                None => self.execute_governance(*g).await,
+            },
+            Statement::ShowCatalogs { .. }
+            | Statement::ShowSchemas { .. }
+            | Statement::ShowTables { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowTblProperties { .. }
+            | Statement::ShowVariable { .. }
+            | Statement::Describe { .. }
+            | Statement::DescribeDetail { .. }
+            | Statement::DescribeHistory { .. }
+            | Statement::DescribeCatalog { .. }
+            | Statement::DescribeSchema { .. } => match self.plan_rows(&stmt).await? {
+                Some(plan) => self.run_plan(plan).await,
+                None => Err(EngineError::Internal(format!(
+                    "no result for {:?}",
+                    stmt.kind()
+                ))),
+            },
+            Statement::CreateCatalog { .. }
+            | Statement::DropCatalog { .. }
+            | Statement::CreateSchema { .. }
+            | Statement::DropSchema { .. }
+            | Statement::UseCatalog(_)
+            | Statement::UseSchema(_)
+            | Statement::CreateTable(_)
+            | Statement::CreateView { .. }
+            | Statement::DropTable { .. }
+            | Statement::AlterTable { .. }
+            | Statement::CommentOn { .. }
+            | Statement::SetTags { .. }
+            | Statement::UnsetTags { .. } => self.execute_ddl(stmt).await,
         }
     }
 
@@ -510,7 +602,7 @@ impl Session {
                 hold,
             },
         );
-        Ok(StatementOutput::command("DECLARE CURSOR"))
+        Ok(StatementOutput::command(StatementKind::DeclareCursor))
     }
 
     /// Reads up to `count` rows (all with `None`) from a cursor; the query runs only as far as
@@ -568,20 +660,16 @@ impl Session {
                     );
                     // Overwriting deletes every row, also those a row filter hides.
                     self.require_writable(&entry, overwrite.then_some("INSERT OVERWRITE"))?;
+                    let kind = if overwrite {
+                        crate::commit::WriteKind::InsertOverwrite
+                    } else {
+                        crate::commit::WriteKind::Insert
+                    };
                     let rows = self
-                        .write_to_table(
-                            &entry,
-                            input.as_ref().clone(),
-                            overwrite,
-                            if overwrite {
-                                "INSERT OVERWRITE"
-                            } else {
-                                "INSERT"
-                            },
-                        )
+                        .write_to_table(&entry, input.as_ref().clone(), kind)
                         .await?;
                     Ok(StatementOutput::Command {
-                        tag: "INSERT".into(),
+                        kind: StatementKind::Insert,
                         rows: Some(rows),
                     })
                 }

@@ -59,7 +59,6 @@ impl Session {
     pub(crate) async fn plan_rows(&self, stmt: &Statement) -> Result<Option<LogicalPlan>> {
         let m = &self.state.metastore;
         Ok(Some(match stmt {
-            Statement::Governance(g) => return self.governance_rows(g),
             Statement::ShowCatalogs { like } => {
                 let cat = self.current_catalog();
                 self.sql_plan(&format!(
@@ -339,10 +338,11 @@ impl Session {
             Statement::Vacuum { .. } => return Ok(Some(Session::maintenance_schema(false)?)),
             _ => {}
         }
-        Ok(self
-            .plan_rows(stmt)
-            .await?
-            .map(|p| std::sync::Arc::new(p.schema().as_arrow().clone())))
+        let plan = match stmt {
+            Statement::Governance(g) => self.governance_rows(g)?,
+            other => self.plan_rows(other).await?,
+        };
+        Ok(plan.map(|p| std::sync::Arc::new(p.schema().as_arrow().clone())))
     }
 }
 

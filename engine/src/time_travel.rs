@@ -14,6 +14,7 @@ use datafusion::logical_expr::LogicalPlan;
 use futures::TryStreamExt;
 use weir_catalog::{TableEntry, TableKind};
 
+use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::information_schema::{batch, mem_table, rows_output, Col};
 use crate::namespace::EngineState;
@@ -292,10 +293,11 @@ impl Session {
         self.require_writable(&entry, Some("RESTORE"))?;
         // Validates the target state exists, with Weir's error messages.
         self.state.table_as_of(&entry, as_of).await?;
-        let table = self.state.latest_table(&entry).await?;
-        let mut builder = table
+        let write = self.begin_write(&entry, WriteKind::Restore).await?;
+        let mut builder = write
+            .table()
             .restore()
-            .with_commit_properties(self.commit_properties("RESTORE"));
+            .with_commit_properties(write.properties());
         builder = match as_of {
             AsOf::Version(v) => builder.with_version_to_restore(*v),
             AsOf::Timestamp(ts) => builder.with_datetime_to_restore(parse_timestamp(ts)?),
@@ -309,7 +311,13 @@ impl Session {
         cols[1].push_int(Some(files.len() as i64));
         cols[2].push_int(Some(metrics.num_removed_file as i64));
         cols[3].push_int(Some(metrics.num_restored_file as i64));
-        self.state.tables.put(&entry.id, table);
+        let written = WriteMetrics {
+            files_added: Some(metrics.num_restored_file as u64),
+            files_removed: Some(metrics.num_removed_file as u64),
+            ..WriteMetrics::default()
+        };
+        // The restored version's schema is the table's again.
+        write.finish(table, written, MetastoreSync::Columns)?;
         rows_output(cols)
     }
 }

@@ -379,3 +379,51 @@ async fn cancel_targets_the_right_connection_among_many() {
     let _others: Vec<_> = futures::future::join_all((0..3).map(|_| server.connect("main"))).await;
     assert_cancel_stops_long_query(busy).await;
 }
+
+#[tokio::test]
+async fn prepared_correlated_update_and_delete_bind_parameters() {
+    // A correlated UPDATE/DELETE runs as a MERGE built from the statement's own plan, so its
+    // parameters are bound like any other statement's.
+    let server = WeirServer::start().await;
+    let client = server.connect("main").await;
+    client
+        .batch_execute(
+            "CREATE TABLE accounts (id BIGINT, state STRING); \
+             INSERT INTO accounts VALUES (1, 'open'), (2, 'open'), (3, 'open'); \
+             CREATE TABLE flags (id BIGINT, reason STRING); \
+             INSERT INTO flags VALUES (1, 'fraud'), (2, 'dormant'), (3, 'fraud')",
+        )
+        .await
+        .unwrap();
+    let update = client
+        .prepare(
+            "UPDATE accounts a SET state = $1 \
+             WHERE EXISTS (SELECT 1 FROM flags f WHERE f.id = a.id AND f.reason = $2)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .execute(&update, &[&"frozen", &"fraud"])
+            .await
+            .unwrap(),
+        2
+    );
+    let delete = client
+        .prepare(
+            "DELETE FROM accounts \
+             WHERE EXISTS (SELECT 1 FROM flags WHERE flags.id = accounts.id AND reason = $1)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(client.execute(&delete, &[&"dormant"]).await.unwrap(), 1);
+    let rows: Vec<(i64, String)> = client
+        .query("SELECT id, state FROM accounts ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, vec![(1, "frozen".into()), (3, "frozen".into())]);
+    server.stop().await;
+}

@@ -81,22 +81,23 @@ pub enum GovernanceStatement {
 }
 
 impl GovernanceStatement {
-    pub fn command_tag(&self) -> &'static str {
+    pub fn kind(&self) -> crate::statement_kind::StatementKind {
+        use crate::statement_kind::StatementKind as K;
         match self {
-            GovernanceStatement::CreateUser { .. } => "CREATE ROLE",
-            GovernanceStatement::AlterUserPassword { .. } => "ALTER ROLE",
-            GovernanceStatement::DropUser { .. } => "DROP ROLE",
-            GovernanceStatement::CreateGroup { .. } => "CREATE ROLE",
-            GovernanceStatement::AlterGroup { .. } => "ALTER ROLE",
-            GovernanceStatement::DropGroup { .. } => "DROP ROLE",
-            GovernanceStatement::Grant { revoke: false, .. } => "GRANT",
-            GovernanceStatement::Grant { revoke: true, .. } => "REVOKE",
-            GovernanceStatement::SetOwner { .. } => "ALTER",
-            GovernanceStatement::CreateFunction { .. } => "CREATE FUNCTION",
-            GovernanceStatement::DropFunction { .. } => "DROP FUNCTION",
+            GovernanceStatement::CreateUser { .. } => K::CreateUser,
+            GovernanceStatement::AlterUserPassword { .. } => K::AlterUser,
+            GovernanceStatement::DropUser { .. } => K::DropUser,
+            GovernanceStatement::CreateGroup { .. } => K::CreateGroup,
+            GovernanceStatement::AlterGroup { .. } => K::AlterGroup,
+            GovernanceStatement::DropGroup { .. } => K::DropGroup,
+            GovernanceStatement::Grant { revoke: false, .. } => K::Grant,
+            GovernanceStatement::Grant { revoke: true, .. } => K::Revoke,
+            GovernanceStatement::SetOwner { .. } => K::SetOwner,
+            GovernanceStatement::CreateFunction { .. } => K::CreateFunction,
+            GovernanceStatement::DropFunction { .. } => K::DropFunction,
             GovernanceStatement::ShowUsers
             | GovernanceStatement::ShowGroups
-            | GovernanceStatement::ShowGrants { .. } => "SELECT",
+            | GovernanceStatement::ShowGrants { .. } => K::Show,
         }
     }
 

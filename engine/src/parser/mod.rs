@@ -9,6 +9,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
 use crate::error::{EngineError, Result};
+use crate::statement_kind::StatementKind;
 use crate::types::parse_spark_type;
 
 mod complexity;
@@ -96,7 +97,9 @@ pub enum TransactionVerb {
     Rollback,
     /// SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK TO [SAVEPOINT]: accepted inside a block;
     /// like the block itself they change nothing, as every statement commits on its own.
-    Savepoint(&'static str),
+    Savepoint,
+    Release,
+    RollbackTo,
 }
 
 #[derive(Debug, Clone)]
@@ -244,34 +247,57 @@ pub enum Statement {
 }
 
 impl Statement {
-    /// The PostgreSQL command tag for a statement that returns no rows.
-    pub fn command_tag(&self) -> &'static str {
+    /// What kind of statement this is.
+    pub fn kind(&self) -> StatementKind {
+        use StatementKind as K;
         match self {
-            Statement::CreateCatalog { .. } => "CREATE CATALOG",
-            Statement::DropCatalog { .. } => "DROP CATALOG",
-            Statement::CreateSchema { .. } => "CREATE SCHEMA",
-            Statement::DropSchema { .. } => "DROP SCHEMA",
-            Statement::UseCatalog(_) | Statement::UseSchema(_) => "USE",
-            Statement::CreateTable(ct) if ct.as_query.is_some() => "SELECT",
-            Statement::CreateTable(_) => "CREATE TABLE",
-            Statement::CreateView { .. } => "CREATE VIEW",
-            Statement::DropTable { view: true, .. } => "DROP VIEW",
-            Statement::DropTable { .. } => "DROP TABLE",
-            Statement::AlterTable { .. }
-            | Statement::SetTags { .. }
-            | Statement::UnsetTags { .. } => "ALTER",
-            Statement::CommentOn { .. } => "COMMENT",
-            Statement::SetVariable { .. } => "SET",
-            Statement::Transaction(TransactionVerb::Begin) => "BEGIN",
-            Statement::Transaction(TransactionVerb::Commit) => "COMMIT",
-            Statement::Transaction(TransactionVerb::Rollback) => "ROLLBACK",
-            Statement::Transaction(TransactionVerb::Savepoint(tag)) => tag,
-            Statement::DeclareCursor { .. } => "DECLARE CURSOR",
-            Statement::CloseCursor { .. } => "CLOSE CURSOR",
-            Statement::Fetch { .. } => "FETCH",
-            Statement::Restore { .. } => "RESTORE",
-            Statement::Governance(g) => g.command_tag(),
-            _ => "SELECT",
+            Statement::Standard(s) => match s.as_ref() {
+                ast::Statement::Insert(_) => K::Insert,
+                ast::Statement::Update { .. } => K::Update,
+                ast::Statement::Delete(_) => K::Delete,
+                ast::Statement::Explain { .. } | ast::Statement::ExplainTable { .. } => K::Explain,
+                _ => K::Query,
+            },
+            Statement::CreateCatalog { .. } => K::CreateCatalog,
+            Statement::DropCatalog { .. } => K::DropCatalog,
+            Statement::CreateSchema { .. } => K::CreateSchema,
+            Statement::DropSchema { .. } => K::DropSchema,
+            Statement::UseCatalog(_) | Statement::UseSchema(_) => K::Use,
+            Statement::CreateTable(ct) if ct.as_query.is_some() => K::CreateTableAsSelect,
+            Statement::CreateTable(_) => K::CreateTable,
+            Statement::CreateView { .. } => K::CreateView,
+            Statement::DropTable { view: true, .. } => K::DropView,
+            Statement::DropTable { .. } => K::DropTable,
+            Statement::AlterTable { .. } => K::AlterTable,
+            Statement::SetTags { .. } => K::SetTags,
+            Statement::UnsetTags { .. } => K::UnsetTags,
+            Statement::CommentOn { .. } => K::Comment,
+            Statement::ShowCatalogs { .. }
+            | Statement::ShowSchemas { .. }
+            | Statement::ShowTables { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowTblProperties { .. }
+            | Statement::ShowVariable { .. } => K::Show,
+            Statement::Describe { .. }
+            | Statement::DescribeDetail { .. }
+            | Statement::DescribeCatalog { .. }
+            | Statement::DescribeSchema { .. } => K::Describe,
+            Statement::DescribeHistory { .. } => K::DescribeHistory,
+            Statement::Merge { .. } => K::Merge,
+            Statement::Optimize { .. } => K::Optimize,
+            Statement::Vacuum { .. } => K::Vacuum,
+            Statement::Restore { .. } => K::Restore,
+            Statement::SetVariable { .. } => K::Set,
+            Statement::Transaction(TransactionVerb::Begin) => K::Begin,
+            Statement::Transaction(TransactionVerb::Commit) => K::Commit,
+            Statement::Transaction(TransactionVerb::Rollback) => K::Rollback,
+            Statement::Transaction(TransactionVerb::Savepoint) => K::Savepoint,
+            Statement::Transaction(TransactionVerb::Release) => K::ReleaseSavepoint,
+            Statement::Transaction(TransactionVerb::RollbackTo) => K::RollbackToSavepoint,
+            Statement::DeclareCursor { .. } => K::DeclareCursor,
+            Statement::Fetch { .. } => K::Fetch,
+            Statement::CloseCursor { .. } => K::CloseCursor,
+            Statement::Governance(g) => g.kind(),
         }
     }
 }
@@ -1824,18 +1850,18 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
             let to_savepoint = p.peek_is(&["TO"]);
             skip_to_end(&mut p);
             Statement::Transaction(if to_savepoint {
-                TransactionVerb::Savepoint("ROLLBACK TO SAVEPOINT")
+                TransactionVerb::RollbackTo
             } else {
                 TransactionVerb::Rollback
             })
         }
         "SAVEPOINT" => {
             skip_to_end(&mut p);
-            Statement::Transaction(TransactionVerb::Savepoint("SAVEPOINT"))
+            Statement::Transaction(TransactionVerb::Savepoint)
         }
         "RELEASE" => {
             skip_to_end(&mut p);
-            Statement::Transaction(TransactionVerb::Savepoint("RELEASE"))
+            Statement::Transaction(TransactionVerb::Release)
         }
         _ => return Ok(None),
     }))

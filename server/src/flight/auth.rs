@@ -88,7 +88,12 @@ impl TokenStore {
     }
 
     /// Checks the password and opens a session; returns its bearer token.
-    pub async fn login(&self, user: &str, password: &str) -> Result<String, Status> {
+    pub async fn login(
+        &self,
+        user: &str,
+        password: &str,
+        client: weir_engine::ClientInfo,
+    ) -> Result<String, Status> {
         let engine = self.engine.clone();
         let (name, password) = (user.to_string(), password.to_string());
         // PBKDF2 takes milliseconds of CPU: off the async workers.
@@ -111,7 +116,7 @@ impl TokenStore {
         }
         let session = self
             .engine
-            .new_session(user, None)
+            .new_session(user, None, client)
             .map_err(super::status::to_status)?;
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);

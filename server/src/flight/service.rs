@@ -281,7 +281,11 @@ impl FlightSqlService for WeirFlightService {
         Status,
     > {
         let (user, password) = basic_credentials(request.metadata())?;
-        let token = self.tokens.login(&user, &password).await?;
+        let client = weir_engine::ClientInfo {
+            protocol: weir_engine::Protocol::Flight,
+            address: request.remote_addr(),
+        };
+        let token = self.tokens.login(&user, &password, client).await?;
         let bearer = format!("Bearer {token}");
         let reply = HandshakeResponse {
             protocol_version: 0,

@@ -140,7 +140,14 @@ impl StartupHandler for WeirStartupHandler {
             let catalog = requested_catalog(&self.engine, &user, database.as_deref())?;
             let session = self
                 .engine
-                .new_session(&user, catalog.as_deref())
+                .new_session(
+                    &user,
+                    catalog.as_deref(),
+                    weir_engine::ClientInfo {
+                        protocol: weir_engine::Protocol::Postgres,
+                        address: Some(client.socket_addr()),
+                    },
+                )
                 .map_err(super::encode::to_pg_fatal)?;
             let (pid, key) = client.pid_and_secret_key();
             self.cancels.register(pid, key, &self.session.cancel);

@@ -11,7 +11,9 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
-use weir_engine::{EngineError, StatementOutput};
+use weir_engine::{EngineError, StatementKind, StatementOutput};
+
+use super::tags::command_tag;
 
 /// What a running statement carries until its last row is sent: the token that cancels it and
 /// its place among the server's in-flight statements.
@@ -75,34 +77,32 @@ pub fn to_response(
     running: Running,
 ) -> PgWireResult<Response> {
     match output {
-        StatementOutput::Command { tag, rows } => {
-            let mut t = Tag::new(&tag);
+        StatementOutput::Command { kind, rows } => {
+            let mut tag = Tag::new(command_tag(kind));
             // Statements commit on their own; BEGIN/COMMIT still move the protocol's transaction
             // status so drivers that track it ('I'/'T') behave.
-            match tag.as_str() {
-                "BEGIN" => return Ok(Response::TransactionStart(t)),
-                "COMMIT" | "ROLLBACK" => return Ok(Response::TransactionEnd(t)),
-                // PostgreSQL's tag for ROLLBACK TO is ROLLBACK; the block stays open.
-                "ROLLBACK TO SAVEPOINT" => return Ok(Response::Execution(Tag::new("ROLLBACK"))),
+            match kind {
+                StatementKind::Begin => return Ok(Response::TransactionStart(tag)),
+                StatementKind::Commit | StatementKind::Rollback => {
+                    return Ok(Response::TransactionEnd(tag))
+                }
+                StatementKind::Insert => tag = tag.with_oid(0),
                 _ => {}
             }
-            if tag == "INSERT" {
-                t = t.with_oid(0);
-            }
             if let Some(n) = rows {
-                t = t.with_rows(n as usize);
+                tag = tag.with_rows(n as usize);
             }
-            Ok(Response::Execution(t))
+            Ok(Response::Execution(tag))
         }
         StatementOutput::Summary {
             stream,
-            tag,
+            kind,
             affected,
         } => {
             let mut response = to_response(StatementOutput::Rows(stream), format, running)?;
             if let Response::Query(rows) = &mut response {
                 // Sent verbatim by `send_rows`: the count is what the command affected.
-                rows.command_tag = format!("{tag} {affected}");
+                rows.command_tag = format!("{} {affected}", command_tag(kind));
             }
             Ok(response)
         }

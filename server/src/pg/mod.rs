@@ -5,6 +5,7 @@ mod auth;
 mod cancel;
 mod encode;
 mod query;
+mod tags;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
