@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema};
 use datafusion::logical_expr::LogicalPlan;
-use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::{StructField, StructType};
 use deltalake::operations::create::CreateBuilder;
 use deltalake::operations::write::WriteBuilder;
@@ -16,51 +16,16 @@ use url::Url;
 use weir_catalog::{ColumnEntry, Privilege, Securable, TableEntry, TableKind, DEFAULT_SCHEMA};
 
 use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
+use crate::delta_schema::{column_comments, columns_of};
 use crate::error::{EngineError, Result};
+use crate::output::StatementOutput;
 use crate::parser::{AlterTableOp, ColumnDef, CreateTable, Statement, TagTarget};
-use crate::session::{Session, StatementOutput};
+use crate::session::Session;
 use crate::storage::StorageConfig;
 use crate::types::{parse_spark_type, spark_type_name};
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-/// Column name -> comment, for the columns that have one.
-pub(crate) fn column_comments<'a>(
-    columns: impl IntoIterator<Item = (&'a str, Option<&'a String>)>,
-) -> HashMap<String, String> {
-    columns
-        .into_iter()
-        .filter_map(|(name, comment)| comment.map(|c| (name.to_string(), c.clone())))
-        .collect()
-}
-
-/// Metastore columns from a Delta table's schema, keeping declared comments.
-pub(crate) fn columns_of(
-    table: &DeltaTable,
-    comments: &HashMap<String, String>,
-) -> Result<Vec<ColumnEntry>> {
-    let schema = table.snapshot()?.schema();
-    let mut out = Vec::new();
-    for f in schema.fields() {
-        let arrow_field: Field = f
-            .try_into_arrow()
-            .map_err(|e| EngineError::Internal(format!("converting Delta schema: {e}")))?;
-        let comment = comments.get(f.name()).cloned().or_else(|| {
-            f.metadata().get("comment").and_then(|v| match v {
-                deltalake::kernel::MetadataValue::String(s) => Some(s.clone()),
-                _ => None,
-            })
-        });
-        out.push(ColumnEntry {
-            name: f.name().to_string(),
-            data_type: spark_type_name(arrow_field.data_type()),
-            nullable: f.is_nullable(),
-            comment,
-        });
-    }
-    Ok(out)
 }
 
 fn is_delta_property(key: &str) -> bool {

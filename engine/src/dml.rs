@@ -17,7 +17,8 @@ use weir_catalog::{TableEntry, TableKind};
 
 use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
-use crate::session::{Session, StatementOutput};
+use crate::output::StatementOutput;
+use crate::session::Session;
 use crate::statement_kind::StatementKind;
 
 /// The parts of a DELETE / UPDATE plan Weir needs.

@@ -83,9 +83,10 @@ impl Engine {
             metastore,
             storage,
             tables: TableCache::default(),
-            runtime,
+            runtime: runtime.clone(),
             pg_catalogs: PgCatalogs::default(),
             observers: Default::default(),
+            template: crate::session_state::StateTemplate::new(runtime.clone()),
         });
         Ok((Engine { state }, generated))
     }

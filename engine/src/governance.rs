@@ -8,10 +8,11 @@ use weir_catalog::{
 };
 
 use crate::access::{table_securable, Access};
+use crate::batches::{batch, Col};
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, Col};
+use crate::output::StatementOutput;
 use crate::parser::{GovernanceStatement as G, GrantTarget, Name};
-use crate::session::{Session, StatementOutput};
+use crate::session::Session;
 
 impl Session {
     /// The securable a GRANT target names, checked to exist.

@@ -2,9 +2,11 @@
 //! so that the Postgres wire and Flight SQL fronts behave identically.
 
 mod access;
+mod batches;
 mod change_feed;
 mod commit;
 mod ddl;
+mod delta_schema;
 mod delta_table;
 mod dml;
 mod engine;
@@ -17,9 +19,11 @@ mod maintenance;
 mod merge;
 mod namespace;
 pub mod observe;
+mod output;
 pub mod parser;
 mod pg_compat;
 mod session;
+mod session_state;
 mod show;
 mod statement_kind;
 pub mod storage;
@@ -33,7 +37,8 @@ pub use error::{EngineError, ErrorClass, Result};
 pub use ingest::{IngestMode, IngestTarget};
 pub use listing::{ListedTable, TABLE_TYPES};
 pub use observe::{ClientInfo, EngineObserver, Protocol};
-pub use session::{Prepared, Session, StatementOutput};
+pub use output::StatementOutput;
+pub use session::{Prepared, Session};
 pub use statement_kind::StatementKind;
 pub use storage::StorageConfig;
 

@@ -7,10 +7,11 @@ use deltalake::operations::optimize::OptimizeType;
 use deltalake::{FilterOp, FilterValue};
 use weir_catalog::TableKind;
 
+use crate::batches::{batch, rows_output, Col};
 use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, rows_output, Col};
-use crate::session::{Session, StatementOutput};
+use crate::output::StatementOutput;
+use crate::session::Session;
 
 /// The session setting that, set to `false` by an admin, allows VACUUM below the retention
 /// minimum (Databricks' name).

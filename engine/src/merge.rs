@@ -13,11 +13,12 @@ use datafusion::sql::sqlparser::ast::{
 use deltalake::operations::merge::{DeleteBuilder, InsertBuilder, UpdateBuilder};
 use weir_catalog::TableEntry;
 
+use crate::batches::{batch, rows_output, Col};
 use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, rows_output, Col};
+use crate::output::StatementOutput;
 use crate::parser::Statement;
-use crate::session::{Session, StatementOutput};
+use crate::session::Session;
 use crate::show::ident;
 
 /// The column name an `UPDATE SET *` is rewritten to (see the parser).

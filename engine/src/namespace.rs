@@ -29,6 +29,8 @@ pub struct EngineState {
     pub runtime: Arc<RuntimeEnv>,
     pub pg_catalogs: PgCatalogs,
     pub observers: crate::observe::Observers,
+    /// What every plan's session state is made from.
+    pub template: crate::session_state::StateTemplate,
 }
 
 impl std::fmt::Debug for EngineState {
@@ -115,13 +117,13 @@ impl EngineState {
         entry: &TableEntry,
         table: &DeltaTable,
     ) -> Option<Vec<weir_catalog::ColumnEntry>> {
-        let comments = crate::ddl::column_comments(
+        let comments = crate::delta_schema::column_comments(
             entry
                 .columns
                 .iter()
                 .map(|c| (c.name.as_str(), c.comment.as_ref())),
         );
-        match crate::ddl::columns_of(table, &comments) {
+        match crate::delta_schema::columns_of(table, &comments) {
             Ok(columns) if columns != entry.columns => {
                 if let Err(e) = self.metastore.update_columns(
                     &entry.catalog,

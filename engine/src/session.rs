@@ -7,53 +7,18 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::common::TableReference;
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
 use datafusion::physical_plan::SendableRecordBatchStream;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
 use weir_catalog::TableEntry;
 
 use crate::error::{EngineError, Result};
-use crate::namespace::{EngineState, Identity, WeirCatalogList};
+use crate::namespace::{EngineState, Identity};
+use crate::output::StatementOutput;
 use crate::parser::{parse_sql, Statement, TransactionVerb};
 use crate::statement_kind::StatementKind;
-
-/// What a statement produced.
-pub enum StatementOutput {
-    /// A result set, streamed batch by batch.
-    Rows(SendableRecordBatchStream),
-    /// A command without a result set: its kind and, for DML, the row count.
-    Command {
-        kind: StatementKind,
-        rows: Option<u64>,
-    },
-    /// A command that reports its outcome as a result set (MERGE's Databricks counts row) and,
-    /// like PostgreSQL, as a count of the rows it affected (`MERGE 5`).
-    Summary {
-        stream: SendableRecordBatchStream,
-        kind: StatementKind,
-        affected: u64,
-    },
-}
-
-impl std::fmt::Debug for StatementOutput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StatementOutput::Rows(s) => write!(f, "Rows({:?})", s.schema()),
-            StatementOutput::Command { kind, rows } => write!(f, "Command({kind:?}, {rows:?})"),
-            StatementOutput::Summary { kind, affected, .. } => {
-                write!(f, "Summary({kind:?}, {affected})")
-            }
-        }
-    }
-}
-
-impl StatementOutput {
-    pub(crate) fn command(kind: StatementKind) -> Self {
-        StatementOutput::Command { kind, rows: None }
-    }
-}
 
 /// A statement parsed (and, for standard SQL, planned) once, executed any number of times with
 /// parameters — the extended query protocol's prepared statement.
@@ -90,55 +55,16 @@ impl Prepared {
     }
 }
 
-/// Builds the DataFusion state every Weir session starts from.
+/// Builds the DataFusion state of a session for `identity` in `catalog.schema`.
 pub(crate) fn new_session_state(
     state: &Arc<EngineState>,
     catalog: &str,
     schema: &str,
     identity: Arc<Identity>,
 ) -> SessionState {
-    new_session_state_in_views(state, catalog, schema, Arc::default(), identity)
-}
-
-/// A session state for planning inside the expansion of `views`.
-pub(crate) fn new_session_state_in_views(
-    state: &Arc<EngineState>,
-    catalog: &str,
-    schema: &str,
-    views: crate::namespace::ViewPath,
-    identity: Arc<Identity>,
-) -> SessionState {
-    let mut config = SessionConfig::new()
-        .with_default_catalog_and_schema(catalog, schema)
-        .with_create_default_catalog_and_schema(false)
-        .with_information_schema(false);
-    // Names are case-insensitive; reading files by path is not a way around the catalog.
-    config.options_mut().sql_parser.enable_ident_normalization = true;
-    let user = identity.user.clone();
-    let mut session = SessionStateBuilder::new()
-        .with_config(config)
-        .with_runtime_env(state.runtime.clone())
-        .with_catalog_list(Arc::new(WeirCatalogList {
-            state: state.clone(),
-            views,
-            identity,
-        }))
-        .with_default_features()
-        // delta-rs's extension nodes (write metrics, merge) need its planner.
-        .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
-        .build();
-    // The session's functions, in view and policy plans too: `current_user()` and `is_member()`
-    // answer for the user running the statement.
-    let membership = Arc::new(crate::access::MetastoreMembership(state.metastore.clone()));
-    for f in weir_udfs::session_functions(&user, &crate::server_version())
-        .into_iter()
-        .chain(weir_udfs::membership_functions(&user, membership))
-    {
-        if let Err(e) = datafusion::execution::FunctionRegistry::register_udf(&mut session, f) {
-            tracing::error!("registering session function: {e}");
-        }
-    }
-    session
+    state
+        .template
+        .state_for(state, catalog, schema, Arc::default(), identity)
 }
 
 /// An open cursor: the query's result stream, read as the client fetches.
@@ -181,10 +107,6 @@ impl Session {
             schema,
             identity.clone(),
         ));
-        crate::pg_compat::install_pg_functions(&ctx);
-        for f in weir_udfs::pg_client_functions() {
-            ctx.register_udf(f.as_ref().clone());
-        }
         Session {
             state,
             cursors: HashMap::new(),

@@ -5,8 +5,8 @@ use arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
 use weir_catalog::TableKind;
 
+use crate::batches::{batch, mem_table, Col};
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, mem_table, Col};
 use crate::parser::Statement;
 use crate::session::Session;
 

@@ -14,11 +14,12 @@ use datafusion::logical_expr::LogicalPlan;
 use futures::TryStreamExt;
 use weir_catalog::{TableEntry, TableKind};
 
+use crate::batches::{batch, mem_table, rows_output, Col};
 use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
-use crate::information_schema::{batch, mem_table, rows_output, Col};
 use crate::namespace::EngineState;
-use crate::session::{Session, StatementOutput};
+use crate::output::StatementOutput;
+use crate::session::Session;
 
 /// Which state of a table to read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,7 +38,7 @@ pub async fn plan_view(
     }
     let mut path = views.as_ref().clone();
     path.push(entry.id.clone());
-    let session = crate::session::new_session_state_in_views(
+    let session = state.template.state_for(
         state,
         &entry.catalog,
         &entry.schema,

@@ -1,0 +1,41 @@
+//! What a statement produces, as every front receives it.
+
+use datafusion::physical_plan::SendableRecordBatchStream;
+
+use crate::statement_kind::StatementKind;
+
+/// What a statement produced.
+pub enum StatementOutput {
+    /// A result set, streamed batch by batch.
+    Rows(SendableRecordBatchStream),
+    /// A command without a result set: its kind and, for DML, the row count.
+    Command {
+        kind: StatementKind,
+        rows: Option<u64>,
+    },
+    /// A command that reports its outcome as a result set (MERGE's Databricks counts row) and,
+    /// like PostgreSQL, as a count of the rows it affected (`MERGE 5`).
+    Summary {
+        stream: SendableRecordBatchStream,
+        kind: StatementKind,
+        affected: u64,
+    },
+}
+
+impl std::fmt::Debug for StatementOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatementOutput::Rows(s) => write!(f, "Rows({:?})", s.schema()),
+            StatementOutput::Command { kind, rows } => write!(f, "Command({kind:?}, {rows:?})"),
+            StatementOutput::Summary { kind, affected, .. } => {
+                write!(f, "Summary({kind:?}, {affected})")
+            }
+        }
+    }
+}
+
+impl StatementOutput {
+    pub(crate) fn command(kind: StatementKind) -> Self {
+        StatementOutput::Command { kind, rows: None }
+    }
+}
