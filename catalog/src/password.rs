@@ -43,6 +43,29 @@ impl ScramSecret {
         }
     }
 
+    /// The verifier an unknown `user` is checked against, so that a login attempt for a user
+    /// who does not exist looks like one with a wrong password: the same exchange, the same
+    /// work, and a salt that is the same on every attempt for that name (derived from it with a
+    /// key of this process) but tells nothing. No password matches it.
+    pub fn decoy_for(user: &str) -> Self {
+        use ring::hmac;
+        static KEY: std::sync::OnceLock<(hmac::Key, Vec<u8>)> = std::sync::OnceLock::new();
+        let (key, salted_password) = KEY.get_or_init(|| {
+            let secret: [u8; 32] = rand::random();
+            let unmatchable: [u8; 32] = rand::random();
+            (
+                hmac::Key::new(hmac::HMAC_SHA256, &secret),
+                unmatchable.to_vec(),
+            )
+        });
+        let tag = hmac::sign(key, user.as_bytes());
+        ScramSecret {
+            salt: tag.as_ref()[..16].to_vec(),
+            iterations: SCRAM_ITERATIONS,
+            salted_password: salted_password.clone(),
+        }
+    }
+
     /// Constant-time check of a cleartext password (used by fronts that receive one, e.g. HTTP
     /// Basic in Flight's handshake).
     pub fn verify(&self, password: &str) -> bool {
@@ -63,6 +86,16 @@ mod tests {
         assert!(s.verify("s3cret"));
         assert!(!s.verify("s3creT"));
         assert_eq!(s.salted_password.len(), 32);
+    }
+
+    #[test]
+    fn decoys_are_stable_per_user_and_match_no_password() {
+        let a = ScramSecret::decoy_for("nobody");
+        assert_eq!(a, ScramSecret::decoy_for("nobody"));
+        assert_ne!(a.salt, ScramSecret::decoy_for("somebody").salt);
+        assert_eq!(a.salt.len(), 16);
+        assert!(!a.verify(""));
+        assert!(!a.verify("nobody"));
     }
 
     #[test]

@@ -1,3 +1,6 @@
+//! Opening an engine: the metastore, the warehouse, the shared caches and the built-in admin;
+//! sessions are started from it.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -91,9 +94,14 @@ impl Engine {
         Ok((Engine { state }, generated))
     }
 
-    /// The stored password verifier of a user, for the fronts' authentication.
-    pub fn user_secret(&self, user: &str) -> Result<Option<ScramSecret>> {
-        Ok(self.state.metastore.get_user(user)?.map(|u| u.secret))
+    /// The password verifier a login as `user` is checked against, for every front: the
+    /// user's, or for an unknown user a decoy no password matches, so that neither the exchange
+    /// nor its timing tells whether the user exists.
+    pub fn login_verifier(&self, user: &str) -> Result<ScramSecret> {
+        Ok(match self.state.metastore.get_user(user)? {
+            Some(u) => u.secret,
+            None => ScramSecret::decoy_for(user),
+        })
     }
 
     /// Registers an observer of every statement and commit from now on.

@@ -427,3 +427,102 @@ async fn prepared_correlated_update_and_delete_bind_parameters() {
     assert_eq!(rows, vec![(1, "frozen".into()), (3, "frozen".into())]);
     server.stop().await;
 }
+
+/// Starts a SCRAM login as `user` on a raw socket and returns the server's first SASL message
+/// (`r=...,s=<salt>,i=...`), or the SQLSTATE if the server answered with an error instead.
+async fn scram_server_first(port: u16, user: &str) -> Result<String, String> {
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut body = vec![];
+    body.extend_from_slice(&196608u32.to_be_bytes()); // protocol 3.0
+    for (k, v) in [("user", user), ("database", "main")] {
+        body.extend_from_slice(k.as_bytes());
+        body.push(0);
+        body.extend_from_slice(v.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut startup = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    startup.extend_from_slice(&body);
+    raw.write_all(&startup).await.unwrap();
+
+    async fn message(raw: &mut tokio::net::TcpStream) -> (u8, Vec<u8>) {
+        let tag = raw.read_u8().await.unwrap();
+        let len = raw.read_u32().await.unwrap() as usize;
+        let mut payload = vec![0u8; len - 4];
+        raw.read_exact(&mut payload).await.unwrap();
+        (tag, payload)
+    }
+    fn sqlstate(payload: &[u8]) -> String {
+        payload
+            .split(|b| *b == 0)
+            .find_map(|f| f.strip_prefix(b"C"))
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .unwrap_or_default()
+    }
+    // AuthenticationSASL (R, 10) offering SCRAM-SHA-256.
+    let (tag, payload) = message(&mut raw).await;
+    if tag == b'E' {
+        return Err(sqlstate(&payload));
+    }
+    assert_eq!((tag, &payload[..4]), (b'R', &10u32.to_be_bytes()[..]));
+    let client_first = b"n,,n=,r=weirtestnonce0123456789";
+    let mut body = b"SCRAM-SHA-256\0".to_vec();
+    body.extend_from_slice(&(client_first.len() as u32).to_be_bytes());
+    body.extend_from_slice(client_first);
+    let mut initial = vec![b'p'];
+    initial.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    initial.extend_from_slice(&body);
+    raw.write_all(&initial).await.unwrap();
+    // AuthenticationSASLContinue (R, 11) carries the server-first message.
+    let (tag, payload) = message(&mut raw).await;
+    if tag == b'E' {
+        return Err(sqlstate(&payload));
+    }
+    assert_eq!((tag, &payload[..4]), (b'R', &11u32.to_be_bytes()[..]));
+    Ok(String::from_utf8_lossy(&payload[4..]).into_owned())
+}
+
+fn salt_of(server_first: &str) -> &str {
+    server_first
+        .split(',')
+        .find_map(|p| p.strip_prefix("s="))
+        .expect("a salt")
+}
+
+#[tokio::test]
+async fn unknown_users_get_the_same_exchange_as_wrong_passwords() {
+    let server = WeirServer::start().await;
+    // An unknown user is answered with a salt, as a known one is, and the same salt each time
+    // (a fresh one per attempt would tell it apart); the login then fails with 28P01.
+    let known = scram_server_first(server.port, "admin").await.unwrap();
+    let unknown = scram_server_first(server.port, "no_such_user")
+        .await
+        .unwrap();
+    let again = scram_server_first(server.port, "no_such_user")
+        .await
+        .unwrap();
+    assert!(
+        known.contains(",i=4096") && unknown.contains(",i=4096"),
+        "{known} {unknown}"
+    );
+    assert_eq!(salt_of(&unknown), salt_of(&again));
+    assert_ne!(salt_of(&unknown), salt_of(&known));
+    assert_eq!(
+        salt_of(&known),
+        salt_of(&scram_server_first(server.port, "admin").await.unwrap())
+    );
+    let e = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=no_such_user password=x dbname=main",
+            server.port
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .err()
+    .expect("login refused");
+    assert_eq!(e.code(), Some(&SqlState::INVALID_PASSWORD), "{e:?}");
+    server.stop().await;
+}

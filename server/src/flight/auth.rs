@@ -43,17 +43,6 @@ fn unauthenticated(msg: &str) -> Status {
     Status::unauthenticated(msg.to_string())
 }
 
-/// A verifier that no password matches, checked for unknown users so that the time a failed
-/// login takes does not tell whether the user exists.
-fn decoy_secret() -> &'static weir_catalog::ScramSecret {
-    static DECOY: std::sync::OnceLock<weir_catalog::ScramSecret> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| {
-        let mut bytes = [0u8; 24];
-        rand::rng().fill_bytes(&mut bytes);
-        weir_catalog::ScramSecret::derive(&URL_SAFE_NO_PAD.encode(bytes))
-    })
-}
-
 /// `user:password` from an `authorization: Basic ...` header.
 pub fn basic_credentials(metadata: &MetadataMap) -> Result<(String, String), Status> {
     let header = metadata
@@ -97,13 +86,10 @@ impl TokenStore {
         let engine = self.engine.clone();
         let (name, password) = (user.to_string(), password.to_string());
         // PBKDF2 takes milliseconds of CPU: off the async workers.
-        let verified = tokio::task::spawn_blocking(move || match engine.user_secret(&name) {
-            Ok(Some(secret)) => Ok(secret.verify(&password)),
-            Ok(None) => {
-                let _ = decoy_secret().verify(&password);
-                Ok(false)
-            }
-            Err(e) => Err(e),
+        let verified = tokio::task::spawn_blocking(move || {
+            engine
+                .login_verifier(&name)
+                .map(|secret| secret.verify(&password))
         })
         .await
         .map_err(|e| Status::internal(format!("authentication task failed: {e}")))?

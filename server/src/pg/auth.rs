@@ -35,9 +35,8 @@ fn auth_failed(user: &str) -> PgWireError {
 impl AuthSource for EngineAuthSource {
     async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
         let user = login.user().unwrap_or_default();
-        match self.engine.user_secret(user) {
-            Ok(Some(secret)) => Ok(Password::new(Some(secret.salt), secret.salted_password)),
-            Ok(None) => Err(auth_failed(user)),
+        match self.engine.login_verifier(user) {
+            Ok(secret) => Ok(Password::new(Some(secret.salt), secret.salted_password)),
             Err(e) => Err(super::encode::to_pg_error(e)),
         }
     }
