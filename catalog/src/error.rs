@@ -1,3 +1,5 @@
+//! Metastore errors.
+
 use thiserror::Error;
 
 /// What went wrong in the metastore. Variants map one-to-one onto SQLSTATE classes in the engine.

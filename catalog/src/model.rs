@@ -1,3 +1,6 @@
+//! The metastore's records: catalogs, schemas, tables, columns, principals, grants, functions,
+//! policies and tags, as the engine reads and writes them.
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

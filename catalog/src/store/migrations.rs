@@ -1,0 +1,106 @@
+//! The metastore's SQLite schema, as the migrations that build it.
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE catalogs (
+    name TEXT PRIMARY KEY,
+    comment TEXT,
+    managed_location TEXT,
+    owner TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE schemas (
+    catalog TEXT NOT NULL REFERENCES catalogs(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    comment TEXT,
+    managed_location TEXT,
+    owner TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (catalog, name)
+);
+CREATE TABLE tables (
+    id TEXT NOT NULL UNIQUE,
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    location TEXT,
+    columns TEXT NOT NULL,
+    partition_columns TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    comment TEXT,
+    view_definition TEXT,
+    owner TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (catalog, schema, name),
+    FOREIGN KEY (catalog, schema) REFERENCES schemas(catalog, name) ON DELETE CASCADE
+);
+CREATE TABLE tags (
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    col TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (catalog, schema, tbl, col, key)
+);
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    salt BLOB NOT NULL,
+    iterations INTEGER NOT NULL,
+    salted_password BLOB NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE groups (
+    name TEXT PRIMARY KEY,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE group_members (
+    group_name TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,
+    member_kind TEXT NOT NULL CHECK (member_kind IN ('USER', 'GROUP')),
+    member TEXT NOT NULL,
+    PRIMARY KEY (group_name, member_kind, member)
+);
+CREATE TABLE grants (
+    object_type TEXT NOT NULL,
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    name TEXT NOT NULL,
+    col TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    privilege TEXT NOT NULL,
+    grantor TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (object_type, catalog, schema, name, col, principal, privilege)
+);
+CREATE INDEX grants_by_principal ON grants (principal);
+CREATE TABLE functions (
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    return_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    comment TEXT,
+    owner TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (catalog, schema, name),
+    FOREIGN KEY (catalog, schema) REFERENCES schemas(catalog, name) ON DELETE CASCADE
+);
+CREATE TABLE table_policies (
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    col TEXT NOT NULL,
+    function TEXT NOT NULL,
+    using_columns TEXT NOT NULL,
+    PRIMARY KEY (catalog, schema, tbl, col)
+);
+INSERT INTO groups (name, created_at_ms) VALUES ('admins', 0);
+INSERT INTO group_members (group_name, member_kind, member) VALUES ('admins', 'USER', 'admin');
+"#,
+];
