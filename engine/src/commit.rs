@@ -7,7 +7,7 @@
 //! A write is two calls around the delta-rs operation, so each operation keeps its own builder:
 //! ```ignore
 //! let write = self.begin_write(&entry, WriteKind::Delete).await?;
-//! let (table, metrics) = write.table().delete().with_commit_properties(write.properties()).await?;
+//! let (table, metrics) = write.table()?.delete().with_commit_properties(write.properties()).await?;
 //! write.finish(table, WriteMetrics::deleted(metrics.num_deleted_rows), MetastoreSync::Data)?;
 //! ```
 
@@ -100,6 +100,9 @@ pub enum MetastoreSync {
     Columns,
     /// The `delta.*` properties changed (constraints, TBLPROPERTIES).
     Properties,
+    /// Columns and properties may both have changed (RESTORE brings back an older version's
+    /// metadata whole).
+    Full,
     /// The table is new: the caller has recorded it in the metastore
     /// ([`DeltaWrite::registered`]).
     NewTable,
@@ -150,11 +153,15 @@ impl Session {
 }
 
 impl DeltaWrite<'_> {
-    /// The table's latest committed state, to build the operation on.
-    pub fn table(&self) -> DeltaTable {
-        self.base
-            .clone()
-            .expect("begin_write always loads the table")
+    /// The table's latest committed state, to build the operation on (a write that creates
+    /// its table has none).
+    pub fn table(&self) -> Result<DeltaTable> {
+        self.base.clone().ok_or_else(|| {
+            crate::error::EngineError::Internal(format!(
+                "the write creating {} has no existing table to build on",
+                self.name
+            ))
+        })
     }
 
     /// The commit metadata: who ran which statement, for the Delta log's commitInfo.
@@ -201,17 +208,19 @@ impl DeltaWrite<'_> {
         if let Some(entry) = entry.as_mut() {
             match sync {
                 MetastoreSync::Data | MetastoreSync::NewTable => {}
-                MetastoreSync::Columns => {
-                    if let Some(updated) = self.state.follow_schema(entry, &table) {
-                        entry.columns = updated;
+                MetastoreSync::Columns | MetastoreSync::Properties | MetastoreSync::Full => {
+                    if sync != MetastoreSync::Properties {
+                        if let Some(updated) = self.state.follow_schema(entry, &table) {
+                            entry.columns = updated;
+                        }
                     }
-                }
-                MetastoreSync::Properties => {
-                    entry.properties.retain(|k, _| !k.starts_with("delta."));
-                    for (k, v) in table.snapshot()?.metadata().configuration() {
-                        entry.properties.insert(k.clone(), v.clone());
+                    if sync != MetastoreSync::Columns {
+                        entry.properties.retain(|k, _| !k.starts_with("delta."));
+                        for (k, v) in table.snapshot()?.metadata().configuration() {
+                            entry.properties.insert(k.clone(), v.clone());
+                        }
+                        self.state.metastore.update_table(entry)?;
                     }
-                    self.state.metastore.update_table(entry)?;
                 }
             }
             self.state.tables.put(&entry.id, table);

@@ -722,7 +722,7 @@ impl Session {
             AlterTableOp::AddCheck { name, expr } => {
                 let write = self.begin_write(&entry, WriteKind::AddConstraint).await?;
                 let table = write
-                    .table()
+                    .table()?
                     .add_constraint()
                     .with_constraint(name.clone(), expr.as_str())
                     .with_session_state(Arc::new(self.ctx.state()))
@@ -746,7 +746,7 @@ impl Session {
             AlterTableOp::DropConstraint { name, if_exists } => {
                 let write = self.begin_write(&entry, WriteKind::DropConstraint).await?;
                 let table = write
-                    .table()
+                    .table()?
                     .drop_constraints()
                     .with_constraint(name.clone())
                     .with_raise_if_not_exists(!if_exists)
@@ -809,7 +809,7 @@ impl Session {
                 }
                 let write = self.begin_write(&entry, WriteKind::AddColumns).await?;
                 let table = write
-                    .table()
+                    .table()?
                     .add_columns()
                     .with_fields(kernel_fields(&cols)?)
                     .with_commit_properties(write.properties())
@@ -831,7 +831,7 @@ impl Session {
                 if !delta_props.is_empty() {
                     let write = self.begin_write(&entry, WriteKind::SetProperties).await?;
                     let table = write
-                        .table()
+                        .table()?
                         .set_tbl_properties()
                         .with_properties(delta_props.into_iter().collect())
                         .with_commit_properties(write.properties())
@@ -895,7 +895,7 @@ impl Session {
             )));
         }
         let write = self.begin_write(entry, kind).await?;
-        let table = write.table();
+        let table = write.table()?;
         let input = cast_to_table_schema(input, &table).await?;
         let snapshot = table.snapshot()?.snapshot().clone();
         let table = WriteBuilder::new(table.log_store(), Some(snapshot))

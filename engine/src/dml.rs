@@ -208,7 +208,7 @@ impl Session {
         let (_, predicate) = self.dml_target(target).await?;
         let write = self.begin_write(entry, WriteKind::Delete).await?;
         let mut builder = write
-            .table()
+            .table()?
             .delete()
             .with_session_state(Arc::new(self.ctx.state()))
             .with_commit_properties(write.properties());
@@ -245,7 +245,7 @@ impl Session {
         let (target, predicate) = self.dml_target(target).await?;
         let write = self.begin_write(entry, WriteKind::Update).await?;
         let mut builder = write
-            .table()
+            .table()?
             .update()
             .with_session_state(Arc::new(self.ctx.state()))
             .with_commit_properties(write.properties());
@@ -382,7 +382,7 @@ impl Session {
 
         let write = self.begin_write(entry, kind).await?;
         let builder = write
-            .table()
+            .table()?
             .merge(source, on)
             .with_source_alias(MERGE_SOURCE)
             .with_target_alias(MERGE_TARGET)

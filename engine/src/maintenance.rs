@@ -181,7 +181,7 @@ impl Session {
             OptimizeType::ZOrder(zorder.to_vec())
         };
         let (table, metrics) = write
-            .table()
+            .table()?
             .optimize()
             .with_filters(&filters)
             .with_type(optimize_type)
@@ -240,7 +240,7 @@ impl Session {
         let write = self.begin_write(&entry, WriteKind::Vacuum).await?;
         let retention = chrono::Duration::milliseconds((hours * 3_600_000.0) as i64);
         let (table, metrics) = write
-            .table()
+            .table()?
             .vacuum()
             .with_retention_period(retention)
             .with_enforce_retention_duration(false)

@@ -220,7 +220,7 @@ impl Session {
 
         let write = self.begin_write(&entry, kind).await?;
         let mut builder = write
-            .table()
+            .table()?
             .merge(source, merge.on.to_string())
             .with_source_alias(&source_alias)
             .with_target_alias(&target_alias)

@@ -296,7 +296,7 @@ impl Session {
         self.state.table_as_of(&entry, as_of).await?;
         let write = self.begin_write(&entry, WriteKind::Restore).await?;
         let mut builder = write
-            .table()
+            .table()?
             .restore()
             .with_commit_properties(write.properties());
         builder = match as_of {
@@ -317,8 +317,8 @@ impl Session {
             files_removed: Some(metrics.num_removed_file as u64),
             ..WriteMetrics::default()
         };
-        // The restored version's schema is the table's again.
-        write.finish(table, written, MetastoreSync::Columns)?;
+        // The restored version's schema and properties (constraints) are the table's again.
+        write.finish(table, written, MetastoreSync::Full)?;
         rows_output(cols)
     }
 }
