@@ -307,6 +307,81 @@ fn has_correlated_subquery(target: &Target) -> Result<bool> {
     Ok(found)
 }
 
+impl Session {
+    /// The plan of `DELETE FROM t AS x WHERE ...`, whose condition names the table by its alias.
+    /// DataFusion 55 plans DELETE without the alias (`No field named x.id`), so the rows to
+    /// delete are planned as the query `SELECT * FROM t AS x WHERE ...` would select them, and
+    /// the DELETE is built over that. `None` for any other statement.
+    pub(crate) async fn plan_aliased_delete(
+        &self,
+        statement: &datafusion::sql::sqlparser::ast::Statement,
+    ) -> Result<Option<LogicalPlan>> {
+        use datafusion::logical_expr::{DmlStatement, WriteOp};
+        use datafusion::sql::parser::Statement as DFStatement;
+        use datafusion::sql::sqlparser::ast::{FromTable, SetExpr, Statement as Ast, TableFactor};
+        let Ast::Delete(delete) = statement else {
+            return Ok(None);
+        };
+        let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
+        let [target] = from.as_slice() else {
+            return Ok(None);
+        };
+        let aliased = matches!(&target.relation, TableFactor::Table { alias: Some(_), .. });
+        if !aliased
+            || !target.joins.is_empty()
+            || delete.using.is_some()
+            || delete.returning.is_some()
+            || !delete.tables.is_empty()
+            || !delete.order_by.is_empty()
+            || delete.limit.is_some()
+        {
+            return Ok(None);
+        }
+        // A query over the same relation and condition: the parser builds its shape, the
+        // statement's own relation and condition go in as they are.
+        let mut query = match crate::parser::parse_sql("SELECT * FROM t")?.pop() {
+            Some(crate::parser::Statement::Standard(s)) => match *s {
+                Ast::Query(q) => q,
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return Ok(None);
+        };
+        select.from = vec![target.clone()];
+        select.selection = delete.selection.clone();
+        let plan = self
+            .ctx
+            .state()
+            .statement_to_plan(DFStatement::Statement(Box::new(Ast::Query(query))))
+            .await
+            .map_err(|e| self.hidden_column_error(e))?;
+        // The rows selected, without `*`'s projection: Filter -> SubqueryAlias -> TableScan.
+        let selected = match plan {
+            LogicalPlan::Projection(p) => p.input.as_ref().clone(),
+            other => other,
+        };
+        let mut scan = None;
+        selected.apply(|node| {
+            if let LogicalPlan::TableScan(s) = node {
+                scan = Some((s.table_name.clone(), s.source.clone()));
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        let Some((table_name, source)) = scan else {
+            return Ok(None);
+        };
+        Ok(Some(LogicalPlan::Dml(DmlStatement::new(
+            table_name,
+            source,
+            WriteOp::Delete,
+            Arc::new(selected),
+        ))))
+    }
+}
+
 const MERGE_TARGET: &str = "__weir_t";
 const MERGE_SOURCE: &str = "__weir_s";
 

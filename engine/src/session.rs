@@ -379,6 +379,9 @@ impl Session {
     ) -> Result<LogicalPlan> {
         let state = self.ctx.state();
         self.identity.forget_hidden();
+        if let Some(plan) = self.plan_aliased_delete(stmt).await? {
+            return Ok(plan);
+        }
         state
             .statement_to_plan(DFStatement::Statement(Box::new(stmt.clone())))
             .await
@@ -387,7 +390,7 @@ impl Session {
 
     /// A column the user's grants hide is reported as a permission error naming it, not as an
     /// unknown column (PostgreSQL's "permission denied for column").
-    fn hidden_column_error(&self, e: datafusion::error::DataFusionError) -> EngineError {
+    pub(crate) fn hidden_column_error(&self, e: datafusion::error::DataFusionError) -> EngineError {
         if let Some(column) = missing_field(&e) {
             if let Some(table) = self.identity.hiding_table(&column) {
                 return EngineError::PermissionDenied(format!(
