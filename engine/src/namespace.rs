@@ -117,13 +117,13 @@ impl EngineState {
         entry: &TableEntry,
         table: &DeltaTable,
     ) -> Option<Vec<weir_catalog::ColumnEntry>> {
-        let comments = crate::delta_schema::column_comments(
+        let comments = crate::delta::schema::column_comments(
             entry
                 .columns
                 .iter()
                 .map(|c| (c.name.as_str(), c.comment.as_ref())),
         );
-        match crate::delta_schema::columns_of(table, &comments) {
+        match crate::delta::schema::columns_of(table, &comments) {
             Ok(columns) if columns != entry.columns => {
                 if let Err(e) = self.metastore.update_columns(
                     &entry.catalog,
@@ -157,7 +157,7 @@ impl EngineState {
                 self.register_store(&table);
                 let _ = self.follow_schema(entry, &table);
                 Ok(Arc::new(
-                    crate::delta_table::DeltaTableScan::try_new(&table).await?,
+                    crate::delta::scan::DeltaTableScan::try_new(&table).await?,
                 ))
             }
         }

@@ -1,14 +1,14 @@
 //! Observers: what the engine tells about the statements it runs and the commits they make, for
 //! audit, lineage and metrics. Observers are registered on the [`crate::Engine`]; every
 //! statement of every session (either front, any protocol message) reports its start and end,
-//! and every Delta write reports its commit (see [`crate::commit`]).
+//! and every Delta write reports its commit (see [`crate::delta::commit`]).
 //!
 //! Observer methods run on the statement's own task: they must be quick and never block (buffer
 //! and hand the work to a task of their own).
 
 use std::sync::{Arc, RwLock};
 
-use crate::commit::{WriteKind, WriteMetrics};
+use crate::delta::commit::{WriteKind, WriteMetrics};
 
 /// Which front a session came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

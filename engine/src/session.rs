@@ -586,9 +586,9 @@ impl Session {
                     // Overwriting deletes every row, also those a row filter hides.
                     self.require_writable(&entry, overwrite.then_some("INSERT OVERWRITE"))?;
                     let kind = if overwrite {
-                        crate::commit::WriteKind::InsertOverwrite
+                        crate::delta::commit::WriteKind::InsertOverwrite
                     } else {
-                        crate::commit::WriteKind::Insert
+                        crate::delta::commit::WriteKind::Insert
                     };
                     let rows = self
                         .write_to_table(&entry, input.as_ref().clone(), kind)
@@ -665,7 +665,7 @@ impl Session {
             guard.config_mut().options_mut().set(name, value.trim())?;
             return Ok(());
         }
-        if name == crate::maintenance::RETENTION_CHECK_SETTING
+        if name == crate::exec::maintenance::RETENTION_CHECK_SETTING
             && value.trim().eq_ignore_ascii_case("false")
         {
             self.access()?

@@ -15,7 +15,7 @@ use futures::TryStreamExt;
 use weir_catalog::{TableEntry, TableKind};
 
 use crate::batches::{batch, mem_table, rows_output, Col};
-use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
+use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::namespace::EngineState;
 use crate::output::StatementOutput;
@@ -174,7 +174,7 @@ impl EngineState {
         let table = self.table_as_of(entry, as_of).await?;
         self.register_store(&table);
         Ok(Arc::new(
-            crate::delta_table::DeltaTableScan::try_new(&table).await?,
+            crate::delta::scan::DeltaTableScan::try_new(&table).await?,
         ))
     }
 }

@@ -878,7 +878,10 @@ fn merge_star_forms(
                 }
                 [p, q, ..] if is_word(p, "SET") && is_word(q, "UPDATE") => {
                     let star = || {
-                        TokenWithSpan::wrap(Token::make_word(crate::merge::ALL_COLUMNS, Some('"')))
+                        TokenWithSpan::wrap(Token::make_word(
+                            crate::exec::merge::ALL_COLUMNS,
+                            Some('"'),
+                        ))
                     };
                     out.push(star());
                     out.push(TokenWithSpan::wrap(Token::Eq));

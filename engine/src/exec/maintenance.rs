@@ -8,7 +8,7 @@ use deltalake::{FilterOp, FilterValue};
 use weir_catalog::TableKind;
 
 use crate::batches::{batch, rows_output, Col};
-use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
+use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::output::StatementOutput;
 use crate::session::Session;

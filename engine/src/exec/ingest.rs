@@ -12,7 +12,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::SendableRecordBatchStream;
 
-use crate::commit::WriteKind;
+use crate::delta::commit::WriteKind;
 use crate::error::{EngineError, Result};
 use crate::parser::CreateTable;
 use crate::session::Session;

@@ -15,8 +15,8 @@ use deltalake::DeltaTable;
 use url::Url;
 use weir_catalog::{ColumnEntry, Privilege, Securable, TableEntry, TableKind, DEFAULT_SCHEMA};
 
-use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
-use crate::delta_schema::{column_comments, columns_of};
+use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
+use crate::delta::schema::{column_comments, columns_of};
 use crate::error::{EngineError, Result};
 use crate::output::StatementOutput;
 use crate::parser::{AlterTableOp, ColumnDef, CreateTable, Statement, TagTarget};
@@ -921,7 +921,7 @@ impl Session {
 async fn cast_to_table_schema(input: LogicalPlan, table: &DeltaTable) -> Result<LogicalPlan> {
     use datafusion::catalog::TableProvider;
     use datafusion::logical_expr::{cast, col, LogicalPlanBuilder};
-    let target = crate::delta_table::DeltaTableScan::try_new(table)
+    let target = crate::delta::scan::DeltaTableScan::try_new(table)
         .await?
         .schema();
     let source = input.schema().clone();

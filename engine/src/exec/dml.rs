@@ -15,7 +15,7 @@ use datafusion::logical_expr::expr::{Exists, InSubquery};
 use datafusion::logical_expr::{lit, Expr, LogicalPlan, Subquery};
 use weir_catalog::{TableEntry, TableKind};
 
-use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
+use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::output::StatementOutput;
 use crate::session::Session;

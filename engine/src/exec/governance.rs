@@ -330,7 +330,7 @@ impl Session {
             }
             _ => return Ok(None),
         };
-        Ok(Some(crate::show::mem_plan(b)?))
+        Ok(Some(crate::exec::show::mem_plan(b)?))
     }
 
     /// `ALTER TABLE ... SET MASK / DROP MASK / SET ROW FILTER / DROP ROW FILTER`, by a user

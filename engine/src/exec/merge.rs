@@ -14,12 +14,12 @@ use deltalake::operations::merge::{DeleteBuilder, InsertBuilder, UpdateBuilder};
 use weir_catalog::TableEntry;
 
 use crate::batches::{batch, rows_output, Col};
-use crate::commit::{MetastoreSync, WriteKind, WriteMetrics};
+use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
+use crate::exec::show::ident;
 use crate::output::StatementOutput;
 use crate::parser::Statement;
 use crate::session::Session;
-use crate::show::ident;
 
 /// The column name an `UPDATE SET *` is rewritten to (see the parser).
 pub const ALL_COLUMNS: &str = "*";
