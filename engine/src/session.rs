@@ -601,12 +601,14 @@ impl Session {
                 WriteOp::Delete => {
                     let entry = self.resolve_table_ref(&table_name)?;
                     self.require_writable(&entry, Some("DELETE"))?;
-                    self.delete(&entry, &input).await
+                    self.run_dml(&entry, &input, crate::delta::commit::WriteKind::Delete)
+                        .await
                 }
                 WriteOp::Update => {
                     let entry = self.resolve_table_ref(&table_name)?;
                     self.require_writable(&entry, Some("UPDATE"))?;
-                    self.update(&entry, &input).await
+                    self.run_dml(&entry, &input, crate::delta::commit::WriteKind::Update)
+                        .await
                 }
                 other => Err(EngineError::not_supported(format!(
                     "{other} is not supported yet"

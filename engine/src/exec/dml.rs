@@ -193,18 +193,32 @@ impl Session {
         Ok((target, predicate))
     }
 
-    pub(crate) async fn delete(
+    /// Runs a DELETE (`kind` Delete) or UPDATE (`kind` Update) plan as one Delta commit: with
+    /// delta-rs's own operation, or as a MERGE when a subquery is correlated.
+    pub(crate) async fn run_dml(
         &mut self,
         entry: &TableEntry,
         input: &LogicalPlan,
+        kind: WriteKind,
     ) -> Result<StatementOutput> {
-        self.writable(entry, "DELETE FROM")?;
+        let verb = if kind == WriteKind::Delete {
+            "DELETE FROM"
+        } else {
+            "UPDATE"
+        };
+        self.writable(entry, verb)?;
         let target = dismantle(input)?;
         if has_correlated_subquery(&target)? {
-            return self
-                .dml_as_merge(entry, input, target, WriteKind::Delete)
-                .await;
+            return self.dml_as_merge(entry, input, target, kind).await;
         }
+        if kind == WriteKind::Delete {
+            self.delete(entry, target).await
+        } else {
+            self.update(entry, target).await
+        }
+    }
+
+    async fn delete(&mut self, entry: &TableEntry, target: Target) -> Result<StatementOutput> {
         let (_, predicate) = self.dml_target(target).await?;
         let write = self.begin_write(entry, WriteKind::Delete).await?;
         let mut builder = write
@@ -230,18 +244,7 @@ impl Session {
         })
     }
 
-    pub(crate) async fn update(
-        &mut self,
-        entry: &TableEntry,
-        input: &LogicalPlan,
-    ) -> Result<StatementOutput> {
-        self.writable(entry, "UPDATE")?;
-        let target = dismantle(input)?;
-        if has_correlated_subquery(&target)? {
-            return self
-                .dml_as_merge(entry, input, target, WriteKind::Update)
-                .await;
-        }
+    async fn update(&mut self, entry: &TableEntry, target: Target) -> Result<StatementOutput> {
         let (target, predicate) = self.dml_target(target).await?;
         let write = self.begin_write(entry, WriteKind::Update).await?;
         let mut builder = write
