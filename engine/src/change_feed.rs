@@ -1,10 +1,7 @@
 //! The Delta change data feed: `table_changes('c.s.t', start [, end])` reads the row changes a
 //! table recorded (`delta.enableChangeDataFeed = true`), with `_change_type`, `_commit_version`
-//! and `_commit_timestamp`.
-//!
-//! Like time travel, the parser turns the call into a table name with a suffix
-//! (`t@changes<start>..<end>`), which the schema provider resolves; start and end are versions
-//! (`v3`) or timestamps (`ts2025-03-18`).
+//! and `_commit_timestamp`. The call is found and planned by `planner::historic`; this module
+//! opens the feed.
 
 use std::sync::Arc;
 
@@ -14,43 +11,7 @@ use weir_catalog::{TableEntry, TableKind};
 
 use crate::error::{EngineError, Result};
 use crate::namespace::EngineState;
-use crate::time_travel::{parse_timestamp, AsOf};
-
-const MARK: &str = "@changes";
-
-/// The suffix for `table_changes(name, start, end)`.
-pub fn suffix(start: &AsOf, end: Option<&AsOf>) -> String {
-    let bound = |b: &AsOf| match b {
-        AsOf::Version(v) => format!("v{v}"),
-        AsOf::Timestamp(t) => format!("ts{t}"),
-    };
-    format!(
-        "{MARK}{}..{}",
-        bound(start),
-        end.map(bound).unwrap_or_default()
-    )
-}
-
-fn parse_bound(text: &str) -> Option<AsOf> {
-    if let Some(ts) = text.strip_prefix("ts") {
-        return Some(AsOf::Timestamp(ts.to_string()));
-    }
-    text.strip_prefix('v')?.parse().ok().map(AsOf::Version)
-}
-
-/// Splits `t@changes<start>..<end>` into the table name and the range.
-pub fn split_changes_name(name: &str) -> Option<(&str, AsOf, Option<AsOf>)> {
-    let at = name.rfind(MARK)?;
-    let (base, rest) = (&name[..at], &name[at + MARK.len()..]);
-    let (start, end) = rest.split_once("..")?;
-    let start = parse_bound(start)?;
-    let end = if end.is_empty() {
-        None
-    } else {
-        Some(parse_bound(end)?)
-    };
-    (!base.is_empty()).then_some((base, start, end))
-}
+use crate::time_travel::AsOf;
 
 impl EngineState {
     pub(crate) async fn changes_provider(
@@ -96,12 +57,12 @@ impl EngineState {
                 })
             }
             AsOf::Version(v) => builder.with_starting_version(*v),
-            AsOf::Timestamp(t) => builder.with_starting_timestamp(parse_timestamp(t)?),
+            AsOf::Timestamp(t) => builder.with_starting_timestamp(*t),
         };
         builder = match end {
             None => builder,
             Some(AsOf::Version(v)) => builder.with_ending_version((*v).min(newest)),
-            Some(AsOf::Timestamp(t)) => builder.with_ending_timestamp(parse_timestamp(t)?),
+            Some(AsOf::Timestamp(t)) => builder.with_ending_timestamp(*t),
         };
         Ok(Arc::new(ChangeFeedScan {
             inner: DeltaCdfTableProvider::try_new(builder)?,
@@ -157,26 +118,5 @@ impl TableProvider for ChangeFeedScan {
         filters: &[&datafusion::logical_expr::Expr],
     ) -> datafusion::error::Result<Vec<datafusion::logical_expr::TableProviderFilterPushDown>> {
         self.inner.supports_filters_pushdown(filters)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn change_ranges_round_trip() {
-        let name = format!("t{}", suffix(&AsOf::Version(2), Some(&AsOf::Version(5))));
-        assert_eq!(
-            split_changes_name(&name),
-            Some(("t", AsOf::Version(2), Some(AsOf::Version(5))))
-        );
-        let name = format!("t{}", suffix(&AsOf::Timestamp("2025-03-18".into()), None));
-        assert_eq!(
-            split_changes_name(&name),
-            Some(("t", AsOf::Timestamp("2025-03-18".into()), None))
-        );
-        assert_eq!(split_changes_name("t@changesx.."), None);
-        assert_eq!(split_changes_name("t"), None);
     }
 }

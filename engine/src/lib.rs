@@ -15,6 +15,7 @@ pub mod observe;
 mod output;
 pub mod parser;
 mod pg_compat;
+mod planner;
 mod session;
 mod session_state;
 mod statement_kind;

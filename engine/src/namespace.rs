@@ -151,7 +151,7 @@ impl EngineState {
         identity: &Identity,
     ) -> Result<Arc<dyn TableProvider>> {
         match entry.kind {
-            TableKind::View => crate::views::plan_view(self, entry, views, &identity.user).await,
+            TableKind::View => crate::views::plan_view(self, entry, views, identity).await,
             TableKind::Managed | TableKind::External => {
                 let table = self.latest_table(entry).await?;
                 self.register_store(&table);
@@ -176,6 +176,9 @@ pub struct Identity {
     /// Columns hidden from `rights` in the tables resolved so far, so that naming one is reported
     /// as a permission error rather than an unknown column.
     hidden: Mutex<Vec<(String, Vec<String>)>>,
+    /// The execution settings of the session `user` runs (its time zone, say), which the
+    /// views it reads plan with. `None`: the engine's defaults.
+    execution: Mutex<Option<datafusion::config::ExecutionOptions>>,
 }
 
 impl Identity {
@@ -184,7 +187,28 @@ impl Identity {
             user: user.to_string(),
             rights: rights.to_string(),
             hidden: Mutex::default(),
+            execution: Mutex::default(),
         })
+    }
+
+    /// The identity a view is planned with: the same user and session settings, the view
+    /// owner's rights.
+    pub fn for_view(&self, owner: &str) -> Arc<Self> {
+        let view = Identity::new(&self.user, owner);
+        view.set_execution(self.execution());
+        view
+    }
+
+    pub fn execution(&self) -> Option<datafusion::config::ExecutionOptions> {
+        self.execution
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records the session's execution settings after it changed them.
+    pub fn set_execution(&self, execution: Option<datafusion::config::ExecutionOptions>) {
+        *self.execution.lock().unwrap_or_else(|p| p.into_inner()) = execution;
     }
 
     fn note_hidden(&self, table: String, columns: Vec<String>) {
@@ -354,6 +378,35 @@ impl WeirSchema {
         Ok(read)
     }
 
+    /// An earlier state or the change feed of one of this schema's tables, governed as the
+    /// table is (the change feed's own columns are shown to every reader). `None` when the
+    /// schema has no such table.
+    pub(crate) async fn historic_table(
+        &self,
+        name: &str,
+        read: &crate::time_travel::HistoricRead,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        use crate::time_travel::HistoricRead;
+        let Some(entry) =
+            self.state
+                .metastore
+                .get_table(&self.catalog, &self.name, &name.to_lowercase())?
+        else {
+            return Ok(None);
+        };
+        let access = self.read_access(&entry)?;
+        let (raw, always_visible) = match read {
+            HistoricRead::AsOf(as_of) => (self.state.versioned_provider(&entry, as_of).await?, &[][..]),
+            HistoricRead::Changes { start, end } => (
+                self.state
+                    .changes_provider(&entry, start, end.as_ref())
+                    .await?,
+                CHANGE_FEED_COLUMNS,
+            ),
+        };
+        self.govern(&entry, access, raw, always_visible).map(Some)
+    }
+
     fn govern(
         &self,
         entry: &TableEntry,
@@ -427,39 +480,7 @@ impl SchemaProvider for WeirSchema {
                     .map(Some)
                     .map_err(as_external)
             }
-            // `t@changes...` (the change feed of `t`) or `t@v3` / `t@ts...` (an earlier state).
-            None => {
-                let special = match crate::change_feed::split_changes_name(name) {
-                    Some((base, start, end)) => Some((base, Err((start, end)))),
-                    None => crate::time_travel::split_versioned_name(name)
-                        .map(|(base, as_of)| (base, Ok(as_of))),
-                };
-                let Some((base, what)) = special else {
-                    return Ok(None);
-                };
-                let Some(entry) = self
-                    .state
-                    .metastore
-                    .get_table(&self.catalog, &self.name, &base.to_lowercase())
-                    .map_err(|e| as_external(EngineError::from(e)))?
-                else {
-                    return Ok(None);
-                };
-                let read = self.read_access(&entry).map_err(as_external)?;
-                let (provider, always_visible) = match what {
-                    Ok(as_of) => (self.state.versioned_provider(&entry, &as_of).await, &[][..]),
-                    Err((start, end)) => (
-                        self.state
-                            .changes_provider(&entry, &start, end.as_ref())
-                            .await,
-                        CHANGE_FEED_COLUMNS,
-                    ),
-                };
-                let raw = provider.map_err(as_external)?;
-                self.govern(&entry, read, raw, always_visible)
-                    .map(Some)
-                    .map_err(as_external)
-            }
+            None => Ok(None),
         }
     }
 

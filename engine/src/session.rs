@@ -8,10 +8,10 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::common::TableReference;
 use datafusion::execution::session_state::SessionState;
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::Statement as DFStatement;
 use weir_catalog::TableEntry;
 
 use crate::error::{EngineError, Result};
@@ -53,6 +53,23 @@ impl Prepared {
             _ => None,
         }
     }
+}
+
+/// After a session changed its settings: functions that depend on them (`now()` returns
+/// timestamps in the session's time zone) are made again, as DataFusion's own `SET` does, and
+/// the views the session reads will plan with them.
+fn follow_config(state: &mut SessionState, identity: &Identity) -> Result<()> {
+    let options = state.config().options().clone();
+    let updated: Vec<_> = state
+        .scalar_functions()
+        .values()
+        .filter_map(|f| f.inner().with_updated_config(&options))
+        .collect();
+    for f in updated {
+        state.register_udf(Arc::new(f))?;
+    }
+    identity.set_execution(Some(options.execution.clone()));
+    Ok(())
 }
 
 /// Builds the DataFusion state of a session for `identity` in `catalog.schema`.
@@ -379,11 +396,11 @@ impl Session {
     ) -> Result<LogicalPlan> {
         let state = self.ctx.state();
         self.identity.forget_hidden();
+        crate::planner::refuse_historic_targets(stmt)?;
         if let Some(plan) = self.plan_aliased_delete(stmt).await? {
             return Ok(plan);
         }
-        state
-            .statement_to_plan(DFStatement::Statement(Box::new(stmt.clone())))
+        crate::planner::plan_statement(&state, stmt.clone())
             .await
             .map_err(|e| self.hidden_column_error(e))
     }
@@ -665,6 +682,7 @@ impl Session {
             let state = self.ctx.state_ref();
             let mut guard = state.write();
             guard.config_mut().options_mut().set(name, value.trim())?;
+            follow_config(&mut guard, &self.identity)?;
             return Ok(());
         }
         if name == crate::exec::maintenance::RETENTION_CHECK_SETTING
@@ -697,6 +715,7 @@ impl Session {
             let state = self.ctx.state_ref();
             let mut guard = state.write();
             guard.config_mut().options_mut().execution.time_zone = Some(value.to_string());
+            follow_config(&mut guard, &self.identity)?;
         }
         self.vars.insert(name.to_string(), value.to_string());
         Ok(())

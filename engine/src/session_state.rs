@@ -37,6 +37,11 @@ impl StateTemplate {
             .with_default_features()
             // delta-rs's extension nodes (write metrics, merge) need its planner.
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
+            // Last in line: refuses a versioned relation that was not opened before planning,
+            // which DataFusion would otherwise read at its latest state.
+            .with_relation_planners(vec![Arc::new(
+                crate::planner::HistoricRelations::default(),
+            )])
             .build();
         // datafusion-pg-catalog registers its functions on a context.
         let ctx = SessionContext::new_with_state(base);
@@ -61,6 +66,10 @@ impl StateTemplate {
         let options = config.options_mut();
         options.catalog.default_catalog = catalog.to_string();
         options.catalog.default_schema = schema.to_string();
+        // A view plans with the settings of the session that reads it (its time zone).
+        if let Some(execution) = identity.execution() {
+            options.execution = execution;
+        }
         let mut state = SessionStateBuilder::new_from_existing(self.base.clone())
             .with_session_id(uuid::Uuid::new_v4().to_string())
             .with_config(config)

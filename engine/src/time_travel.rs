@@ -1,14 +1,13 @@
-//! Delta time travel: reading a table as of a version or a timestamp (`t VERSION AS OF 3`,
-//! `t TIMESTAMP AS OF '2025-03-18'`, `t@v3`), `DESCRIBE HISTORY` and `RESTORE`.
+//! Delta time travel: reading a table as of a version or a timestamp, `DESCRIBE HISTORY` and
+//! `RESTORE`.
 //!
-//! The parser turns a versioned table reference into the table name with a suffix (`t@v3`,
-//! `t@ts2025-03-18`) which the schema provider resolves, so a versioned table joins, aliases and
-//! qualifies like any other.
+//! Versioned relations in queries (`t VERSION AS OF 3`, `t TIMESTAMP AS OF expr`, `t@v3`) are
+//! found and planned by `planner::historic`; this module opens the table at that state.
 
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use datafusion::catalog::TableProvider;
 use datafusion::logical_expr::LogicalPlan;
 use futures::TryStreamExt;
@@ -19,94 +18,24 @@ use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::namespace::EngineState;
 use crate::output::StatementOutput;
+use crate::parser::AsOfSpec;
 use crate::session::Session;
 
-/// Which state of a table to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which state of a table to read, resolved: a version, or the latest version committed at or
+/// before an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AsOf {
     Version(u64),
-    /// As written by the user; parsed when the table is opened.
-    Timestamp(String),
+    Timestamp(DateTime<Utc>),
 }
 
-impl AsOf {
-    /// The suffix the parser appends to a table name.
-    pub fn suffix(&self) -> String {
-        match self {
-            AsOf::Version(v) => format!("@v{v}"),
-            AsOf::Timestamp(ts) => format!("@ts{ts}"),
-        }
-    }
-}
-
-/// Splits `name@v3` / `name@ts...` into the table name and what to read.
-pub fn split_versioned_name(name: &str) -> Option<(&str, AsOf)> {
-    let (base, spec) = name.rsplit_once('@')?;
-    if base.is_empty() {
-        return None;
-    }
-    if let Some(ts) = spec.strip_prefix("ts") {
-        return Some((base, AsOf::Timestamp(ts.to_string())));
-    }
-    let version = spec.strip_prefix('v')?.parse::<u64>().ok()?;
-    Some((base, AsOf::Version(version)))
-}
-
-/// A timestamp as Databricks accepts it: a date, a date and time (UTC), or RFC 3339.
-pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>> {
-    let t = text.trim();
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Ok(d.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(t, format) {
-            return Ok(dt.and_utc());
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
-    }
-    if let Some(ts) = eval_timestamp_expr(t) {
-        return Ok(ts);
-    }
-    Err(EngineError::Coded {
-        sqlstate: "22007",
-        message: format!("invalid timestamp '{text}' for TIMESTAMP AS OF"),
-    })
-}
-
-/// A constant expression that is or casts to a timestamp (`current_timestamp() - INTERVAL 1
-/// DAY`, `date_sub(current_date(), 1)`), evaluated now: the optimizer folds it to a literal.
-fn eval_timestamp_expr(text: &str) -> Option<DateTime<Utc>> {
-    use arrow::datatypes::{DataType, TimeUnit};
-    use datafusion::common::{DFSchema, ScalarValue};
-    use datafusion::logical_expr::{Cast, Expr, LogicalPlan, LogicalPlanBuilder};
-    let mut state = datafusion::prelude::SessionContext::new().state();
-    // `now()` is folded to the statement's start time, which this marks.
-    state.mark_start_execution();
-    let expr = state.create_logical_expr(text, &DFSchema::empty()).ok()?;
-    let expr = Expr::Cast(Cast::new(
-        Box::new(expr),
-        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-    ));
-    let plan = LogicalPlanBuilder::empty(true)
-        .project(vec![expr])
-        .ok()?
-        .build()
-        .ok()?;
-    let LogicalPlan::Projection(p) = state.optimize(&plan).ok()? else {
-        return None;
-    };
-    match p.expr.first()?.clone().unalias() {
-        Expr::Literal(ScalarValue::TimestampMicrosecond(Some(us), _), _) => {
-            DateTime::from_timestamp_micros(us)
-        }
-        _ => None,
-    }
+/// What a historic relation reads of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoricRead {
+    /// The table as it was.
+    AsOf(AsOf),
+    /// The rows its commits changed, from `start` to `end` (the latest when absent).
+    Changes { start: AsOf, end: Option<AsOf> },
 }
 
 fn version_error(entry: &TableEntry, what: String) -> EngineError {
@@ -148,8 +77,8 @@ impl EngineState {
                     version_error(entry, format!("cannot be read at version {v}: {e}"))
                 })?;
             }
-            AsOf::Timestamp(ts) => {
-                let at = parse_timestamp(ts)?;
+            AsOf::Timestamp(at) => {
+                let at = *at;
                 let none_before =
                     || version_error(entry, format!("has no version at or before {at}"));
                 table.load_with_datetime(at).await.map_err(|e| {
@@ -287,21 +216,27 @@ impl Session {
     pub(crate) async fn restore(
         &mut self,
         name: &[String],
-        as_of: &AsOf,
+        as_of: &AsOfSpec,
     ) -> Result<StatementOutput> {
+        let as_of = match as_of {
+            AsOfSpec::Version(v) => AsOf::Version(*v),
+            AsOfSpec::Timestamp(e) => {
+                AsOf::Timestamp(crate::planner::evaluate_timestamp(&self.ctx.state(), e)?)
+            }
+        };
         let (c, s, t) = self.qualify_table(name)?;
         let entry = self.lookup_table(&c, &s, &t)?;
         self.require_writable(&entry, Some("RESTORE"))?;
         // Validates the target state exists, with Weir's error messages.
-        self.state.table_as_of(&entry, as_of).await?;
+        self.state.table_as_of(&entry, &as_of).await?;
         let write = self.begin_write(&entry, WriteKind::Restore).await?;
         let mut builder = write
             .table()?
             .restore()
             .with_commit_properties(write.properties());
         builder = match as_of {
-            AsOf::Version(v) => builder.with_version_to_restore(*v),
-            AsOf::Timestamp(ts) => builder.with_datetime_to_restore(parse_timestamp(ts)?),
+            AsOf::Version(v) => builder.with_version_to_restore(v),
+            AsOf::Timestamp(at) => builder.with_datetime_to_restore(at),
         };
         let (table, metrics) = builder.await?;
         let snapshot = table.snapshot()?;
@@ -320,48 +255,5 @@ impl Session {
         // The restored version's schema and properties (constraints) are the table's again.
         write.finish(table, written, MetastoreSync::Full)?;
         rows_output(cols)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamp_expressions_are_evaluated_now() {
-        let got = parse_timestamp("current_timestamp() - INTERVAL 1 DAY").expect("evaluates");
-        let want = chrono::Utc::now() - chrono::Duration::days(1);
-        assert!((got - want).num_seconds().abs() < 60, "{got} vs {want}");
-        assert!(parse_timestamp("no_such_column + 1").is_err());
-    }
-
-    use super::*;
-
-    #[test]
-    fn versioned_names() {
-        assert_eq!(split_versioned_name("t@v3"), Some(("t", AsOf::Version(3))));
-        assert_eq!(
-            split_versioned_name("t@ts2025-03-18"),
-            Some(("t", AsOf::Timestamp("2025-03-18".into())))
-        );
-        assert_eq!(split_versioned_name("t"), None);
-        assert_eq!(split_versioned_name("t@x"), None);
-        assert_eq!(split_versioned_name("@v1"), None);
-    }
-
-    #[test]
-    fn timestamps() {
-        let want = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert_eq!(
-            parse_timestamp("2025-03-18").unwrap(),
-            want("2025-03-18T00:00:00Z")
-        );
-        assert_eq!(
-            parse_timestamp("2025-03-18 10:11:12.5").unwrap(),
-            want("2025-03-18T10:11:12.5Z")
-        );
-        assert_eq!(
-            parse_timestamp("2025-03-18T10:00:00+09:00").unwrap(),
-            want("2025-03-18T01:00:00Z")
-        );
-        assert!(parse_timestamp("yesterday").is_err());
     }
 }

@@ -8,7 +8,7 @@ use datafusion::catalog::TableProvider;
 use weir_catalog::TableEntry;
 
 use crate::error::{EngineError, Result};
-use crate::namespace::{EngineState, ViewPath};
+use crate::namespace::{EngineState, Identity, ViewPath};
 
 /// Views may nest this deep.
 const MAX_VIEW_DEPTH: usize = 32;
@@ -19,7 +19,7 @@ pub async fn plan_view(
     state: &Arc<EngineState>,
     entry: &TableEntry,
     views: &ViewPath,
-    invoker: &str,
+    invoker: &Identity,
 ) -> Result<Arc<dyn TableProvider>> {
     let sql = entry.view_definition.as_deref().ok_or_else(|| {
         EngineError::Internal(format!("view {} has no definition", entry.full_name()))
@@ -43,17 +43,18 @@ pub async fn plan_view(
         &entry.catalog,
         &entry.schema,
         Arc::new(path),
-        crate::namespace::Identity::new(invoker, &entry.owner),
+        invoker.for_view(&entry.owner),
     );
-    let plan = session
-        .create_logical_plan(sql)
+    let broken = |e: EngineError| match e {
+        recursion @ EngineError::Recursion(_) => recursion,
+        other => EngineError::invalid(format!(
+            "view {} no longer plans: {other}",
+            entry.full_name()
+        )),
+    };
+    let query = crate::parser::parse_query(sql).map_err(broken)?;
+    let plan = crate::planner::plan_query(&session, query)
         .await
-        .map_err(|e| match EngineError::from(e) {
-            recursion @ EngineError::Recursion(_) => recursion,
-            other => EngineError::invalid(format!(
-                "view {} no longer plans: {other}",
-                entry.full_name()
-            )),
-        })?;
+        .map_err(|e| broken(e.into()))?;
     Ok(Arc::new(ViewTable::new(plan, Some(sql.to_string()))))
 }

@@ -253,6 +253,46 @@ def test_naive_datetime_parameter_into_timestamp_column(conn, fresh_schema):
     assert got == naive.replace(tzinfo=UTC)
 
 
+def test_time_travel_reads_a_time_without_zone_in_the_session_time_zone(server, conn, fresh_schema):
+    # `TIMESTAMP AS OF '<local time>'` is the session's local time; a view reads with the time
+    # zone of the session that reads it. (The value is computed here from the table's history,
+    # which is why this is a client test rather than a .slt case.)
+    from zoneinfo import ZoneInfo
+
+    t = f"{fresh_schema}.zoned"
+    conn.execute(f"CREATE TABLE {t} (id INT)")
+    conn.execute(f"INSERT INTO {t} VALUES (1)")
+    conn.execute(f"INSERT INTO {t} VALUES (2)")
+    cur = conn.execute(f"DESCRIBE HISTORY {t}")
+    cols = [d.name for d in cur.description]
+    history = {r[cols.index("version")]: r[cols.index("timestamp")] for r in cur.fetchall()}
+    committed = history[1]
+    assert committed.tzinfo is not None
+    # The state at that instant: the newest version committed at or before it.
+    at = max(v for v, ts in history.items() if ts <= committed)
+    want = count(conn, f"{t} VERSION AS OF {at}")
+
+    def wall(zone) -> str:
+        return committed.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+    seoul, utc = wall(ZoneInfo("Asia/Seoul")), wall(dt.timezone.utc)
+    conn.execute(f"CREATE VIEW {fresh_schema}.as_of_seoul AS SELECT count(*) AS n FROM {t} TIMESTAMP AS OF '{seoul}'")
+
+    conn.execute("SET TIME ZONE 'Asia/Seoul'")
+    assert count(conn, f"{t} TIMESTAMP AS OF '{seoul}'") == want
+    assert conn.execute(f"SELECT n FROM {fresh_schema}.as_of_seoul").fetchone()[0] == want
+    # Read in Seoul, the UTC wall-clock time is nine hours earlier: before the table existed.
+    with pytest.raises(errors.InvalidParameterValue) as ei:
+        conn.execute(f"SELECT count(*) FROM {t} TIMESTAMP AS OF '{utc}'")
+    assert ei.value.sqlstate == "22023"
+    assert_alive(conn)
+
+    # In UTC, the same view reads nine hours after the commit: the latest state.
+    conn.execute("SET TIME ZONE 'UTC'")
+    assert count(conn, f"{t} TIMESTAMP AS OF '{utc}'") == want
+    assert conn.execute(f"SELECT n FROM {fresh_schema}.as_of_seoul").fetchone()[0] == 2
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------------------------

@@ -192,6 +192,7 @@ impl Session {
                 if_not_exists,
                 comment,
                 query,
+                text,
             } => {
                 let (c, s, t) = self.qualify_table(&name)?;
                 let access = self.access()?;
@@ -215,12 +216,13 @@ impl Session {
                         )));
                     }
                 }
-                let sql = query.to_string();
+                let sql = text;
                 // Plan now, as the view's readers will: a view that does not plan is rejected.
-                let plan =
-                    crate::session::new_session_state(&self.state, &c, &s, self.identity.clone())
-                        .create_logical_plan(&sql)
-                        .await?;
+                let plan = crate::planner::plan_query(
+                    &crate::session::new_session_state(&self.state, &c, &s, self.identity.clone()),
+                    (*query).clone(),
+                )
+                .await?;
                 if references_table(&plan, &c, &s, &t) {
                     return Err(EngineError::invalid(format!(
                         "view '{c}.{s}.{t}' cannot reference itself"
@@ -434,12 +436,9 @@ impl Session {
 
     async fn create_table(&mut self, ct: CreateTable) -> Result<Option<u64>> {
         let source = match &ct.as_query {
-            Some(query) => Some(
-                self.ctx
-                    .state()
-                    .create_logical_plan(&query.to_string())
-                    .await?,
-            ),
+            Some(query) => {
+                Some(crate::planner::plan_query(&self.ctx.state(), (**query).clone()).await?)
+            }
             None => None,
         };
         self.create_table_from(ct, source, WriteKind::CreateTableAsSelect)

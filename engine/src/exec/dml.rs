@@ -320,7 +320,6 @@ impl Session {
         statement: &datafusion::sql::sqlparser::ast::Statement,
     ) -> Result<Option<LogicalPlan>> {
         use datafusion::logical_expr::{DmlStatement, WriteOp};
-        use datafusion::sql::parser::Statement as DFStatement;
         use datafusion::sql::sqlparser::ast::{FromTable, SetExpr, Statement as Ast, TableFactor};
         let Ast::Delete(delete) = statement else {
             return Ok(None);
@@ -354,10 +353,7 @@ impl Session {
         };
         select.from = vec![target.clone()];
         select.selection = delete.selection.clone();
-        let plan = self
-            .ctx
-            .state()
-            .statement_to_plan(DFStatement::Statement(Box::new(Ast::Query(query))))
+        let plan = crate::planner::plan_query(&self.ctx.state(), *query)
             .await
             .map_err(|e| self.hidden_column_error(e))?;
         // The rows selected, without `*`'s projection: Filter -> SubqueryAlias -> TableScan.

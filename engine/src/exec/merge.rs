@@ -73,9 +73,7 @@ impl Session {
             return Err(EngineError::Internal(format!("not a query: {sql}")));
         };
         let state = self.ctx.state();
-        let plan = state
-            .statement_to_plan(datafusion::sql::parser::Statement::Statement(query))
-            .await?;
+        let plan = crate::planner::plan_statement(&state, *query).await?;
         Ok(DataFrame::new(state, plan))
     }
 
@@ -148,6 +146,7 @@ impl Session {
         check_cardinality: bool,
         kind: WriteKind,
     ) -> Result<(i64, i64, i64)> {
+        crate::planner::refuse_historic_target(&merge.table)?;
         let TableFactor::Table { name, .. } = &merge.table else {
             return Err(EngineError::syntax("MERGE INTO needs a table name"));
         };

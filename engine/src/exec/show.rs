@@ -52,7 +52,8 @@ fn like_predicate(column: &str, pattern: Option<&str>) -> String {
 
 impl Session {
     async fn sql_plan(&self, sql: &str) -> Result<LogicalPlan> {
-        Ok(self.ctx.state().create_logical_plan(sql).await?)
+        let query = crate::parser::parse_query(sql)?;
+        Ok(crate::planner::plan_query(&self.ctx.state(), query).await?)
     }
 
     /// The plan of a row-returning Weir statement, or None for commands.

@@ -3,7 +3,6 @@
 //! is handed to sqlparser and planned by DataFusion.
 
 use datafusion::sql::sqlparser::ast;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
@@ -13,15 +12,44 @@ use crate::statement_kind::StatementKind;
 use crate::types::parse_spark_type;
 
 mod complexity;
+mod dialect;
 mod governance;
 mod rebalance;
 
 pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
+pub use dialect::WeirDialect;
 pub use governance::{redact_secrets, GovernanceStatement, GrantTarget};
 
 /// A (possibly qualified) object name, already normalized: Unity Catalog names are
 /// case-insensitive and stored in lower case.
 pub type Name = Vec<String>;
+
+/// Which earlier state of a Delta table a statement names, as written: a version, or an
+/// expression that evaluates to a timestamp (in the session's time zone).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AsOfSpec {
+    Version(u64),
+    Timestamp(ast::Expr),
+}
+
+impl std::fmt::Display for AsOfSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AsOfSpec::Version(v) => write!(f, "VERSION AS OF {v}"),
+            AsOfSpec::Timestamp(e) => write!(f, "TIMESTAMP AS OF {e}"),
+        }
+    }
+}
+
+/// Databricks' `t@v3`: a table name with a version suffix, split into the name and version.
+pub fn split_version_suffix(name: &str) -> Option<(&str, u64)> {
+    let (base, spec) = name.rsplit_once('@')?;
+    let digits = spec.strip_prefix(['v', 'V'])?;
+    if base.is_empty() || digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((base, digits.parse().ok()?))
+}
 
 #[derive(Debug, Clone)]
 pub struct ColumnDef {
@@ -137,6 +165,9 @@ pub enum Statement {
         if_not_exists: bool,
         comment: Option<String>,
         query: Box<ast::Query>,
+        /// The query's text as written (after the tokenizer's rewrites), stored as the view's
+        /// definition.
+        text: String,
     },
     DropTable {
         name: Name,
@@ -207,11 +238,8 @@ pub enum Statement {
         retain_hours: Option<f64>,
         dry_run: bool,
     },
-    /// `RESTORE [TABLE] t [TO] VERSION AS OF n | TIMESTAMP AS OF 'ts'`
-    Restore {
-        table: Name,
-        as_of: crate::time_travel::AsOf,
-    },
+    /// `RESTORE [TABLE] t [TO] VERSION AS OF n | TIMESTAMP AS OF expr`, or `RESTORE t@vN`
+    Restore { table: Name, as_of: AsOfSpec },
     DescribeCatalog {
         name: String,
     },
@@ -302,49 +330,97 @@ impl Statement {
     }
 }
 
+/// Parses the text of one query (a view's definition), as a statement's query is parsed.
+pub fn parse_query(sql: &str) -> Result<ast::Query> {
+    let mut statements = parse_sql(sql)?;
+    match (statements.pop(), statements.is_empty()) {
+        (Some(Statement::Standard(s)), true) => match *s {
+            ast::Statement::Query(q) => Ok(*q),
+            other => Err(EngineError::syntax(format!("expected a query, found: {other}"))),
+        },
+        _ => Err(EngineError::syntax(format!("expected one query: {sql}"))),
+    }
+}
+
 /// Parses a query string into statements.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
-    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&GenericDialect {}, sql)
+    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&WeirDialect, sql)
         .tokenize_with_location()
         .map_err(|e| EngineError::syntax(e.to_string()))?;
     // Before anything recursive sees the statement.
     complexity::check_depth(&tokens, MAX_STATEMENT_DEPTH, MAX_OPERATOR_CHAIN)?;
-    let own = parse_statements(tokens);
-    // Client introspection queries (psql, JDBC drivers, BI tools) are rewritten by
-    // datafusion-pg-catalog into forms DataFusion can plan. Only plain SQL is handed to it:
-    // Weir's own statements (say `CREATE TABLE pg_events ...`) never are.
-    let only_standard = match &own {
-        Ok(stmts) => stmts.iter().all(|s| matches!(s, Statement::Standard(_))),
-        Err(_) => true,
-    };
-    if only_standard && sql.contains("pg_") {
-        if let Ok(stmts) = PostgresCompatibilityParser::new().parse(sql) {
-            return Ok(stmts
+    if sql.contains("pg_") {
+        if let Some(replaced) = replaced_client_query(sql) {
+            return Ok(replaced
                 .into_iter()
-                .map(|mut s| {
-                    rebalance::rebalance_statement(&mut s);
-                    rewrite_like_escapes(&mut s);
-                    rewrite_array_subqueries(&mut s);
-                    if s.to_string().contains("pg_catalog.") {
-                        aggregate_catalog_scalar_subqueries(&mut s);
-                    }
-                    Statement::Standard(Box::new(s))
-                })
+                .map(|s| Statement::Standard(Box::new(compat_standard(s))))
                 .collect());
         }
     }
-    own
+    match parse_statements(tokens) {
+        Ok(statements) => Ok(statements),
+        // Postgres-only syntax in a client's catalog query (`OPERATOR(pg_catalog.~)`, ...).
+        Err(e) if sql.contains("pg_") => match pg_compat().parse(sql) {
+            Ok(statements) => Ok(statements
+                .into_iter()
+                .map(|s| Statement::Standard(Box::new(compat_standard(s))))
+                .collect()),
+            Err(_) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// datafusion-pg-catalog's parser: its rewrites make client catalog queries plannable.
+fn pg_compat() -> &'static PostgresCompatibilityParser {
+    static PARSER: std::sync::LazyLock<PostgresCompatibilityParser> =
+        std::sync::LazyLock::new(PostgresCompatibilityParser::new);
+    &PARSER
+}
+
+/// Some client catalog queries (psql `\d`, pgcli, DBeaver) cannot be planned by DataFusion
+/// and are replaced wholesale by datafusion-pg-catalog with equivalents. When `sql` is one of
+/// them, its replacement: what that parser makes of the text differs from the plain parse.
+fn replaced_client_query(sql: &str) -> Option<Vec<ast::Statement>> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    let replaced = pg_compat().parse(sql).ok()?;
+    let plain: Vec<_> = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .ok()?
+        .into_iter()
+        .map(|s| pg_compat().rewrite(s))
+        .collect();
+    (replaced != plain).then_some(replaced)
+}
+
+/// A standard statement as Weir parsed it: long chains balanced first (the rewrites below
+/// recurse), then datafusion-pg-catalog's rewrites and Weir's own.
+fn own_standard(mut stmt: ast::Statement) -> ast::Statement {
+    rebalance::rebalance_statement(&mut stmt);
+    finish_standard(pg_compat().rewrite(stmt))
+}
+
+/// A standard statement datafusion-pg-catalog parsed (and rewrote).
+fn compat_standard(mut stmt: ast::Statement) -> ast::Statement {
+    rebalance::rebalance_statement(&mut stmt);
+    finish_standard(stmt)
+}
+
+/// Weir's rewrites of every standard statement.
+fn finish_standard(mut stmt: ast::Statement) -> ast::Statement {
+    rewrite_like_escapes(&mut stmt);
+    rewrite_array_subqueries(&mut stmt);
+    if stmt.to_string().contains("pg_catalog.") {
+        aggregate_catalog_scalar_subqueries(&mut stmt);
+    }
+    stmt
 }
 
 fn parse_statements(
     tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
 ) -> Result<Vec<Statement>> {
-    let dialect = GenericDialect {};
-    let mut parser =
-        Parser::new(&dialect).with_tokens_with_locations(number_question_marks(mark_time_travel(
-            mark_table_changes(merge_star_forms(strip_session_function_parens(tokens))),
-        )));
-    let compat = PostgresCompatibilityParser::new();
+    let mut parser = Parser::new(&WeirDialect).with_tokens_with_locations(number_question_marks(
+        merge_star_forms(strip_session_function_parens(tokens)),
+    ));
     let mut out = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -356,17 +432,7 @@ fn parse_statements(
                 rebalance_embedded(&mut s);
                 s
             }
-            None => {
-                let mut parsed = parser.parse_statement()?;
-                rebalance::rebalance_statement(&mut parsed);
-                let mut stmt = compat.rewrite(parsed);
-                rewrite_like_escapes(&mut stmt);
-                rewrite_array_subqueries(&mut stmt);
-                if stmt.to_string().contains("pg_catalog.") {
-                    aggregate_catalog_scalar_subqueries(&mut stmt);
-                }
-                Statement::Standard(Box::new(stmt))
-            }
+            None => Statement::Standard(Box::new(own_standard(parser.parse_statement()?))),
         };
         out.push(stmt);
         let next = parser.peek_token();
@@ -431,8 +497,7 @@ fn rewrite_like_escapes(stmt: &mut ast::Statement) {
                     "replace(replace(replace(replace(replace(({pattern}), '\\', '\\\\'), '{ee}', chr(1)), \
                      '{e}_', '\\_'), '{e}%', '\\%'), chr(1), '{e}')"
                 );
-                let dialect = GenericDialect {};
-                if let Ok(new_pattern) = Parser::new(&dialect)
+                if let Ok(new_pattern) = Parser::new(&WeirDialect)
                     .try_with_sql(&sql)
                     .and_then(|mut p| p.parse_expr())
                 {
@@ -446,8 +511,7 @@ fn rewrite_like_escapes(stmt: &mut ast::Statement) {
 }
 
 fn parse_expr_text(sql: &str) -> Option<ast::Expr> {
-    let dialect = GenericDialect {};
-    Parser::new(&dialect)
+    Parser::new(&WeirDialect)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
         .ok()
@@ -896,134 +960,6 @@ fn merge_star_forms(
     out
 }
 
-/// `table_changes('c.s.t', start [, end])` becomes the table name `c.s."t@changes<start>..<end>"`
-/// (see `change_feed`), so the change feed of a table is resolved like the table itself.
-fn mark_table_changes(
-    tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
-) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
-    use crate::time_travel::AsOf;
-    use datafusion::sql::sqlparser::tokenizer::TokenWithSpan;
-    let is_call = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("table_changes"));
-    if !tokens.iter().any(|t| is_call(&t.token)) {
-        return tokens;
-    }
-    let bound = |t: &Token| match t {
-        Token::Number(n, _) => n.parse().ok().map(AsOf::Version),
-        Token::SingleQuotedString(s) => Some(AsOf::Timestamp(s.clone())),
-        _ => None,
-    };
-    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
-    let mut i = 0;
-    while i < tokens.len() {
-        if is_call(&tokens[i].token) {
-            // The call's visible tokens: ( 'name' , start [, end] )
-            let visible: Vec<usize> = (i + 1..tokens.len())
-                .filter(|j| !matches!(tokens[*j].token, Token::Whitespace(_)))
-                .take(7)
-                .collect();
-            let at = |k: usize| visible.get(k).map(|j| &tokens[*j].token);
-            let parsed = match (at(0), at(1), at(2), at(3)) {
-                (
-                    Some(Token::LParen),
-                    Some(Token::SingleQuotedString(name)),
-                    Some(Token::Comma),
-                    Some(start),
-                ) => match (bound(start), at(4), at(5), at(6)) {
-                    (Some(start), Some(Token::RParen), ..) => {
-                        Some((name.clone(), start, None, visible[4]))
-                    }
-                    (Some(start), Some(Token::Comma), Some(end), Some(Token::RParen)) => {
-                        bound(end).map(|end| (name.clone(), start, Some(end), visible[6]))
-                    }
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let Some((name, start, end, last)) = parsed {
-                let parts: Vec<&str> = name.split('.').collect();
-                for (k, part) in parts.iter().enumerate() {
-                    let mut value = part.trim().to_lowercase();
-                    if k + 1 == parts.len() {
-                        value.push_str(&crate::change_feed::suffix(&start, end.as_ref()));
-                    }
-                    if k > 0 {
-                        out.push(TokenWithSpan::wrap(Token::Period));
-                    }
-                    out.push(TokenWithSpan::wrap(Token::make_word(&value, Some('"'))));
-                }
-                i = last + 1;
-                continue;
-            }
-        }
-        out.push(tokens[i].clone());
-        i += 1;
-    }
-    out
-}
-
-/// Databricks time travel, `t VERSION AS OF 3` or `t TIMESTAMP AS OF '2025-03-18'`, becomes the
-/// table name `t@v3` / `t@ts2025-03-18` (Databricks' own `t@v3` form), which the schema provider
-/// resolves to that state of the table. A version clause after `TO` belongs to RESTORE.
-fn mark_time_travel(
-    mut tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
-) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
-    use datafusion::sql::sqlparser::tokenizer::Whitespace;
-    let visible: Vec<usize> = tokens
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !matches!(t.token, Token::Whitespace(_)))
-        .map(|(i, _)| i)
-        .collect();
-    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
-    // visible[k - 1] is the table name, visible[k..k + 4] the clause.
-    let mut k = 1;
-    while k + 3 < visible.len() {
-        let at = |j: usize| &tokens[visible[k + j]].token;
-        let clause = word(at(1), "AS") && word(at(2), "OF");
-        // The suffix and where the clause ends (exclusive index into `tokens`).
-        let suffix = match at(3) {
-            Token::Number(n, _) if clause && word(at(0), "VERSION") => {
-                Some((format!("@v{n}"), visible[k + 3] + 1))
-            }
-            Token::SingleQuotedString(ts) if clause && word(at(0), "TIMESTAMP") => {
-                Some((format!("@ts{ts}"), visible[k + 3] + 1))
-            }
-            // `TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY`: the expression's text,
-            // evaluated when the table is opened.
-            _ if clause && word(at(0), "TIMESTAMP") => {
-                let start = visible[k + 3];
-                let mut sub = Parser::new(&GenericDialect {})
-                    .with_tokens_with_locations(tokens[start..].to_vec());
-                sub.parse_expr()
-                    .ok()
-                    .map(|expr| (format!("@ts{expr}"), start + sub.index()))
-            }
-            _ => None,
-        };
-        let name_at = visible[k - 1];
-        let is_name =
-            matches!(&tokens[name_at].token, Token::Word(_)) && !word(&tokens[name_at].token, "TO");
-        match suffix {
-            Some((suffix, end)) if is_name => {
-                if let Token::Word(w) = &mut tokens[name_at].token {
-                    w.value = format!("{}{suffix}", w.value.to_lowercase());
-                    w.quote_style = Some('"');
-                    w.keyword = datafusion::sql::sqlparser::keywords::Keyword::NoKeyword;
-                }
-                let end = end.min(tokens.len());
-                for t in &mut tokens[visible[k]..end] {
-                    t.token = Token::Whitespace(Whitespace::Space);
-                }
-                while k < visible.len() && visible[k] < end {
-                    k += 1;
-                }
-            }
-            _ => k += 1,
-        }
-    }
-    tokens
-}
-
 /// ADBC, JDBC and ODBC clients write parameters as `?`; Weir plans `$1`, `$2`, ... Each `?` is
 /// numbered in the order it appears, unless the text already uses numbered parameters.
 fn number_question_marks(
@@ -1434,13 +1370,26 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                         comment = Some(p.string()?);
                     }
                     p.expect(&["AS"])?;
+                    let start = p.p.index();
                     let query = p.p.parse_query()?;
+                    // The definition is kept as written: sqlparser's display of a query does
+                    // not always parse again (an alias before `VERSION AS OF`).
+                    let mut end = p.p.index();
+                    while end > start
+                        && matches!(p.p.token_at(end - 1).token, Token::Whitespace(_))
+                    {
+                        end -= 1;
+                    }
+                    let text: String = (start..end)
+                        .map(|i| p.p.token_at(i).token.to_string())
+                        .collect();
                     Statement::CreateView {
                         name,
                         or_replace,
                         if_not_exists,
                         comment,
                         query,
+                        text: text.trim().to_string(),
                     }
                 }
                 _ => return Ok(None),
@@ -1642,24 +1591,23 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
             p.p.next_token();
             p.eat(&["TABLE"]);
             let mut table = p.name()?;
-            // `t VERSION AS OF n` arrives as `t@vn` (see `mark_time_travel`).
             let suffixed = table
                 .last()
-                .and_then(|last| crate::time_travel::split_versioned_name(last))
-                .map(|(base, as_of)| (base.to_string(), as_of));
+                .and_then(|last| split_version_suffix(last))
+                .map(|(base, version)| (base.to_string(), version));
             let as_of = match suffixed {
-                Some((base, as_of)) => {
+                Some((base, version)) => {
                     if let Some(last) = table.last_mut() {
                         *last = base;
                     }
-                    as_of
+                    AsOfSpec::Version(version)
                 }
                 None => {
                     p.eat(&["TO"]);
                     if p.eat(&["VERSION", "AS", "OF"]) {
-                        crate::time_travel::AsOf::Version(p.p.parse_literal_uint()?)
+                        AsOfSpec::Version(p.p.parse_literal_uint()?)
                     } else if p.eat(&["TIMESTAMP", "AS", "OF"]) {
-                        crate::time_travel::AsOf::Timestamp(p.string()?)
+                        AsOfSpec::Timestamp(p.p.parse_expr()?)
                     } else {
                         return Err(EngineError::syntax(
                             "expected RESTORE TABLE name TO VERSION AS OF n or TIMESTAMP AS OF 'timestamp'",
@@ -2078,39 +2026,53 @@ mod tests {
     }
 
     #[test]
-    fn time_travel_clauses_become_versioned_names() {
-        let Statement::Standard(s) = one(
-            "SELECT * FROM c.s.Orders VERSION AS OF 3 o JOIN t TIMESTAMP AS OF '2025-03-18' ON true",
-        ) else {
+    fn time_travel_clauses_stay_in_the_statement() {
+        // (As written, as sqlparser displays it: the alias first.)
+        for (sql, shown) in [
+            (
+                "SELECT * FROM c.s.orders VERSION AS OF 3 o JOIN t TIMESTAMP AS OF '2025-03-18' ON true",
+                "SELECT * FROM c.s.orders o VERSION AS OF 3 JOIN t TIMESTAMP AS OF '2025-03-18' ON true",
+            ),
+            (
+                "SELECT * FROM t TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY x WHERE a = 1",
+                "SELECT * FROM t x TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY WHERE a = 1",
+            ),
+            (
+                "SELECT * FROM table_changes('c.s.t', 2, 5)",
+                "SELECT * FROM table_changes('c.s.t', 2, 5)",
+            ),
+        ] {
+            let Statement::Standard(s) = one(sql) else {
+                panic!("{sql} is a query")
+            };
+            assert_eq!(s.to_string(), shown);
+        }
+        let Statement::CreateView { text, .. } =
+            one("CREATE VIEW v AS SELECT *  FROM t VERSION AS OF 3 x -- old\n")
+        else {
             panic!()
         };
-        assert_eq!(
-            s.to_string(),
-            "SELECT * FROM c.s.\"orders@v3\" o JOIN \"t@ts2025-03-18\" ON true"
-        );
-        let Statement::Standard(s) = one(
-            "SELECT * FROM t TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY x WHERE a = 1",
-        ) else {
-            panic!()
-        };
-        assert_eq!(
-            s.to_string(),
-            "SELECT * FROM \"t@tscurrent_timestamp() - INTERVAL 1 DAY\" x WHERE a = 1"
-        );
+        assert_eq!(text, "SELECT *  FROM t VERSION AS OF 3 x");
         let Statement::Restore { table, as_of } = one("RESTORE TABLE t TO VERSION AS OF 2") else {
             panic!()
         };
-        assert_eq!(
-            (table, as_of),
-            (vec!["t".to_string()], crate::time_travel::AsOf::Version(2))
-        );
+        assert_eq!((table, as_of), (vec!["t".to_string()], AsOfSpec::Version(2)));
         let Statement::Restore { table, as_of } = one("RESTORE t@v4") else {
             panic!()
         };
+        assert_eq!((table, as_of), (vec!["t".to_string()], AsOfSpec::Version(4)));
+        let Statement::Restore { as_of, .. } = one("RESTORE t TO TIMESTAMP AS OF '2025-03-18'")
+        else {
+            panic!()
+        };
         assert_eq!(
-            (table, as_of),
-            (vec!["t".to_string()], crate::time_travel::AsOf::Version(4))
+            as_of.to_string(),
+            "TIMESTAMP AS OF '2025-03-18'"
         );
+        assert_eq!(split_version_suffix("t@v12"), Some(("t", 12)));
+        assert_eq!(split_version_suffix("t@x"), None);
+        assert_eq!(split_version_suffix("@v1"), None);
+        assert_eq!(split_version_suffix("t"), None);
     }
 
     #[test]
@@ -2140,7 +2102,7 @@ mod tests {
     #[test]
     fn catalog_subqueries_are_made_plannable() {
         let mut stmts = datafusion::sql::sqlparser::parser::Parser::parse_sql(
-            &GenericDialect {},
+            &WeirDialect,
             "SELECT a.attname, CASE WHEN a.attidentity != '' THEN (SELECT json_build_object('x', s.seqstart) \
              FROM pg_catalog.pg_sequence s WHERE a.attidentity != '' AND s.seqrelid = \
              CAST(pg_catalog.pg_get_serial_sequence('t', a.attname) AS OID)) END, \

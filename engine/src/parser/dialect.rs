@@ -1,0 +1,166 @@
+//! Weir's SQL dialect: sqlparser's `GenericDialect`, plus Databricks' table versioning
+//! (`t VERSION AS OF 3`, `t TIMESTAMP AS OF expr`), which the generic dialect does not parse.
+//!
+//! sqlparser decides some grammar by the dialect's type (`dialect_of!(self is GenericDialect)`),
+//! so this dialect reports `GenericDialect`'s type id and answers every question the generic
+//! dialect answers itself the same way. When sqlparser is upgraded, the list below is checked
+//! against `src/dialect/generic.rs` of the new version (the unit test parses the constructs
+//! that depend on it).
+
+use std::any::TypeId;
+
+use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
+
+/// `GenericDialect` with `supports_table_versioning`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WeirDialect;
+
+/// Forwards the questions `GenericDialect` answers itself.
+macro_rules! as_generic {
+    ($($name:ident,)*) => {
+        $(fn $name(&self) -> bool {
+            GenericDialect.$name()
+        })*
+    };
+}
+
+impl Dialect for WeirDialect {
+    fn dialect(&self) -> TypeId {
+        TypeId::of::<GenericDialect>()
+    }
+
+    fn supports_table_versioning(&self) -> bool {
+        true
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        GenericDialect.is_delimited_identifier_start(ch)
+    }
+
+    fn is_identifier_start(&self, ch: char) -> bool {
+        GenericDialect.is_identifier_start(ch)
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        GenericDialect.is_identifier_part(ch)
+    }
+
+    as_generic! {
+        supports_unicode_string_literal,
+        supports_partition_by_after_order_by,
+        supports_array_join_syntax,
+        supports_group_by_expr,
+        supports_group_by_with_modifier,
+        supports_left_associative_joins_without_parens,
+        supports_connect_by,
+        supports_match_recognize,
+        supports_pipe_operator,
+        supports_start_transaction_modifier,
+        supports_window_function_null_treatment_arg,
+        supports_dictionary_syntax,
+        supports_window_clause_named_window_reference,
+        supports_parenthesized_set_variables,
+        supports_select_wildcard_except,
+        support_map_literal_syntax,
+        allow_extract_custom,
+        allow_extract_single_quotes,
+        supports_extract_comma_syntax,
+        supports_create_view_comment_syntax,
+        supports_parens_around_table_factor,
+        supports_values_as_table_factor,
+        supports_create_index_with_clause,
+        supports_explain_with_utility_options,
+        supports_limit_comma,
+        supports_update_order_by,
+        supports_from_first_select,
+        supports_projection_trailing_commas,
+        supports_asc_desc_in_column_definition,
+        supports_try_convert,
+        supports_bitwise_shift_operators,
+        supports_comment_on,
+        supports_load_extension,
+        supports_named_fn_args_with_assignment_operator,
+        supports_struct_literal,
+        supports_empty_projections,
+        supports_nested_comments,
+        supports_multiline_comment_hints,
+        supports_user_host_grantee,
+        supports_string_escape_constant,
+        supports_array_typedef_with_brackets,
+        supports_match_against,
+        supports_set_names,
+        supports_comma_separated_set_assignments,
+        supports_filter_during_aggregation,
+        supports_select_wildcard_exclude,
+        supports_data_type_signed_suffix,
+        supports_interval_options,
+        supports_quote_delimited_string,
+        supports_select_wildcard_replace,
+        supports_select_wildcard_ilike,
+        supports_select_wildcard_rename,
+        supports_optimize_table,
+        supports_install,
+        supports_detach,
+        supports_prewhere,
+        supports_with_fill,
+        supports_limit_by,
+        supports_interpolate,
+        supports_settings,
+        supports_select_format,
+        supports_comment_optimizer_hint,
+        supports_constraint_keyword_without_name,
+        supports_key_column_option,
+        supports_comma_separated_trim,
+        supports_cte_without_as,
+        supports_select_item_multi_column_alias,
+        supports_xml_expressions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::ast::{SetExpr, Statement, TableFactor, TableVersion};
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn parse(sql: &str) -> Statement {
+        let mut statements = Parser::parse_sql(&WeirDialect, sql).expect("parses");
+        assert_eq!(statements.len(), 1);
+        statements.remove(0)
+    }
+
+    #[test]
+    fn parses_what_the_generic_dialect_parses() {
+        for sql in [
+            "SELECT * EXCEPT (a) FROM t",
+            "SELECT a FROM t GROUP BY ALL",
+            "SELECT {'a': 1}",
+            "SELECT a, FROM t",
+            "SELECT * FROM t LIMIT 1, 2",
+            "SELECT x FROM t WHERE a >> 2 = 1",
+            "SELECT count(*) FILTER (WHERE a > 1) FROM t",
+            "SELECT * FROM t@v3",
+        ] {
+            let generic = Parser::parse_sql(&GenericDialect, sql).expect("generic parses");
+            let weir = Parser::parse_sql(&WeirDialect, sql).expect("weir parses");
+            assert_eq!(generic, weir, "{sql}");
+        }
+    }
+
+    #[test]
+    fn parses_table_versions() {
+        let Statement::Query(q) = parse("SELECT * FROM t VERSION AS OF 3 AS x") else {
+            panic!("a query")
+        };
+        let SetExpr::Select(select) = q.body.as_ref() else {
+            panic!("a select")
+        };
+        let TableFactor::Table { version, alias, .. } = &select.from[0].relation else {
+            panic!("a table")
+        };
+        assert!(matches!(version, Some(TableVersion::VersionAsOf(_))));
+        assert_eq!(alias.as_ref().map(|a| a.name.value.as_str()), Some("x"));
+        let sql = "SELECT * FROM t TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY";
+        assert_eq!(parse(sql).to_string(), sql);
+    }
+}

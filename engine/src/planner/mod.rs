@@ -1,0 +1,50 @@
+//! From a parsed statement to a DataFusion plan: the one way SQL becomes a `LogicalPlan`, used by
+//! sessions, view expansion, view checks, CTAS and MERGE sources.
+//!
+//! DataFusion resolves the tables a statement names before planning it. Relations it cannot
+//! resolve by name alone — a table as of a version or a time, a table's change feed — are
+//! opened here first (that needs I/O, with the planning session's time zone and rights), then
+//! placed into the plan by [`historic::HistoricRelations`], a `RelationPlanner`.
+
+mod historic;
+
+use std::sync::Arc;
+
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast;
+
+use datafusion::error::{DataFusionError, Result};
+
+pub(crate) use historic::{
+    evaluate_timestamp, refuse_historic_target, refuse_historic_targets, HistoricRelations,
+};
+
+/// Plans a statement in `state`. Errors are DataFusion's, with Weir's own inside
+/// `DataFusionError::External`, so callers map planning errors one way.
+pub(crate) async fn plan_statement(
+    state: &SessionState,
+    statement: ast::Statement,
+) -> Result<LogicalPlan> {
+    let historic = HistoricRelations::open(state, &statement)
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let plan = if historic.is_empty() {
+        state
+            .statement_to_plan(DFStatement::Statement(Box::new(statement)))
+            .await?
+    } else {
+        let mut state = state.clone();
+        state.register_relation_planner(Arc::new(historic))?;
+        state
+            .statement_to_plan(DFStatement::Statement(Box::new(statement)))
+            .await?
+    };
+    Ok(plan)
+}
+
+/// Plans a query in `state`.
+pub(crate) async fn plan_query(state: &SessionState, query: ast::Query) -> Result<LogicalPlan> {
+    plan_statement(state, ast::Statement::Query(Box::new(query))).await
+}
