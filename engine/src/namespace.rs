@@ -1,6 +1,6 @@
 //! The metastore seen as DataFusion catalogs: `catalog > schema > table`, resolved lazily per
 //! query. Delta tables come from the [`TableCache`]; views are planned from their stored SQL;
-//! `information_schema` and `pg_catalog` are served from the metastore.
+//! `information_schema`, `pg_catalog` and the `system` catalog are served by Weir itself.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,6 @@ use deltalake::DeltaTable;
 use weir_catalog::{Metastore, TableEntry, TableKind};
 
 use crate::error::{EngineError, Result};
-use crate::information_schema::InformationSchema;
 use crate::pg_compat::PgCatalogs;
 use crate::storage::StorageConfig;
 
@@ -265,6 +264,12 @@ impl CatalogProviderList for WeirCatalogList {
 
     fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
         let name = name.to_lowercase();
+        if name == crate::system_tables::catalog::SYSTEM_CATALOG {
+            return Some(Arc::new(crate::system_tables::catalog::SystemCatalog {
+                state: self.state.clone(),
+                rights: self.identity.rights.clone(),
+            }));
+        }
         match self.state.metastore.get_catalog(&name) {
             Ok(Some(_)) => Some(Arc::new(WeirCatalog {
                 state: self.state.clone(),
@@ -300,9 +305,10 @@ impl CatalogProvider for WeirCatalog {
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         let name = name.to_lowercase();
         match name.as_str() {
-            INFORMATION_SCHEMA => Some(Arc::new(InformationSchema {
+            INFORMATION_SCHEMA => Some(Arc::new(crate::system_tables::SystemSchema {
                 state: self.state.clone(),
-                catalog: self.name.clone(),
+                tables: crate::system_tables::information_schema::TABLES,
+                scope: crate::system_tables::Scope::Catalog(self.name.clone()),
                 rights: self.identity.rights.clone(),
             })),
             PG_CATALOG => Some(self.state.pg_catalogs.for_catalog(

@@ -145,9 +145,8 @@ impl CatalogInfo for MetastoreCatalogInfo {
         }
         if schema_name == "information_schema" {
             return Ok(Some(
-                crate::information_schema::TABLES
-                    .iter()
-                    .map(|s| s.to_string())
+                crate::system_tables::information_schema::table_names()
+                    .map(str::to_string)
                     .collect(),
             ));
         }

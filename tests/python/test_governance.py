@@ -857,6 +857,22 @@ def test_objects_without_privilege_are_not_listed(scn, front):
         scn, front, "alice", "SELECT catalog_name FROM main.information_schema.catalogs"))
 
 
+def test_system_information_schema_shows_only_what_the_reader_may_see(scn, front):
+    """system.information_schema describes every catalog, filtered like each catalog's own."""
+    tables = scn.run(front, "alice",
+                     "SELECT table_catalog, table_schema, table_name "
+                     "FROM system.information_schema.tables")
+    assert set(tables) == {("main", "hr", "employees"), ("main", "hr", "regions")}, tables
+    # dave has no privilege anywhere: he learns no name at all.
+    assert scn.run(front, "dave", "SELECT table_catalog, table_name "
+                                  "FROM system.information_schema.tables") == []
+    assert scn.run(front, "dave", "SELECT catalog_name FROM system.information_schema.catalogs") == []
+    # The admin sees the vault the others do not.
+    cats = first_col(scn.run(front, "admin",
+                             "SELECT DISTINCT table_catalog FROM system.information_schema.tables"))
+    assert "vault" in cats, cats
+
+
 def test_pg_catalog_hides_objects_without_privilege(scn):
     """pg_class (and so psql's \\dt) lists only what the user may see."""
     names = lambda user: set(first_col(listing(  # noqa: E731

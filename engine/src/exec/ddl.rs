@@ -70,6 +70,12 @@ impl Session {
                 managed_location,
                 comment,
             } => {
+                if name == crate::system_tables::catalog::SYSTEM_CATALOG {
+                    return Err(EngineError::Coded {
+                        sqlstate: "42939",
+                        message: format!("'{name}' is the built-in system catalog's name"),
+                    });
+                }
                 let access = self.access()?;
                 access.require(&Securable::Metastore, Privilege::CreateCatalog)?;
                 if managed_location.is_some() {
@@ -92,6 +98,9 @@ impl Session {
                 if_exists,
                 cascade,
             } => {
+                if name == crate::system_tables::catalog::SYSTEM_CATALOG {
+                    return Err(crate::system_tables::catalog::missing_catalog(&name));
+                }
                 if m.get_catalog(&name)?.is_none() && if_exists {
                     return done(None);
                 }
@@ -115,7 +124,10 @@ impl Session {
                 comment,
             } => {
                 let (c, s) = self.qualify_schema(&name)?;
-                if m.get_catalog(&c)?.is_some() {
+                if m.get_catalog(&c)?.is_none() {
+                    return Err(crate::system_tables::catalog::missing_catalog(&c));
+                }
+                {
                     let access = self.access()?;
                     access.require_use(&c, None)?;
                     access.require(&Securable::Catalog(c.clone()), Privilege::CreateSchema)?;
@@ -142,6 +154,9 @@ impl Session {
                 cascade,
             } => {
                 let (c, s) = self.qualify_schema(&name)?;
+                if c == crate::system_tables::catalog::SYSTEM_CATALOG {
+                    return Err(crate::system_tables::catalog::missing_catalog(&c));
+                }
                 if m.get_schema(&c, &s)?.is_none() && if_exists {
                     return done(None);
                 }
@@ -158,9 +173,7 @@ impl Session {
             }
             Statement::UseCatalog(c) => {
                 if m.get_catalog(&c)?.is_none() {
-                    return Err(EngineError::UndefinedCatalog(format!(
-                        "catalog '{c}' does not exist"
-                    )));
+                    return Err(crate::system_tables::catalog::missing_catalog(&c));
                 }
                 self.access()?.require_use(&c, None)?;
                 self.set_current(&c, DEFAULT_SCHEMA);
@@ -169,9 +182,7 @@ impl Session {
             Statement::UseSchema(name) => {
                 let (c, s) = self.qualify_schema(&name)?;
                 if m.get_catalog(&c)?.is_none() {
-                    return Err(EngineError::UndefinedCatalog(format!(
-                        "catalog '{c}' does not exist"
-                    )));
+                    return Err(crate::system_tables::catalog::missing_catalog(&c));
                 }
                 if m.get_schema(&c, &s)?.is_none() {
                     return Err(EngineError::UndefinedSchema(format!(
@@ -346,9 +357,7 @@ impl Session {
             TagTarget::Catalog(n) => {
                 let c = n.join(".");
                 if m.get_catalog(&c)?.is_none() {
-                    return Err(EngineError::UndefinedCatalog(format!(
-                        "catalog '{c}' does not exist"
-                    )));
+                    return Err(crate::system_tables::catalog::missing_catalog(&c));
                 }
                 (Securable::Catalog(c), None)
             }
@@ -405,7 +414,7 @@ impl Session {
             EngineError::UndefinedSchema(format!("schema '{c}.{s}' does not exist"))
         })?;
         let catalog = m.get_catalog(c)?.ok_or_else(|| {
-            EngineError::UndefinedCatalog(format!("catalog '{c}' does not exist"))
+            crate::system_tables::catalog::missing_catalog(&c)
         })?;
         // The directory name keeps only safe characters of the table name: a name such as
         // `?x` or `/x` must never change where the URL points.
@@ -456,9 +465,7 @@ impl Session {
         let (c, s, t) = self.qualify_table(&ct.name)?;
         let m = self.state.metastore.clone();
         if m.get_catalog(&c)?.is_none() {
-            return Err(EngineError::UndefinedCatalog(format!(
-                "catalog '{c}' does not exist"
-            )));
+            return Err(crate::system_tables::catalog::missing_catalog(&c));
         }
         if m.get_schema(&c, &s)?.is_none() {
             return Err(EngineError::UndefinedSchema(format!(

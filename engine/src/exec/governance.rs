@@ -22,9 +22,7 @@ impl Session {
             GrantTarget::Metastore => Securable::Metastore,
             GrantTarget::Catalog(c) => {
                 if m.get_catalog(c)?.is_none() {
-                    return Err(EngineError::UndefinedCatalog(format!(
-                        "catalog '{c}' does not exist"
-                    )));
+                    return Err(crate::system_tables::catalog::missing_catalog(&c));
                 }
                 Securable::Catalog(c.clone())
             }
