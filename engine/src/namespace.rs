@@ -27,7 +27,7 @@ pub struct EngineState {
     pub tables: TableCache,
     pub runtime: Arc<RuntimeEnv>,
     pub pg_catalogs: PgCatalogs,
-    pub observers: crate::observe::Observers,
+    pub observers: Arc<crate::observe::Observers>,
     /// What every plan's session state is made from.
     pub template: crate::session_state::StateTemplate,
 }

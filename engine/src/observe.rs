@@ -60,15 +60,16 @@ pub struct StatementInfo {
     pub text: String,
 }
 
-/// How a statement ended.
+/// How a statement ended. A statement with a result set ends when its result was read to the
+/// end (or failed while being read, or was dropped unread), not when it started streaming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatementOutcome {
-    /// It ran; a result set, if any, is streamed to the client after this.
-    Succeeded,
-    Failed {
-        sqlstate: String,
-        message: String,
-    },
+    /// It ran to its end. `rows`: the rows it returned, or for DML the rows it affected, when
+    /// known.
+    Succeeded { rows: Option<u64> },
+    Failed { sqlstate: String, message: String },
+    /// It never ended: its client went away, or its result was dropped before it was read.
+    Abandoned,
 }
 
 /// A Delta commit made by a statement.
@@ -125,5 +126,150 @@ impl Observers {
 
     pub fn committed(&self, commit: &CommitEvent<'_>) {
         self.each(|o| o.committed(commit));
+    }
+}
+
+/// The end of one statement, told to observers exactly once: by [`StatementEnd::finish`], or
+/// as [`StatementOutcome::Abandoned`] when dropped unfinished.
+pub(crate) struct StatementEnd {
+    observers: Arc<Observers>,
+    statement: Arc<StatementInfo>,
+    told: bool,
+}
+
+impl StatementEnd {
+    pub(crate) fn new(observers: Arc<Observers>, statement: Arc<StatementInfo>) -> Self {
+        StatementEnd {
+            observers,
+            statement,
+            told: false,
+        }
+    }
+
+    pub(crate) fn finish(mut self, outcome: StatementOutcome) {
+        self.told = true;
+        self.observers
+            .statement_finished(&self.statement, &outcome);
+    }
+}
+
+impl Drop for StatementEnd {
+    fn drop(&mut self) {
+        if !self.told {
+            self.observers
+                .statement_finished(&self.statement, &StatementOutcome::Abandoned);
+        }
+    }
+}
+
+/// A statement's result set that ends the statement when it has been read: at its end, at an
+/// error, or when dropped before either.
+pub(crate) struct ObservedStream {
+    inner: datafusion::physical_plan::SendableRecordBatchStream,
+    end: Option<StatementEnd>,
+    rows: u64,
+}
+
+impl ObservedStream {
+    pub(crate) fn new(
+        inner: datafusion::physical_plan::SendableRecordBatchStream,
+        end: StatementEnd,
+    ) -> Self {
+        ObservedStream {
+            inner,
+            end: Some(end),
+            rows: 0,
+        }
+    }
+}
+
+impl futures::Stream for ObservedStream {
+    type Item = datafusion::error::Result<arrow::record_batch::RecordBatch>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let polled = self.inner.as_mut().poll_next(cx);
+        match polled {
+            Poll::Ready(Some(Ok(batch))) => {
+                self.rows += batch.num_rows() as u64;
+                Poll::Ready(Some(Ok(batch)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // Classified once, here; the front receives the same error.
+                let error = crate::error::EngineError::from(e);
+                if let Some(end) = self.end.take() {
+                    end.finish(StatementOutcome::Failed {
+                        sqlstate: error.sqlstate().to_string(),
+                        message: error.to_string(),
+                    });
+                }
+                Poll::Ready(Some(Err(datafusion::error::DataFusionError::External(
+                    Box::new(error),
+                ))))
+            }
+            Poll::Ready(None) => {
+                let rows = self.rows;
+                if let Some(end) = self.end.take() {
+                    end.finish(StatementOutcome::Succeeded { rows: Some(rows) });
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl datafusion::physical_plan::RecordBatchStream for ObservedStream {
+    fn schema(&self) -> arrow::datatypes::SchemaRef {
+        self.inner.schema()
+    }
+}
+
+/// A statement's successful result, which ends the statement: at once, or when read.
+pub(crate) trait Observed {
+    fn observed(self, kind: crate::StatementKind, end: StatementEnd) -> Self;
+}
+
+impl Observed for crate::output::StatementOutput {
+    fn observed(self, kind: crate::StatementKind, end: StatementEnd) -> Self {
+        use crate::output::StatementOutput;
+        match self {
+            StatementOutput::Rows(stream) if kind.is_read() => {
+                StatementOutput::Rows(Box::pin(ObservedStream::new(stream, end)))
+            }
+            StatementOutput::Rows(stream) => {
+                end.finish(StatementOutcome::Succeeded { rows: None });
+                StatementOutput::Rows(stream)
+            }
+            StatementOutput::Command { kind, rows } => {
+                end.finish(StatementOutcome::Succeeded { rows });
+                StatementOutput::Command { kind, rows }
+            }
+            StatementOutput::Summary {
+                stream,
+                kind,
+                affected,
+            } => {
+                end.finish(StatementOutcome::Succeeded {
+                    rows: Some(affected),
+                });
+                StatementOutput::Summary {
+                    stream,
+                    kind,
+                    affected,
+                }
+            }
+        }
+    }
+}
+
+/// A bulk ingest's count of rows written.
+impl Observed for u64 {
+    fn observed(self, _kind: crate::StatementKind, end: StatementEnd) -> Self {
+        end.finish(StatementOutcome::Succeeded { rows: Some(self) });
+        self
     }
 }

@@ -105,6 +105,9 @@ pub struct Session {
     client: crate::observe::ClientInfo,
     /// The statement being executed, recorded in the commits it makes and told to observers.
     statement: Option<Arc<crate::observe::StatementInfo>>,
+    /// Its end, until it is told: a statement whose execution was dropped (its client went
+    /// away) is told as abandoned when the next one begins or the session closes.
+    statement_end: Option<crate::observe::StatementEnd>,
     /// The session's user as the planner's catalogs see it.
     pub(crate) identity: Arc<Identity>,
 }
@@ -133,6 +136,7 @@ impl Session {
             vars: HashMap::new(),
             client,
             statement: None,
+            statement_end: None,
             identity,
         }
     }
@@ -159,25 +163,38 @@ impl Session {
             client: self.client.clone(),
             text,
         });
+        // The statement before, if it never ended, is told as abandoned first.
+        self.statement_end = None;
         self.state.observers.statement_started(&info);
+        self.statement_end = Some(crate::observe::StatementEnd::new(
+            self.state.observers.clone(),
+            info.clone(),
+        ));
         self.statement = Some(info);
     }
 
-    /// Ends the statement begun last, telling observers how it ended; passes `result` on.
-    pub(crate) fn end_statement<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Some(info) = self.statement.take() {
-            let outcome = match &result {
-                Ok(_) => crate::observe::StatementOutcome::Succeeded,
-                Err(e) => crate::observe::StatementOutcome::Failed {
+    /// Ends the statement begun last and passes `result` on. Observers are told how it ended
+    /// now, or for a result set, when it has been read.
+    pub(crate) fn end_statement<T: crate::observe::Observed>(
+        &mut self,
+        kind: StatementKind,
+        result: Result<T>,
+    ) -> Result<T> {
+        self.statement = None;
+        let Some(end) = self.statement_end.take() else {
+            return result;
+        };
+        match result {
+            Ok(output) => Ok(output.observed(kind, end)),
+            Err(e) => {
+                end.finish(crate::observe::StatementOutcome::Failed {
                     sqlstate: e.sqlstate().to_string(),
                     message: e.to_string(),
-                },
-            };
-            self.state.observers.statement_finished(&info, &outcome);
+                });
+                Err(e)
+            }
         }
-        result
     }
-
     pub fn user(&self) -> &str {
         &self.user
     }
@@ -236,17 +253,18 @@ impl Session {
     /// Executes every statement of a query string in order, stopping at the first error. Outputs
     /// of the statements before it are returned with it.
     pub async fn execute_sql(&mut self, sql: &str) -> (Vec<StatementOutput>, Option<EngineError>) {
-        let statements = match parse_sql(sql) {
+        let statements = match crate::parser::parse_script(sql) {
             Ok(s) => s,
             Err(e) => return (vec![], Some(e)),
         };
-        let text = statement_record(sql, &statements);
         let count = statements.len();
         let mut out = Vec::with_capacity(count);
-        for (i, stmt) in statements.into_iter().enumerate() {
-            self.begin_statement(text.clone());
+        for (i, parsed) in statements.into_iter().enumerate() {
+            let stmt = parsed.statement;
+            let kind = stmt.kind();
+            self.begin_statement(statement_record(&parsed.text, &stmt));
             let result = self.execute_statement(stmt, None).await;
-            let output = match self.end_statement(result) {
+            let output = match self.end_statement(kind, result) {
                 Ok(o) => o,
                 Err(e) => return (out, Some(e)),
             };
@@ -346,10 +364,10 @@ impl Session {
     ) -> Result<StatementOutput> {
         self.begin_statement(statement_record(
             &prepared.sql,
-            std::slice::from_ref(&prepared.statement),
+            &prepared.statement,
         ));
         let result = self.run_prepared(prepared, params).await;
-        self.end_statement(result)
+        self.end_statement(prepared.statement.kind(), result)
     }
 
     async fn run_prepared(
@@ -756,9 +774,7 @@ impl Session {
             return Ok(e);
         }
         if m.get_catalog(c)?.is_none() {
-            return Err(EngineError::UndefinedCatalog(format!(
-                "catalog '{c}' does not exist"
-            )));
+            return Err(crate::system_tables::catalog::missing_catalog(&c));
         }
         if m.get_schema(c, s)?.is_none() {
             return Err(EngineError::UndefinedSchema(format!(
@@ -824,15 +840,15 @@ impl Session {
 }
 
 /// The statement text kept for a request (commit metadata, audit): passwords redacted.
-fn statement_record(sql: &str, statements: &[Statement]) -> String {
-    if statements
-        .iter()
-        .any(|s| matches!(s, Statement::Governance(g) if g.has_secret()))
-        || sql.to_ascii_uppercase().contains("PASSWORD")
+/// The text a statement is recorded with (in Delta commits, for observers): its own, with
+/// passwords redacted.
+fn statement_record(text: &str, statement: &Statement) -> String {
+    if matches!(statement, Statement::Governance(g) if g.has_secret())
+        || text.to_ascii_uppercase().contains("PASSWORD")
     {
-        crate::parser::redact_secrets(sql)
+        crate::parser::redact_secrets(text)
     } else {
-        sql.to_string()
+        text.to_string()
     }
 }
 

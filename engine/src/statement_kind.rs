@@ -58,6 +58,21 @@ pub enum StatementKind {
 }
 
 impl StatementKind {
+    /// Whether the statement's work is reading its result, so that it ends when the result
+    /// has been read. Any other statement has done its work when it returns its result (a
+    /// summary, such as OPTIMIZE's metrics).
+    pub fn is_read(self) -> bool {
+        matches!(
+            self,
+            StatementKind::Query
+                | StatementKind::Explain
+                | StatementKind::Show
+                | StatementKind::Describe
+                | StatementKind::DescribeHistory
+                | StatementKind::Fetch
+        )
+    }
+
     /// A stable lower-case name (audit's action).
     pub fn name(self) -> &'static str {
         match self {

@@ -273,6 +273,7 @@ mod tests {
         Finished {
             id: uuid::Uuid,
             ok: bool,
+            outcome: StatementOutcome,
         },
         Committed {
             statement_id: uuid::Uuid,
@@ -289,6 +290,17 @@ mod tests {
         fn take(&self) -> Vec<Event> {
             std::mem::take(&mut *self.0.lock().unwrap())
         }
+
+        /// How the statements since the last call ended.
+        fn outcomes(&self) -> Vec<StatementOutcome> {
+            self.take()
+                .into_iter()
+                .filter_map(|e| match e {
+                    Event::Finished { outcome, .. } => Some(outcome),
+                    _ => None,
+                })
+                .collect()
+        }
     }
 
     impl EngineObserver for Recorder {
@@ -298,7 +310,8 @@ mod tests {
         fn statement_finished(&self, s: &StatementInfo, outcome: &StatementOutcome) {
             self.0.lock().unwrap().push(Event::Finished {
                 id: s.id,
-                ok: *outcome == StatementOutcome::Succeeded,
+                ok: matches!(outcome, StatementOutcome::Succeeded { .. }),
+                outcome: outcome.clone(),
             });
         }
         fn committed(&self, c: &CommitEvent<'_>) {
@@ -319,7 +332,7 @@ mod tests {
             text: recorded,
             table: written,
             kind: committed,
-        }, Event::Finished { id: finished, ok }] = events.as_slice()
+        }, Event::Finished { id: finished, ok, .. }] = events.as_slice()
         else {
             panic!("{text}: expected start, one commit, end; got {events:?}");
         };
@@ -417,6 +430,16 @@ mod tests {
             assert_one_commit(recorder.take(), sql, table, kind);
         }
 
+        // Several statements in one request: each is recorded with its own text.
+        let (_, error) = session
+            .execute_sql("INSERT INTO t VALUES (7, 'g');\n  DELETE FROM t WHERE id = 7 ;")
+            .await;
+        assert!(error.is_none(), "{error:?}");
+        let mut events = recorder.take();
+        let second = events.split_off(3);
+        assert_one_commit(events, "INSERT INTO t VALUES (7, 'g')", t, WriteKind::Insert);
+        assert_one_commit(second, "DELETE FROM t WHERE id = 7", t, WriteKind::Delete);
+
         let (_, error) = session
             .execute_sql("SET spark.databricks.delta.retentionDurationCheck.enabled = false")
             .await;
@@ -475,8 +498,25 @@ mod tests {
             ),
             "{events:?}"
         );
-        let (_, error) = session.execute_sql("SELECT count(*) FROM t").await;
+        // A query ends when its result has been read, with the rows it returned; a result
+        // dropped unread ends it as abandoned.
+        let (mut outputs, error) = session.execute_sql("SELECT id FROM t WHERE id < 5").await;
+        assert!(error.is_none(), "{error:?}");
+        assert!(
+            matches!(recorder.take().as_slice(), [Event::Started { .. }]),
+            "not ended before its rows are read"
+        );
+        let Some(crate::output::StatementOutput::Rows(stream)) = outputs.pop() else {
+            panic!("a result set")
+        };
+        let batches = datafusion::physical_plan::common::collect(stream)
+            .await
+            .unwrap();
+        let returned: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(recorder.outcomes(), vec![StatementOutcome::Succeeded { rows: Some(returned as u64) }]);
+        let (outputs, error) = session.execute_sql("SELECT count(*) FROM t").await;
         assert!(error.is_none());
-        assert_eq!(recorder.take().len(), 2);
+        drop(outputs);
+        assert_eq!(recorder.outcomes(), vec![StatementOutcome::Abandoned]);
     }
 }

@@ -150,7 +150,7 @@ impl Session {
             .join(".");
         self.begin_statement(format!("INGEST INTO {name} MODE {mode:?}"));
         let result = self.ingest_stream(target, mode, input).await;
-        self.end_statement(result)
+        self.end_statement(crate::StatementKind::Ingest, result)
     }
 
     async fn ingest_stream(

@@ -342,33 +342,91 @@ pub fn parse_query(sql: &str) -> Result<ast::Query> {
     }
 }
 
+/// A statement of a query string, with its own text as the client wrote it.
+#[derive(Debug, Clone)]
+pub struct ParsedStatement {
+    pub statement: Statement,
+    /// This statement's text: a query string of several statements gives each its own part.
+    pub text: String,
+}
+
 /// Parses a query string into statements.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
+    Ok(parse_script(sql)?
+        .into_iter()
+        .map(|p| p.statement)
+        .collect())
+}
+
+/// Parses a query string into statements, each with its own text.
+pub fn parse_script(sql: &str) -> Result<Vec<ParsedStatement>> {
     let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&WeirDialect, sql)
         .tokenize_with_location()
         .map_err(|e| EngineError::syntax(e.to_string()))?;
     // Before anything recursive sees the statement.
     complexity::check_depth(&tokens, MAX_STATEMENT_DEPTH, MAX_OPERATOR_CHAIN)?;
+    // Statements datafusion-pg-catalog parsed are recorded with the whole text.
+    let whole = |statements: Vec<ast::Statement>| {
+        statements
+            .into_iter()
+            .map(|s| ParsedStatement {
+                statement: Statement::Standard(Box::new(compat_standard(s))),
+                text: sql.to_string(),
+            })
+            .collect()
+    };
     if sql.contains("pg_") {
         if let Some(replaced) = replaced_client_query(sql) {
-            return Ok(replaced
-                .into_iter()
-                .map(|s| Statement::Standard(Box::new(compat_standard(s))))
-                .collect());
+            return Ok(whole(replaced));
         }
     }
-    match parse_statements(tokens) {
+    match parse_statements(tokens, sql) {
         Ok(statements) => Ok(statements),
         // Postgres-only syntax in a client's catalog query (`OPERATOR(pg_catalog.~)`, ...).
         Err(e) if sql.contains("pg_") => match pg_compat().parse(sql) {
-            Ok(statements) => Ok(statements
-                .into_iter()
-                .map(|s| Statement::Standard(Box::new(compat_standard(s))))
-                .collect()),
+            Ok(statements) => Ok(whole(statements)),
             Err(_) => Err(e),
         },
         Err(e) => Err(e),
     }
+}
+
+/// The text of `sql` from the first of `tokens` the tokenizer located (tokens Weir made itself
+/// have no location) up to `end` (the `;` after the statement), or to the end of `sql`.
+fn text_of(
+    sql: &str,
+    tokens: &[datafusion::sql::sqlparser::tokenizer::TokenWithSpan],
+    end: Option<&datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+) -> String {
+    use datafusion::sql::sqlparser::tokenizer::{Location, Span};
+    // Locations count lines and characters from 1.
+    let offset = |at: Location| -> Option<usize> {
+        let line_start = if at.line <= 1 {
+            0
+        } else {
+            sql.match_indices('\n').nth(at.line as usize - 2)?.0 + 1
+        };
+        let line = &sql[line_start..];
+        let column = (at.column as usize).checked_sub(1)?;
+        Some(
+            line_start
+                + line
+                    .char_indices()
+                    .nth(column)
+                    .map(|(i, _)| i)
+                    .unwrap_or(line.len()),
+        )
+    };
+    let from = tokens
+        .iter()
+        .find(|t| t.span != Span::empty())
+        .and_then(|t| offset(t.span.start))
+        .unwrap_or(0);
+    let to = end
+        .filter(|t| t.token == Token::SemiColon && t.span != Span::empty())
+        .and_then(|t| offset(t.span.start))
+        .unwrap_or(sql.len());
+    sql.get(from..to).unwrap_or(sql).trim().to_string()
 }
 
 /// datafusion-pg-catalog's parser: its rewrites make client catalog queries plannable.
@@ -417,16 +475,17 @@ fn finish_standard(mut stmt: ast::Statement) -> ast::Statement {
 
 fn parse_statements(
     tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
-) -> Result<Vec<Statement>> {
-    let mut parser = Parser::new(&WeirDialect).with_tokens_with_locations(number_question_marks(
-        merge_star_forms(strip_session_function_parens(tokens)),
-    ));
+    sql: &str,
+) -> Result<Vec<ParsedStatement>> {
+    let tokens = number_question_marks(merge_star_forms(strip_session_function_parens(tokens)));
+    let mut parser = Parser::new(&WeirDialect).with_tokens_with_locations(tokens.clone());
     let mut out = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
         if parser.peek_token().token == Token::EOF {
             break;
         }
+        let start = parser.index();
         let stmt = match parse_weir_statement(&mut parser)? {
             Some(mut s) => {
                 rebalance_embedded(&mut s);
@@ -434,7 +493,14 @@ fn parse_statements(
             }
             None => Statement::Standard(Box::new(own_standard(parser.parse_statement()?))),
         };
-        out.push(stmt);
+        let end = parser.index().min(tokens.len());
+        let terminator = (end..tokens.len())
+            .map(|i| &tokens[i])
+            .find(|t| !matches!(t.token, Token::Whitespace(_)));
+        out.push(ParsedStatement {
+            statement: stmt,
+            text: text_of(sql, &tokens[start.min(end)..end], terminator),
+        });
         let next = parser.peek_token();
         if next.token != Token::EOF && next.token != Token::SemiColon {
             return Err(EngineError::syntax(format!(
@@ -2073,6 +2139,25 @@ mod tests {
         assert_eq!(split_version_suffix("t@x"), None);
         assert_eq!(split_version_suffix("@v1"), None);
         assert_eq!(split_version_suffix("t"), None);
+    }
+
+    #[test]
+    fn each_statement_keeps_its_own_text() {
+        let texts: Vec<String> = parse_script(
+            "SELECT 1;  INSERT INTO t VALUES ('a;b', ?)\n;\n-- next\nCREATE CATALOG \"ü\" COMMENT 'é';;",
+        )
+        .unwrap()
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+        assert_eq!(
+            texts,
+            [
+                "SELECT 1",
+                "INSERT INTO t VALUES ('a;b', ?)",
+                "-- next\nCREATE CATALOG \"ü\" COMMENT 'é'"
+            ]
+        );
     }
 
     #[test]
