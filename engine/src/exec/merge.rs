@@ -1,11 +1,13 @@
 //! `MERGE INTO` through delta-rs's MergeBuilder: one commit for all WHEN clauses.
 //!
 //! sqlparser parses the statement (Weir first turns Databricks' `UPDATE SET *` and `INSERT *`
-//! into forms it knows); the source is planned by Weir like any query, the ON condition and
-//! clause expressions go to delta-rs as SQL over the `target` and `source` aliases.
+//! into forms it knows); the source is planned by Weir like any query, and the ON condition and
+//! clause expressions are planned over the target's and source's rows (their aliases) and go to
+//! delta-rs as DataFusion expressions.
 
 use std::sync::Arc;
 
+use datafusion::logical_expr::Expr;
 use datafusion::prelude::DataFrame;
 use datafusion::sql::sqlparser::ast::{
     self, AssignmentTarget, MergeAction, MergeClauseKind, MergeInsertKind, TableFactor,
@@ -16,9 +18,7 @@ use weir_catalog::TableEntry;
 use crate::batches::{batch, rows_output, Col};
 use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
-use crate::exec::show::ident;
 use crate::output::StatementOutput;
-use crate::parser::Statement;
 use crate::session::Session;
 
 /// The column name an `UPDATE SET *` is rewritten to (see the parser).
@@ -67,13 +67,14 @@ impl Session {
         Ok(batch(merge_columns())?.schema())
     }
 
-    async fn query_frame(&self, sql: &str) -> Result<DataFrame> {
-        let mut statements = crate::parser::parse_sql(sql)?;
-        let Some(Statement::Standard(query)) = statements.pop() else {
-            return Err(EngineError::Internal(format!("not a query: {sql}")));
-        };
+    /// A relation of the statement (the MERGE source or target), planned like any query's,
+    /// under `alias`.
+    async fn relation_frame(&self, relation: &TableFactor, alias: &str) -> Result<DataFrame> {
         let state = self.ctx.state();
-        let plan = crate::planner::plan_statement(&state, *query).await?;
+        let plan = crate::planner::plan_relation(&state, relation.clone()).await?;
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::from(plan)
+            .alias(alias)?
+            .build()?;
         Ok(DataFrame::new(state, plan))
     }
 
@@ -82,24 +83,26 @@ impl Session {
     async fn check_single_match(
         &self,
         entry: &TableEntry,
-        target_alias: &str,
-        source: &TableFactor,
-        on: &ast::Expr,
+        target: &DataFrame,
+        source: &DataFrame,
+        on: &Expr,
     ) -> Result<()> {
-        let columns: Vec<String> = entry
-            .columns
-            .iter()
-            .map(|c| format!("{}.{}", ident(target_alias), ident(&c.name)))
+        use datafusion::functions_aggregate::count::count_all;
+        use datafusion::prelude::{col, lit, JoinType};
+        let keys: Vec<Expr> = target
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
             .collect();
-        let sql = format!(
-            "SELECT 1 FROM {}.{}.{} AS {} JOIN {source} ON {on} GROUP BY {} HAVING count(*) > 1 LIMIT 1",
-            ident(&entry.catalog),
-            ident(&entry.schema),
-            ident(&entry.name),
-            ident(target_alias),
-            columns.join(", ")
-        );
-        let found = self.query_frame(&sql).await?.count().await?;
+        let found = target
+            .clone()
+            .join_on(source.clone(), JoinType::Inner, [on.clone()])?
+            .aggregate(keys, vec![count_all().alias("matches")])?
+            .filter(col("matches").gt(lit(1)))?
+            .limit(0, Some(1))?
+            .count()
+            .await?;
         if found > 0 {
             return Err(EngineError::Coded {
                 sqlstate: "21000",
@@ -185,9 +188,22 @@ impl Session {
                 "MERGE source and target are both named '{source_alias}'; alias one of them"
             )));
         }
-        let source = self
-            .query_frame(&format!("SELECT * FROM {}", merge.source))
-            .await?;
+        let source = self.relation_frame(&merge.source, &source_alias).await?;
+        let target = self.relation_frame(&merge.table, &target_alias).await?;
+        // The statement's expressions, planned over the target and source rows as DataFusion
+        // plans any query's: they go to delta-rs as expressions, not as text.
+        let rows = target.schema().join(source.schema())?;
+        let state = self.ctx.state();
+        let plan_expr = |e: &ast::Expr| -> Result<Expr> {
+            Ok(state.create_logical_expr_from_sql_expr(
+                ast::ExprWithAlias {
+                    expr: e.clone(),
+                    alias: None,
+                },
+                &rows,
+            )?)
+        };
+        let on = plan_expr(&merge.on)?;
         let source_columns: Vec<String> = source
             .schema()
             .fields()
@@ -196,7 +212,12 @@ impl Session {
             .collect();
 
         let target_columns: Vec<String> = entry.columns.iter().map(|c| c.name.clone()).collect();
-        let from_source = |c: &str| format!("{}.{}", ident(&source_alias), ident(c));
+        let from_source = |c: &str| {
+            Expr::Column(datafusion::common::Column::new(
+                Some(datafusion::common::TableReference::bare(source_alias.as_str())),
+                c,
+            ))
+        };
         // `UPDATE SET *` / `INSERT *`: every target column from the source column of that
         // name; with schema evolution, every source column.
         let star_columns = || -> Result<Vec<String>> {
@@ -220,7 +241,7 @@ impl Session {
         let write = self.begin_write(&entry, kind).await?;
         let mut builder = write
             .table()?
-            .merge(source, merge.on.to_string())
+            .merge(source.clone(), on.clone())
             .with_source_alias(&source_alias)
             .with_target_alias(&target_alias)
             .with_merge_schema(schema_evolution)
@@ -228,13 +249,13 @@ impl Session {
             .with_commit_properties(write.properties());
 
         for clause in &merge.clauses {
-            let predicate = clause.predicate.as_ref().map(|p| p.to_string());
+            let predicate = clause.predicate.as_ref().map(&plan_expr).transpose()?;
             match (&clause.clause_kind, &clause.action) {
                 (
                     MergeClauseKind::Matched | MergeClauseKind::NotMatchedBySource,
                     MergeAction::Update(u),
                 ) => {
-                    let mut sets: Vec<(String, String)> = vec![];
+                    let mut sets: Vec<(String, Expr)> = vec![];
                     for a in &u.assignments {
                         let column = column_of(&a.target)?;
                         if column == ALL_COLUMNS {
@@ -248,15 +269,15 @@ impl Session {
                                     entry.full_name()
                                 )));
                             }
-                            sets.push((column, a.value.to_string()));
+                            sets.push((column, plan_expr(&a.value)?));
                         }
                     }
                     let apply = |mut b: UpdateBuilder| {
                         if let Some(p) = &predicate {
-                            b = b.predicate(p.as_str());
+                            b = b.predicate(p.clone());
                         }
                         for (c, e) in &sets {
-                            b = b.update(c.as_str(), e.as_str());
+                            b = b.update(c.as_str(), e.clone());
                         }
                         b
                     };
@@ -272,7 +293,7 @@ impl Session {
                 ) => {
                     let apply = |mut b: DeleteBuilder| {
                         if let Some(p) = &predicate {
-                            b = b.predicate(p.as_str());
+                            b = b.predicate(p.clone());
                         }
                         b
                     };
@@ -286,7 +307,7 @@ impl Session {
                     MergeClauseKind::NotMatched | MergeClauseKind::NotMatchedByTarget,
                     MergeAction::Insert(i),
                 ) => {
-                    let sets: Vec<(String, String)> = match &i.kind {
+                    let sets: Vec<(String, Expr)> = match &i.kind {
                         MergeInsertKind::Row => star_columns()?
                             .into_iter()
                             .map(|c| {
@@ -323,18 +344,16 @@ impl Session {
                                     )));
                                 }
                             }
-                            columns
-                                .into_iter()
-                                .zip(row.iter().map(|e| e.to_string()))
-                                .collect()
+                            let values = row.iter().map(&plan_expr).collect::<Result<Vec<_>>>()?;
+                            columns.into_iter().zip(values).collect()
                         }
                     };
                     builder = builder.when_not_matched_insert(|mut b: InsertBuilder| {
                         if let Some(p) = &predicate {
-                            b = b.predicate(p.as_str());
+                            b = b.predicate(p.clone());
                         }
                         for (c, e) in &sets {
-                            b = b.set(c.as_str(), e.as_str());
+                            b = b.set(c.as_str(), e.clone());
                         }
                         b
                     })?;
@@ -353,7 +372,7 @@ impl Session {
                 .iter()
                 .any(|c| c.clause_kind == MergeClauseKind::Matched)
         {
-            self.check_single_match(&entry, &target_alias, &merge.source, &merge.on)
+            self.check_single_match(&entry, &target, &source, &on)
                 .await?;
         }
         let (table, metrics) = builder

@@ -48,3 +48,22 @@ pub(crate) async fn plan_statement(
 pub(crate) async fn plan_query(state: &SessionState, query: ast::Query) -> Result<LogicalPlan> {
     plan_statement(state, ast::Statement::Query(Box::new(query))).await
 }
+
+/// Plans one relation of a statement (a MERGE source or target) as `SELECT * FROM relation`
+/// would plan it.
+pub(crate) async fn plan_relation(
+    state: &SessionState,
+    relation: ast::TableFactor,
+) -> Result<LogicalPlan> {
+    use datafusion::sql::sqlparser::ast::{SetExpr, TableWithJoins};
+    // The query's shape from the parser; the relation goes in as it is.
+    let mut query = crate::parser::parse_query("SELECT * FROM t")
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    if let SetExpr::Select(select) = query.body.as_mut() {
+        select.from = vec![TableWithJoins {
+            relation,
+            joins: vec![],
+        }];
+    }
+    plan_query(state, query).await
+}
