@@ -145,11 +145,6 @@ class Scenario:
     # -- connections ------------------------------------------------------------------------
 
     def pg_connect(self, user: str, database: str = "main", **kw) -> psycopg.Connection:
-        # No automatic server-side preparing (explicit prepare=True still prepares): psycopg
-        # answers a successful ALTER/DROP on a connection holding prepared statements with
-        # `DEALLOCATE ALL`, which Weir does not support yet (0A000), and this suite runs many
-        # ALTER GROUP / DROP statements as admin.
-        kw.setdefault("prepare_threshold", None)
         s = self.server
         return psycopg.connect(s.dsn(database, user=user, password=self.passwords[user]),
                                autocommit=True, **kw)
