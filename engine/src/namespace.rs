@@ -402,7 +402,9 @@ impl WeirSchema {
         };
         let access = self.read_access(&entry)?;
         let (raw, always_visible) = match read {
-            HistoricRead::AsOf(as_of) => (self.state.versioned_provider(&entry, as_of).await?, &[][..]),
+            HistoricRead::AsOf(as_of) => {
+                (self.state.versioned_provider(&entry, as_of).await?, &[][..])
+            }
             HistoricRead::Changes { start, end } => (
                 self.state
                     .changes_provider(&entry, start, end.as_ref())

@@ -66,8 +66,13 @@ pub struct StatementInfo {
 pub enum StatementOutcome {
     /// It ran to its end. `rows`: the rows it returned, or for DML the rows it affected, when
     /// known.
-    Succeeded { rows: Option<u64> },
-    Failed { sqlstate: String, message: String },
+    Succeeded {
+        rows: Option<u64>,
+    },
+    Failed {
+        sqlstate: String,
+        message: String,
+    },
     /// It never ended: its client went away, or its result was dropped before it was read.
     Abandoned,
 }
@@ -148,8 +153,7 @@ impl StatementEnd {
 
     pub(crate) fn finish(mut self, outcome: StatementOutcome) {
         self.told = true;
-        self.observers
-            .statement_finished(&self.statement, &outcome);
+        self.observers.statement_finished(&self.statement, &outcome);
     }
 }
 
@@ -247,6 +251,10 @@ impl Observed for crate::output::StatementOutput {
             StatementOutput::Command { kind, rows } => {
                 end.finish(StatementOutcome::Succeeded { rows });
                 StatementOutput::Command { kind, rows }
+            }
+            StatementOutput::Deallocate { name } => {
+                end.finish(StatementOutcome::Succeeded { rows: None });
+                StatementOutput::Deallocate { name }
             }
             StatementOutput::Summary {
                 stream,

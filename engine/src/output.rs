@@ -13,6 +13,8 @@ pub enum StatementOutput {
         kind: StatementKind,
         rows: Option<u64>,
     },
+    /// `DEALLOCATE`: the front drops the prepared statement `name` (all of them for `None`).
+    Deallocate { name: Option<String> },
     /// A command that reports its outcome as a result set (MERGE's Databricks counts row) and,
     /// like PostgreSQL, as a count of the rows it affected (`MERGE 5`).
     Summary {
@@ -27,6 +29,7 @@ impl std::fmt::Debug for StatementOutput {
         match self {
             StatementOutput::Rows(s) => write!(f, "Rows({:?})", s.schema()),
             StatementOutput::Command { kind, rows } => write!(f, "Command({kind:?}, {rows:?})"),
+            StatementOutput::Deallocate { name } => write!(f, "Deallocate({name:?})"),
             StatementOutput::Summary { kind, affected, .. } => {
                 write!(f, "Summary({kind:?}, {affected})")
             }

@@ -362,10 +362,7 @@ impl Session {
         prepared: &Prepared,
         params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
-        self.begin_statement(statement_record(
-            &prepared.sql,
-            &prepared.statement,
-        ));
+        self.begin_statement(statement_record(&prepared.sql, &prepared.statement));
         let result = self.run_prepared(prepared, params).await;
         self.end_statement(prepared.statement.kind(), result)
     }
@@ -463,6 +460,7 @@ impl Session {
                 self.declare_cursor(&name, plan, hold).await
             }
             Statement::Fetch { name, count } => self.fetch(&name, count).await,
+            Statement::Deallocate { name } => Ok(StatementOutput::Deallocate { name }),
             Statement::CloseCursor { name } => {
                 match name {
                     None => self.cursors.clear(),

@@ -39,9 +39,7 @@ impl StateTemplate {
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             // Last in line: refuses a versioned relation that was not opened before planning,
             // which DataFusion would otherwise read at its latest state.
-            .with_relation_planners(vec![Arc::new(
-                crate::planner::HistoricRelations::default(),
-            )])
+            .with_relation_planners(vec![Arc::new(crate::planner::HistoricRelations::default())])
             .build();
         // datafusion-pg-catalog registers its functions on a context.
         let ctx = SessionContext::new_with_state(base);

@@ -293,6 +293,22 @@ def test_time_travel_reads_a_time_without_zone_in_the_session_time_zone(server, 
     assert conn.execute(f"SELECT n FROM {fresh_schema}.as_of_seoul").fetchone()[0] == 2
 
 
+def test_deallocate_drops_a_protocol_prepared_statement(conn):
+    # Prepared with the extended protocol (libpq's PQprepare), dropped with SQL, as drivers do.
+    from psycopg import pq
+
+    pg = conn.pgconn
+    assert pg.prepare(b"weir_stmt", b"SELECT 40 + 2").status == pq.ExecStatus.COMMAND_OK
+    res = pg.exec_prepared(b"weir_stmt", [])
+    assert (res.status, res.get_value(0, 0)) == (pq.ExecStatus.TUPLES_OK, b"42")
+    assert conn.execute("DEALLOCATE weir_stmt").statusmessage == "DEALLOCATE"
+    res = pg.exec_prepared(b"weir_stmt", [])
+    assert res.status == pq.ExecStatus.FATAL_ERROR
+    assert res.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"
+    assert conn.execute("DEALLOCATE ALL").statusmessage == "DEALLOCATE ALL"
+    assert_alive(conn)
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------------------------

@@ -332,7 +332,9 @@ mod tests {
             text: recorded,
             table: written,
             kind: committed,
-        }, Event::Finished { id: finished, ok, .. }] = events.as_slice()
+        }, Event::Finished {
+            id: finished, ok, ..
+        }] = events.as_slice()
         else {
             panic!("{text}: expected start, one commit, end; got {events:?}");
         };
@@ -437,7 +439,12 @@ mod tests {
         assert!(error.is_none(), "{error:?}");
         let mut events = recorder.take();
         let second = events.split_off(3);
-        assert_one_commit(events, "INSERT INTO t VALUES (7, 'g')", t, WriteKind::Insert);
+        assert_one_commit(
+            events,
+            "INSERT INTO t VALUES (7, 'g')",
+            t,
+            WriteKind::Insert,
+        );
         assert_one_commit(second, "DELETE FROM t WHERE id = 7", t, WriteKind::Delete);
 
         let (_, error) = session
@@ -513,7 +520,12 @@ mod tests {
             .await
             .unwrap();
         let returned: usize = batches.iter().map(|b| b.num_rows()).sum();
-        assert_eq!(recorder.outcomes(), vec![StatementOutcome::Succeeded { rows: Some(returned as u64) }]);
+        assert_eq!(
+            recorder.outcomes(),
+            vec![StatementOutcome::Succeeded {
+                rows: Some(returned as u64)
+            }]
+        );
         let (outputs, error) = session.execute_sql("SELECT count(*) FROM t").await;
         assert!(error.is_none());
         drop(outputs);

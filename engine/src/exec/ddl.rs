@@ -413,9 +413,9 @@ impl Session {
         let schema = m.get_schema(c, s)?.ok_or_else(|| {
             EngineError::UndefinedSchema(format!("schema '{c}.{s}' does not exist"))
         })?;
-        let catalog = m.get_catalog(c)?.ok_or_else(|| {
-            crate::system_tables::catalog::missing_catalog(&c)
-        })?;
+        let catalog = m
+            .get_catalog(c)?
+            .ok_or_else(|| crate::system_tables::catalog::missing_catalog(&c))?;
         // The directory name keeps only safe characters of the table name: a name such as
         // `?x` or `/x` must never change where the URL points.
         let readable: String = t

@@ -214,7 +214,9 @@ impl Session {
         let target_columns: Vec<String> = entry.columns.iter().map(|c| c.name.clone()).collect();
         let from_source = |c: &str| {
             Expr::Column(datafusion::common::Column::new(
-                Some(datafusion::common::TableReference::bare(source_alias.as_str())),
+                Some(datafusion::common::TableReference::bare(
+                    source_alias.as_str(),
+                )),
                 c,
             ))
         };

@@ -239,7 +239,10 @@ pub enum Statement {
         dry_run: bool,
     },
     /// `RESTORE [TABLE] t [TO] VERSION AS OF n | TIMESTAMP AS OF expr`, or `RESTORE t@vN`
-    Restore { table: Name, as_of: AsOfSpec },
+    Restore {
+        table: Name,
+        as_of: AsOfSpec,
+    },
     DescribeCatalog {
         name: String,
     },
@@ -268,6 +271,11 @@ pub enum Statement {
     },
     /// `CLOSE name | ALL`; `None` is ALL.
     CloseCursor {
+        name: Option<String>,
+    },
+    /// `DEALLOCATE [PREPARE] name | ALL`; `None` is ALL. Prepared statements belong to the
+    /// protocol front that made them: the engine reports which to drop.
+    Deallocate {
         name: Option<String>,
     },
     /// Users, groups, grants, ownership and SQL functions.
@@ -325,6 +333,7 @@ impl Statement {
             Statement::DeclareCursor { .. } => K::DeclareCursor,
             Statement::Fetch { .. } => K::Fetch,
             Statement::CloseCursor { .. } => K::CloseCursor,
+            Statement::Deallocate { .. } => K::Deallocate,
             Statement::Governance(g) => g.kind(),
         }
     }
@@ -336,7 +345,9 @@ pub fn parse_query(sql: &str) -> Result<ast::Query> {
     match (statements.pop(), statements.is_empty()) {
         (Some(Statement::Standard(s)), true) => match *s {
             ast::Statement::Query(q) => Ok(*q),
-            other => Err(EngineError::syntax(format!("expected a query, found: {other}"))),
+            other => Err(EngineError::syntax(format!(
+                "expected a query, found: {other}"
+            ))),
         },
         _ => Err(EngineError::syntax(format!("expected one query: {sql}"))),
     }
@@ -1441,8 +1452,7 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     // The definition is kept as written: sqlparser's display of a query does
                     // not always parse again (an alias before `VERSION AS OF`).
                     let mut end = p.p.index();
-                    while end > start
-                        && matches!(p.p.token_at(end - 1).token, Token::Whitespace(_))
+                    while end > start && matches!(p.p.token_at(end - 1).token, Token::Whitespace(_))
                     {
                         end -= 1;
                     }
@@ -1838,6 +1848,17 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                 count,
             }
         }
+        "DEALLOCATE" => {
+            p.p.next_token();
+            p.eat(&["PREPARE"]);
+            if p.eat(&["ALL"]) {
+                Statement::Deallocate { name: None }
+            } else {
+                Statement::Deallocate {
+                    name: Some(p.ident()?),
+                }
+            }
+        }
         "CLOSE" => {
             p.p.next_token();
             if p.eat(&["ALL"]) {
@@ -2122,19 +2143,22 @@ mod tests {
         let Statement::Restore { table, as_of } = one("RESTORE TABLE t TO VERSION AS OF 2") else {
             panic!()
         };
-        assert_eq!((table, as_of), (vec!["t".to_string()], AsOfSpec::Version(2)));
+        assert_eq!(
+            (table, as_of),
+            (vec!["t".to_string()], AsOfSpec::Version(2))
+        );
         let Statement::Restore { table, as_of } = one("RESTORE t@v4") else {
             panic!()
         };
-        assert_eq!((table, as_of), (vec!["t".to_string()], AsOfSpec::Version(4)));
+        assert_eq!(
+            (table, as_of),
+            (vec!["t".to_string()], AsOfSpec::Version(4))
+        );
         let Statement::Restore { as_of, .. } = one("RESTORE t TO TIMESTAMP AS OF '2025-03-18'")
         else {
             panic!()
         };
-        assert_eq!(
-            as_of.to_string(),
-            "TIMESTAMP AS OF '2025-03-18'"
-        );
+        assert_eq!(as_of.to_string(), "TIMESTAMP AS OF '2025-03-18'");
         assert_eq!(split_version_suffix("t@v12"), Some(("t", 12)));
         assert_eq!(split_version_suffix("t@x"), None);
         assert_eq!(split_version_suffix("@v1"), None);

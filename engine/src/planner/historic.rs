@@ -182,12 +182,8 @@ impl Historic {
         let resolved = reference
             .clone()
             .resolve(&defaults.default_catalog, &defaults.default_schema);
-        let missing = || {
-            EngineError::UndefinedTable(format!(
-                "table '{}' does not exist",
-                resolved.clone()
-            ))
-        };
+        let missing =
+            || EngineError::UndefinedTable(format!("table '{}' does not exist", resolved.clone()));
         let schema = state.schema_for_ref(reference).map_err(|_| missing())?;
         let Some(schema) = schema.downcast_ref::<WeirSchema>() else {
             return Err(EngineError::WrongObjectType(format!(

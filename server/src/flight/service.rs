@@ -173,7 +173,9 @@ impl WeirFlightService {
         }
         let stream = match outputs.into_iter().last() {
             Some(StatementOutput::Rows(stream) | StatementOutput::Summary { stream, .. }) => stream,
-            Some(StatementOutput::Command { .. }) | None => empty_result(),
+            Some(StatementOutput::Command { .. } | StatementOutput::Deallocate { .. }) | None => {
+                empty_result()
+            }
         };
         let schema = stream.schema();
         Ok((schema, self.results.insert(&session.user, stream)))
@@ -356,7 +358,9 @@ impl FlightSqlService for WeirFlightService {
         drop(engine);
         let stream = match output {
             StatementOutput::Rows(s) | StatementOutput::Summary { stream: s, .. } => s,
-            StatementOutput::Command { .. } => empty_result(),
+            // Flight's prepared statements are closed with ClosePreparedStatement; a SQL
+            // DEALLOCATE has none of them to drop.
+            StatementOutput::Command { .. } | StatementOutput::Deallocate { .. } => empty_result(),
         };
         let schema = stream.schema();
         let handle = self.results.insert(&session.user, stream);
@@ -424,7 +428,7 @@ impl FlightSqlService for WeirFlightService {
             .map(|o| match o {
                 StatementOutput::Command { rows, .. } => rows.unwrap_or(0) as i64,
                 StatementOutput::Summary { affected, .. } => *affected as i64,
-                StatementOutput::Rows(_) => 0,
+                StatementOutput::Rows(_) | StatementOutput::Deallocate { .. } => 0,
             })
             .sum())
     }
@@ -625,7 +629,7 @@ impl FlightSqlService for WeirFlightService {
             {
                 StatementOutput::Command { rows, .. } => total += rows.unwrap_or(0) as i64,
                 StatementOutput::Summary { affected, .. } => total += affected as i64,
-                StatementOutput::Rows(_) => {}
+                StatementOutput::Rows(_) | StatementOutput::Deallocate { .. } => {}
             }
         }
         Ok(total)

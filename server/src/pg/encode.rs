@@ -77,6 +77,11 @@ pub fn to_response(
     running: Running,
 ) -> PgWireResult<Response> {
     match output {
+        // The statements themselves are dropped from pgwire's store by the handler.
+        StatementOutput::Deallocate { name } => Ok(Response::Execution(Tag::new(match name {
+            Some(_) => "DEALLOCATE",
+            None => "DEALLOCATE ALL",
+        }))),
         StatementOutput::Command { kind, rows } => {
             let mut tag = Tag::new(command_tag(kind));
             // Statements commit on their own; BEGIN/COMMIT still move the protocol's transaction

@@ -200,17 +200,6 @@ impl SimpleQueryHandler for WeirQueryHandler {
     {
         let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
-        if let Some(target) = deallocate_target(query) {
-            // Prepared statements are the protocol's (pgwire's store), not the engine's.
-            let tag = match target {
-                Some(name) => {
-                    _client.portal_store().rm_statement(&name);
-                    "DEALLOCATE"
-                }
-                None => "DEALLOCATE ALL",
-            };
-            return Ok(vec![Response::Execution(Tag::new(tag))]);
-        }
         let running = Running {
             cancel: self.session.cancel.begin(),
             _inflight: self.session.inflight.token(),
@@ -218,6 +207,7 @@ impl SimpleQueryHandler for WeirQueryHandler {
         let (outputs, error) = session.execute_sql(query).await;
         let mut responses = Vec::with_capacity(outputs.len() + 1);
         for o in outputs {
+            drop_deallocated(_client, &o);
             responses.push(to_response(o, &Format::UnifiedText, running.clone())?);
         }
         if let Some(e) = error {
@@ -228,27 +218,16 @@ impl SimpleQueryHandler for WeirQueryHandler {
     }
 }
 
-/// `DEALLOCATE [PREPARE] name | ALL` (psycopg sends `DEALLOCATE ALL` after DDL): `Some(None)` is
-/// ALL. Statements named by the protocol are dropped from pgwire's store; ALL keeps them, which
-/// is harmless as drivers never reuse a deallocated name.
-fn deallocate_target(query: &str) -> Option<Option<String>> {
-    let words: Vec<&str> = query
-        .trim()
-        .trim_end_matches(';')
-        .split_whitespace()
-        .collect();
-    let rest = match words.as_slice() {
-        [first, rest @ ..] if first.eq_ignore_ascii_case("DEALLOCATE") => rest,
-        _ => return None,
-    };
-    let rest = match rest {
-        [prepare, rest @ ..] if prepare.eq_ignore_ascii_case("PREPARE") => rest,
-        other => other,
-    };
-    match rest {
-        [all] if all.eq_ignore_ascii_case("ALL") => Some(None),
-        [name] => Some(Some(name.trim_matches('"').to_string())),
-        _ => None,
+/// `DEALLOCATE name` drops the statement from pgwire's store, where the protocol keeps
+/// prepared statements. `DEALLOCATE ALL` (psycopg sends it after DDL) keeps them, which is
+/// harmless as drivers never reuse a deallocated name.
+fn drop_deallocated<C>(client: &mut C, output: &weir_engine::StatementOutput)
+where
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore,
+{
+    if let weir_engine::StatementOutput::Deallocate { name: Some(name) } = output {
+        client.portal_store().rm_statement(name);
     }
 }
 
@@ -431,6 +410,7 @@ impl ExtendedQueryHandler for WeirQueryHandler {
                     )));
             }
         }
+        drop_deallocated(client, &output);
         match stmt.prepared.closed_cursor() {
             Some(Some(name)) => client.portal_store().rm_portal(name),
             Some(None) => client.portal_store().clear_portals(),

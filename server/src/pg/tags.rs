@@ -29,6 +29,7 @@ pub fn command_tag(kind: K) -> &'static str {
         K::RollbackToSavepoint => "ROLLBACK",
         K::DeclareCursor => "DECLARE CURSOR",
         K::CloseCursor => "CLOSE CURSOR",
+        K::Deallocate => "DEALLOCATE",
         K::Fetch => "FETCH",
         K::Restore => "RESTORE",
         K::Insert => "INSERT",
