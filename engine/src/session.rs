@@ -195,6 +195,7 @@ impl Session {
             }
         }
     }
+
     pub fn user(&self) -> &str {
         &self.user
     }
