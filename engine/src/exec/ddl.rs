@@ -78,12 +78,7 @@ impl Session {
                 }
                 let access = self.access()?;
                 access.require(&Securable::Metastore, Privilege::CreateCatalog)?;
-                if managed_location.is_some() {
-                    access.require_admin("set a MANAGED LOCATION")?;
-                }
-                let loc = managed_location
-                    .map(|l| self.state.storage.resolve_location(&l))
-                    .transpose()?;
+                let loc = self.resolve_managed_location(&access, managed_location)?;
                 m.create_catalog(
                     &name,
                     comment.as_deref(),
@@ -127,17 +122,10 @@ impl Session {
                 if m.get_catalog(&c)?.is_none() {
                     return Err(crate::system_tables::catalog::missing_catalog(&c));
                 }
-                {
-                    let access = self.access()?;
-                    access.require_use(&c, None)?;
-                    access.require(&Securable::Catalog(c.clone()), Privilege::CreateSchema)?;
-                    if managed_location.is_some() {
-                        access.require_admin("set a MANAGED LOCATION")?;
-                    }
-                }
-                let loc = managed_location
-                    .map(|l| self.state.storage.resolve_location(&l))
-                    .transpose()?;
+                let access = self.access()?;
+                access.require_use(&c, None)?;
+                access.require(&Securable::Catalog(c.clone()), Privilege::CreateSchema)?;
+                let loc = self.resolve_managed_location(&access, managed_location)?;
                 m.create_schema(
                     &c,
                     &s,
@@ -441,6 +429,20 @@ impl Session {
             StorageConfig::child(&StorageConfig::child(&self.state.storage.warehouse, c)?, s)?
         };
         StorageConfig::child(&root, &leaf)
+    }
+
+    /// A `MANAGED LOCATION` of CREATE CATALOG / SCHEMA, resolved: an admin's to set.
+    fn resolve_managed_location(
+        &self,
+        access: &crate::access::Access,
+        location: Option<String>,
+    ) -> Result<Option<Url>> {
+        if location.is_some() {
+            access.require_admin("set a MANAGED LOCATION")?;
+        }
+        location
+            .map(|l| self.state.storage.resolve_location(&l))
+            .transpose()
     }
 
     async fn create_table(&mut self, ct: CreateTable) -> Result<Option<u64>> {
