@@ -9,8 +9,8 @@ use datafusion::catalog::TableProvider;
 use deltalake::delta_datafusion::DeltaCdfTableProvider;
 use weir_catalog::{TableEntry, TableKind};
 
+use crate::engine_state::EngineState;
 use crate::error::{EngineError, Result};
-use crate::namespace::EngineState;
 use crate::time_travel::AsOf;
 
 impl EngineState {

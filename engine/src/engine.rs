@@ -7,8 +7,8 @@ use std::sync::Arc;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use weir_catalog::{Metastore, ScramSecret, ADMIN_USER, DEFAULT_SCHEMA};
 
+use crate::engine_state::{EngineState, TableCache};
 use crate::error::{EngineError, Result};
-use crate::namespace::{EngineState, TableCache};
 use crate::pg_compat::PgCatalogs;
 use crate::session::Session;
 use crate::storage::StorageConfig;
@@ -89,7 +89,8 @@ impl Engine {
             runtime: runtime.clone(),
             pg_catalogs: PgCatalogs::default(),
             observers: Default::default(),
-            template: crate::session_state::StateTemplate::new(runtime.clone()),
+            base_state: crate::session_state::base_state(runtime.clone()),
+            views: Arc::new(crate::views::StoredViews),
         });
         Ok((Engine { state }, generated))
     }

@@ -6,8 +6,10 @@ mod batches;
 mod change_feed;
 mod delta;
 mod engine;
+mod engine_state;
 pub mod error;
 mod exec;
+mod identity;
 mod listing;
 mod namespace;
 pub mod observe;
@@ -24,14 +26,15 @@ mod time_travel;
 pub mod types;
 mod views;
 
-pub use delta::commit::{WriteKind, WriteMetrics};
+pub use delta::operation::{WriteKind, WriteMetrics};
 pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, ErrorClass, Result};
 pub use exec::ingest::{IngestMode, IngestTarget};
+pub use exec::prepared::Prepared;
 pub use listing::{ListedTable, TABLE_TYPES};
 pub use observe::{ClientInfo, EngineObserver, Protocol};
 pub use output::StatementOutput;
-pub use session::{Prepared, Session};
+pub use session::Session;
 pub use statement_kind::StatementKind;
 pub use storage::StorageConfig;
 

@@ -2,112 +2,22 @@
 //! query. Delta tables come from the [`TableCache`]; views are planned from their stored SQL;
 //! `information_schema`, `pg_catalog` and the `system` catalog are served by Weir itself.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::execution::runtime_env::RuntimeEnv;
 use deltalake::DeltaTable;
-use weir_catalog::{Metastore, TableEntry, TableKind};
+use weir_catalog::{TableEntry, TableKind};
 
+use crate::engine_state::EngineState;
 use crate::error::{EngineError, Result};
-use crate::pg_compat::PgCatalogs;
-use crate::storage::StorageConfig;
-
-pub const INFORMATION_SCHEMA: &str = "information_schema";
-pub const PG_CATALOG: &str = "pg_catalog";
-
-/// Everything the namespace needs, shared by all sessions of a server.
-pub struct EngineState {
-    pub metastore: Arc<Metastore>,
-    pub storage: StorageConfig,
-    pub tables: TableCache,
-    pub runtime: Arc<RuntimeEnv>,
-    pub pg_catalogs: PgCatalogs,
-    pub observers: Arc<crate::observe::Observers>,
-    /// What every plan's session state is made from.
-    pub template: crate::session_state::StateTemplate,
-}
-
-impl std::fmt::Debug for EngineState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineState").finish_non_exhaustive()
-    }
-}
-
-/// Delta tables kept open between queries. A cached table is brought up to date with
-/// `update_incremental`, which reads only commits newer than the cached version, so an unchanged
-/// table costs one listing of its log tail and a commit by another writer is seen on the next query.
-#[derive(Default)]
-pub struct TableCache {
-    tables: Mutex<HashMap<String, DeltaTable>>,
-}
-
-impl TableCache {
-    fn get(&self, id: &str) -> Option<DeltaTable> {
-        self.tables
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
-    }
-
-    pub fn put(&self, id: &str, table: DeltaTable) {
-        self.tables
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_string(), table);
-    }
-
-    pub fn evict(&self, id: &str) {
-        self.tables
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-    }
-
-    /// The latest committed state of a metastore table.
-    pub async fn latest(&self, storage: &StorageConfig, entry: &TableEntry) -> Result<DeltaTable> {
-        let location = entry.location.as_deref().ok_or_else(|| {
-            EngineError::WrongObjectType(format!("'{}' is a view, not a table", entry.full_name()))
-        })?;
-        let table = match self.get(&entry.id) {
-            Some(mut t) => {
-                t.update_incremental(None).await?;
-                t
-            }
-            None => {
-                storage
-                    .open_table(&storage.resolve_location(location)?)
-                    .await?
-            }
-        };
-        self.put(&entry.id, table.clone());
-        Ok(table)
-    }
-}
+use crate::identity::{Identity, ViewPath};
+use crate::pg_compat::PG_CATALOG;
+use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
 
 impl EngineState {
-    /// The latest committed Delta state of a metastore table.
-    pub async fn latest_table(&self, entry: &TableEntry) -> Result<DeltaTable> {
-        self.tables.latest(&self.storage, entry).await
-    }
-
-    /// Makes the table's object store known to DataFusion's runtime (idempotent), as
-    /// `DeltaTable::update_datafusion_session` does for one session; the runtime is shared here.
-    pub fn register_store(&self, table: &DeltaTable) {
-        use deltalake::delta_datafusion::engine::AsObjectStoreUrl;
-        let log_store = table.log_store();
-        let url = log_store.root_url().as_object_store_url();
-        if self.runtime.object_store(&url).is_err() {
-            self.runtime
-                .register_object_store(url.as_ref(), log_store.root_object_store(None));
-        }
-    }
-
     /// Keeps the metastore's column list in step with the Delta schema, which another writer
     /// (schema evolution, the deltalake package) may have changed. Comments are kept. Returns
     /// the new columns when they changed.
@@ -150,7 +60,7 @@ impl EngineState {
         identity: &Identity,
     ) -> Result<Arc<dyn TableProvider>> {
         match entry.kind {
-            TableKind::View => crate::views::plan_view(self, entry, views, identity).await,
+            TableKind::View => self.views.plan_view(self, entry, views, identity).await,
             TableKind::Managed | TableKind::External => {
                 let table = self.latest_table(entry).await?;
                 self.register_store(&table);
@@ -160,80 +70,6 @@ impl EngineState {
                 ))
             }
         }
-    }
-}
-
-/// Ids of the views being expanded, outermost first: a view met again is a cycle.
-pub type ViewPath = Arc<Vec<String>>;
-
-/// Who a plan is made for: `user` runs the statement (`current_user()` answers it); `rights` is
-/// whose privileges resolve tables — the user, or inside a view, the view's owner.
-#[derive(Debug)]
-pub struct Identity {
-    pub user: String,
-    pub rights: String,
-    /// Columns hidden from `rights` in the tables resolved so far, so that naming one is reported
-    /// as a permission error rather than an unknown column.
-    hidden: Mutex<Vec<(String, Vec<String>)>>,
-    /// The execution settings of the session `user` runs (its time zone, say), which the
-    /// views it reads plan with. `None`: the engine's defaults.
-    execution: Mutex<Option<datafusion::config::ExecutionOptions>>,
-}
-
-impl Identity {
-    pub fn new(user: &str, rights: &str) -> Arc<Self> {
-        Arc::new(Identity {
-            user: user.to_string(),
-            rights: rights.to_string(),
-            hidden: Mutex::default(),
-            execution: Mutex::default(),
-        })
-    }
-
-    /// The identity a view is planned with: the same user and session settings, the view
-    /// owner's rights.
-    pub fn for_view(&self, owner: &str) -> Arc<Self> {
-        let view = Identity::new(&self.user, owner);
-        view.set_execution(self.execution());
-        view
-    }
-
-    pub fn execution(&self) -> Option<datafusion::config::ExecutionOptions> {
-        self.execution
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Records the session's execution settings after it changed them.
-    pub fn set_execution(&self, execution: Option<datafusion::config::ExecutionOptions>) {
-        *self.execution.lock().unwrap_or_else(|p| p.into_inner()) = execution;
-    }
-
-    fn note_hidden(&self, table: String, columns: Vec<String>) {
-        if !columns.is_empty() {
-            self.hidden
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((table, columns));
-        }
-    }
-
-    /// The table that hides `column` from this identity, if one was resolved.
-    pub fn hiding_table(&self, column: &str) -> Option<String> {
-        self.hidden
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .find(|(_, cols)| cols.iter().any(|c| c.eq_ignore_ascii_case(column)))
-            .map(|(t, _)| t.clone())
-    }
-
-    pub fn forget_hidden(&self) {
-        self.hidden
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
     }
 }
 
@@ -312,9 +148,10 @@ impl CatalogProvider for WeirCatalog {
                 rights: self.identity.rights.clone(),
             })),
             PG_CATALOG => Some(self.state.pg_catalogs.for_catalog(
-                &self.state,
+                &self.state.metastore,
                 &self.name,
                 &self.identity.rights,
+                &crate::system_tables::information_schema::table_names().collect::<Vec<_>>(),
             )),
             _ => match self.state.metastore.get_schema(&self.name, &name) {
                 Ok(Some(_)) => Some(Arc::new(WeirSchema {

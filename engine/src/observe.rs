@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::delta::commit::{WriteKind, WriteMetrics};
+use crate::delta::operation::{WriteKind, WriteMetrics};
 
 /// Which front a session came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

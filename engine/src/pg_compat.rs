@@ -21,10 +21,12 @@ use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::pg_catalog::{
     self as pgc, PgCatalogSchemaProvider, PgCatalogStaticTables,
 };
-use weir_catalog::TableKind;
+use weir_catalog::{Metastore, TableKind};
+
+/// The schema's name in every catalog.
+pub(crate) const PG_CATALOG: &str = "pg_catalog";
 
 use crate::access::Access;
-use crate::namespace::EngineState;
 
 #[derive(Default)]
 pub struct PgCatalogs {
@@ -44,11 +46,14 @@ impl PgCatalogs {
         Ok(t)
     }
 
+    /// The `pg_catalog` of `catalog` as `rights` sees it. `information_schema` names the
+    /// views of the catalog's `information_schema`, which `pg_class` lists too.
     pub fn for_catalog(
         &self,
-        state: &Arc<EngineState>,
+        metastore: &Arc<Metastore>,
         catalog: &str,
         rights: &str,
+        information_schema: &[&str],
     ) -> Arc<dyn SchemaProvider> {
         let mut map = self.by_catalog.lock().unwrap_or_else(|p| p.into_inner());
         let key = (catalog.to_string(), rights.to_string());
@@ -56,9 +61,10 @@ impl PgCatalogs {
             return p.clone();
         }
         let info = MetastoreCatalogInfo {
-            state: state.clone(),
+            metastore: metastore.clone(),
             catalog: catalog.to_string(),
             rights: rights.to_string(),
+            information_schema: information_schema.iter().map(|t| t.to_string()).collect(),
         };
         let provider: Arc<dyn SchemaProvider> = match self
             .static_tables()
@@ -66,7 +72,7 @@ impl PgCatalogs {
         {
             Ok(p) => Arc::new(WeirPgCatalog {
                 inner: Arc::new(p),
-                state: state.clone(),
+                metastore: metastore.clone(),
                 catalog: catalog.to_string(),
                 rights: rights.to_string(),
             }),
@@ -83,14 +89,16 @@ impl PgCatalogs {
 /// The metastore as datafusion-pg-catalog's `CatalogInfo`, scoped to one catalog (database).
 #[derive(Clone)]
 struct MetastoreCatalogInfo {
-    state: Arc<EngineState>,
+    metastore: Arc<Metastore>,
     catalog: String,
     rights: String,
+    /// The views of the catalog's `information_schema`.
+    information_schema: Vec<String>,
 }
 
 impl MetastoreCatalogInfo {
     fn access(&self) -> Result<Access, DataFusionError> {
-        Access::load(&self.state.metastore, &self.rights)
+        Access::load(&self.metastore, &self.rights)
             .map_err(|e| DataFusionError::External(Box::new(e)))
     }
 }
@@ -144,11 +152,7 @@ impl CatalogInfo for MetastoreCatalogInfo {
             return Ok(None);
         }
         if schema_name == "information_schema" {
-            return Ok(Some(
-                crate::system_tables::information_schema::table_names()
-                    .map(str::to_string)
-                    .collect(),
-            ));
+            return Ok(Some(self.information_schema.clone()));
         }
         Ok(Some(
             self.access()?
@@ -257,14 +261,14 @@ pub fn install_pg_functions(ctx: &SessionContext) {
 #[derive(Debug)]
 struct WeirPgCatalog {
     inner: Arc<dyn SchemaProvider>,
-    state: Arc<EngineState>,
+    metastore: Arc<Metastore>,
     catalog: String,
     rights: String,
 }
 
 impl WeirPgCatalog {
     fn access(&self) -> Result<Access, DataFusionError> {
-        Access::load(&self.state.metastore, &self.rights).map_err(eng)
+        Access::load(&self.metastore, &self.rights).map_err(eng)
     }
 }
 

@@ -7,15 +7,32 @@ use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::TableProvider;
 use weir_catalog::TableEntry;
 
+use crate::engine_state::{EngineState, ViewPlanner};
 use crate::error::{EngineError, Result};
-use crate::namespace::{EngineState, Identity, ViewPath};
+use crate::identity::{Identity, ViewPath};
 
 /// Views may nest this deep.
 const MAX_VIEW_DEPTH: usize = 32;
 
-/// Plans a view for `invoker`: its tables are resolved with the view owner's privileges, while
-/// `current_user()` and `is_member()` inside it answer for the invoker (dynamic views).
-pub async fn plan_view(
+/// Views as the metastore stores them: their SQL, planned on use.
+pub(crate) struct StoredViews;
+
+#[async_trait::async_trait]
+impl ViewPlanner for StoredViews {
+    /// Plans a view for `invoker`: its tables are resolved with the view owner's privileges,
+    /// while `current_user()` and `is_member()` inside it answer for the invoker (dynamic views).
+    async fn plan_view(
+        &self,
+        state: &Arc<EngineState>,
+        entry: &TableEntry,
+        views: &ViewPath,
+        invoker: &Identity,
+    ) -> Result<Arc<dyn TableProvider>> {
+        plan_view(state, entry, views, invoker).await
+    }
+}
+
+async fn plan_view(
     state: &Arc<EngineState>,
     entry: &TableEntry,
     views: &ViewPath,
@@ -38,7 +55,7 @@ pub async fn plan_view(
     }
     let mut path = views.as_ref().clone();
     path.push(entry.id.clone());
-    let session = state.template.state_for(
+    let session = crate::session_state::state_for(
         state,
         &entry.catalog,
         &entry.schema,

@@ -19,10 +19,8 @@ use crate::batches::{batch, rows_output, Col};
 use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::output::StatementOutput;
+use crate::parser::ALL_COLUMNS;
 use crate::session::Session;
-
-/// The column name an `UPDATE SET *` is rewritten to (see the parser).
-pub const ALL_COLUMNS: &str = "*";
 
 fn factor_alias(f: &TableFactor) -> Option<String> {
     let alias = match f {

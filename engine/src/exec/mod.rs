@@ -1,12 +1,246 @@
-//! Statement executors: what each kind of statement does, reached from the one dispatch match in
-//! `Session::execute_statement`. They check access (`crate::access`), read and change the
-//! namespace through the metastore, and write Delta tables through the one commit path
-//! (`crate::delta::commit`).
+//! The statement path. A request's text is parsed into typed statements; each one is begun
+//! (it gets an id and observers hear of it), executed by its executor, reached from the one
+//! match in [`Session::execute_statement`], and ended when its result has been read. The
+//! executors check access (`crate::access`), read and change the namespace through the
+//! metastore, and write Delta tables through the one commit path (`crate::delta::commit`).
 
+pub(crate) mod cursor;
 pub(crate) mod ddl;
 pub(crate) mod dml;
 pub(crate) mod governance;
+pub(crate) mod history;
 pub(crate) mod ingest;
+pub(crate) mod insert;
 pub(crate) mod maintenance;
 pub(crate) mod merge;
+pub(crate) mod prepared;
+pub(crate) mod query;
+pub(crate) mod restore;
+pub(crate) mod set;
 pub(crate) mod show;
+
+use datafusion::common::ParamValues;
+
+use crate::error::{EngineError, Result};
+use crate::exec::cursor::cursor_missing;
+use crate::output::StatementOutput;
+use crate::parser::{Statement, TransactionVerb};
+use crate::session::Session;
+
+impl Session {
+    /// Executes every statement of a query string in order, stopping at the first error. Outputs
+    /// of the statements before it are returned with it.
+    pub async fn execute_sql(&mut self, sql: &str) -> (Vec<StatementOutput>, Option<EngineError>) {
+        let statements = match crate::parser::parse_script(sql) {
+            Ok(s) => s,
+            Err(e) => return (vec![], Some(e)),
+        };
+        let count = statements.len();
+        let mut out = Vec::with_capacity(count);
+        for (i, parsed) in statements.into_iter().enumerate() {
+            let stmt = parsed.statement;
+            let kind = stmt.kind();
+            self.begin_statement(statement_record(&parsed.text, &stmt));
+            let result = self.execute_statement(stmt, None).await;
+            let output = match self.end_statement(kind, result) {
+                Ok(o) => o,
+                Err(e) => return (out, Some(e)),
+            };
+            // A result that is followed by more statements is read to its end first: an error
+            // while producing it must stop the statements after it, as in PostgreSQL. The last
+            // result streams.
+            let output = match output {
+                StatementOutput::Rows(stream) if i + 1 < count => {
+                    let schema = stream.schema();
+                    match datafusion::physical_plan::common::collect(stream).await {
+                        Ok(batches) => {
+                            match datafusion::physical_plan::memory::MemoryStream::try_new(
+                                batches, schema, None,
+                            ) {
+                                Ok(s) => StatementOutput::Rows(Box::pin(s)),
+                                Err(e) => return (out, Some(e.into())),
+                            }
+                        }
+                        Err(e) => return (out, Some(e.into())),
+                    }
+                }
+                other => other,
+            };
+            out.push(output);
+        }
+        (out, None)
+    }
+
+    pub(crate) async fn execute_statement(
+        &mut self,
+        stmt: Statement,
+        _params: Option<ParamValues>,
+    ) -> Result<StatementOutput> {
+        let kind = stmt.kind();
+        match stmt {
+            Statement::Standard(s) => {
+                let plan = self.plan_standard(&s).await?;
+                self.run_plan(plan).await
+            }
+            Statement::SetVariable { name, value } => {
+                self.set_variable(&name, &value)?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::Transaction(verb) => {
+                if matches!(verb, TransactionVerb::Commit | TransactionVerb::Rollback) {
+                    // Cursors WITHOUT HOLD end with their transaction block.
+                    self.cursors.retain(|_, c| c.hold);
+                }
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::DeclareCursor { name, query, hold } => {
+                let plan = self.plan_query(&query).await?;
+                self.declare_cursor(&name, plan, hold).await
+            }
+            Statement::Fetch { name, count } => self.fetch(&name, count).await,
+            Statement::Deallocate { name } => Ok(StatementOutput::Deallocate { name }),
+            Statement::CloseCursor { name } => {
+                match name {
+                    None => self.cursors.clear(),
+                    Some(n) => {
+                        self.cursors.remove(&n).ok_or_else(|| cursor_missing(&n))?;
+                    }
+                }
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::Merge {
+                merge,
+                schema_evolution,
+            } => self.merge(&merge, schema_evolution).await,
+            Statement::Restore { table, as_of } => self.restore(&table, &as_of).await,
+            Statement::Optimize {
+                table,
+                predicate,
+                zorder,
+            } => self.optimize(&table, predicate.as_ref(), &zorder).await,
+            Statement::Vacuum {
+                table,
+                retain_hours,
+                dry_run,
+            } => self.vacuum(&table, retain_hours, dry_run).await,
+            Statement::Governance(g) => match self.governance_rows(&g)? {
+                Some(plan) => self.run_plan(plan).await,
+                None => self.execute_governance(*g).await,
+            },
+            Statement::ShowCatalogs { .. }
+            | Statement::ShowSchemas { .. }
+            | Statement::ShowTables { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowTblProperties { .. }
+            | Statement::ShowVariable { .. }
+            | Statement::Describe { .. }
+            | Statement::DescribeDetail { .. }
+            | Statement::DescribeHistory { .. }
+            | Statement::DescribeCatalog { .. }
+            | Statement::DescribeSchema { .. } => match self.plan_rows(&stmt).await? {
+                Some(plan) => self.run_plan(plan).await,
+                None => Err(EngineError::Internal(format!(
+                    "no result for {:?}",
+                    stmt.kind()
+                ))),
+            },
+            Statement::CreateCatalog {
+                name,
+                if_not_exists,
+                managed_location,
+                comment,
+            } => {
+                self.create_catalog(name, if_not_exists, managed_location, comment)
+                    .await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::DropCatalog {
+                name,
+                if_exists,
+                cascade,
+            } => {
+                self.drop_catalog(name, if_exists, cascade).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::CreateSchema {
+                name,
+                if_not_exists,
+                managed_location,
+                comment,
+            } => {
+                self.create_schema(name, if_not_exists, managed_location, comment)
+                    .await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::DropSchema {
+                name,
+                if_exists,
+                cascade,
+            } => {
+                self.drop_schema(name, if_exists, cascade).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::UseCatalog(name) => {
+                self.use_catalog(name).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::UseSchema(name) => {
+                self.use_schema(name).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::CreateTable(ct) => {
+                let rows = self.create_table(*ct).await?;
+                Ok(StatementOutput::Command { kind, rows })
+            }
+            Statement::CreateView {
+                name,
+                or_replace,
+                if_not_exists,
+                comment,
+                query,
+                text,
+            } => {
+                self.create_view(name, or_replace, if_not_exists, comment, query, text)
+                    .await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::DropTable {
+                name,
+                if_exists,
+                view,
+            } => {
+                self.drop_table(name, if_exists, view).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::AlterTable { name, op } => {
+                self.alter_table(&name, op).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::CommentOn { target, comment } => {
+                self.comment_on(target, comment).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::SetTags { target, tags } => {
+                self.set_tags(target, tags).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::UnsetTags { target, keys } => {
+                self.unset_tags(target, keys).await?;
+                Ok(StatementOutput::command(kind))
+            }
+        }
+    }
+}
+
+/// The statement text kept for a request (commit metadata, audit): passwords redacted.
+/// The text a statement is recorded with (in Delta commits, for observers): its own, with
+/// passwords redacted.
+pub(crate) fn statement_record(text: &str, statement: &Statement) -> String {
+    if matches!(statement, Statement::Governance(g) if g.has_secret())
+        || text.to_ascii_uppercase().contains("PASSWORD")
+    {
+        crate::parser::redact_secrets(text)
+    } else {
+        text.to_string()
+    }
+}

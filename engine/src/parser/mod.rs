@@ -24,6 +24,10 @@ pub use governance::{redact_secrets, GovernanceStatement, GrantTarget};
 /// case-insensitive and stored in lower case.
 pub type Name = Vec<String>;
 
+/// The column name a MERGE clause's `UPDATE SET *` is written as: the tokens become
+/// `SET "*" = "*"`, which sqlparser parses, and the MERGE executor expands to every column.
+pub const ALL_COLUMNS: &str = "*";
+
 /// Which earlier state of a Delta table a statement names, as written: a version, or an
 /// expression that evaluates to a timestamp (in the session's time zone).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1018,12 +1022,7 @@ fn merge_star_forms(
                     continue;
                 }
                 [p, q, ..] if is_word(p, "SET") && is_word(q, "UPDATE") => {
-                    let star = || {
-                        TokenWithSpan::wrap(Token::make_word(
-                            crate::exec::merge::ALL_COLUMNS,
-                            Some('"'),
-                        ))
-                    };
+                    let star = || TokenWithSpan::wrap(Token::make_word(ALL_COLUMNS, Some('"')));
                     out.push(star());
                     out.push(TokenWithSpan::wrap(Token::Eq));
                     out.push(star());

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use datafusion::catalog::{CatalogProvider, SchemaProvider};
 use datafusion::error::{DataFusionError, Result as DfResult};
 
+use crate::engine_state::EngineState;
 use crate::error::EngineError;
-use crate::namespace::{EngineState, INFORMATION_SCHEMA};
+use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
 use crate::system_tables::{information_schema, Scope, SystemSchema};
 
 /// The catalog's name, reserved: no catalog of the metastore can take it.

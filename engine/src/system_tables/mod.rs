@@ -23,8 +23,8 @@ use weir_catalog::Metastore;
 
 use crate::access::Access;
 use crate::batches::{batch, Col};
+use crate::engine_state::EngineState;
 use crate::error::{EngineError, Result};
-use crate::namespace::EngineState;
 
 /// One table Weir serves itself.
 pub(crate) trait SystemTable: Send + Sync + std::fmt::Debug {

@@ -227,11 +227,11 @@ impl WeirFlightService {
                     _ => None,
                 };
                 let outcome = match (key.as_str(), value) {
-                    (opts::CATALOG, Some(v)) => engine.use_catalog(&v).await.map_err(|e| {
+                    (opts::CATALOG, Some(v)) => engine.set_catalog_option(&v).await.map_err(|e| {
                         tracing::debug!("SetSessionOptions catalog: {e}");
                         opts::SetSessionOptionError::InvalidValue
                     }),
-                    (opts::SCHEMA, Some(v)) => engine.use_schema(&v).await.map_err(|e| {
+                    (opts::SCHEMA, Some(v)) => engine.set_schema_option(&v).await.map_err(|e| {
                         tracing::debug!("SetSessionOptions schema: {e}");
                         opts::SetSessionOptionError::InvalidValue
                     }),

@@ -15,6 +15,9 @@ mod views;
 
 use crate::system_tables::SystemTable;
 
+/// The schema's name, in every catalog and in `system`.
+pub(crate) const SCHEMA: &str = "information_schema";
+
 /// The views of `information_schema`, in the order they are listed.
 pub(crate) static TABLES: &[&dyn SystemTable] = &[
     &catalogs::Catalogs,

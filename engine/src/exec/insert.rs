@@ -1,0 +1,97 @@
+//! `INSERT INTO` / `INSERT OVERWRITE`: the query's rows appended to (or replacing those of) a
+//! Delta table in one commit.
+
+use std::sync::Arc;
+
+use datafusion::logical_expr::LogicalPlan;
+use deltalake::operations::write::WriteBuilder;
+use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
+use weir_catalog::{TableEntry, TableKind};
+
+use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
+use crate::error::{EngineError, Result};
+use crate::session::Session;
+
+impl Session {
+    /// Appends (or overwrites with) the result of `input` as one Delta commit; returns rows written.
+    pub(crate) async fn write_to_table(
+        &mut self,
+        entry: &TableEntry,
+        input: LogicalPlan,
+        kind: WriteKind,
+    ) -> Result<u64> {
+        if entry.kind == TableKind::View {
+            return Err(EngineError::WrongObjectType(format!(
+                "cannot write to view '{}'",
+                entry.full_name()
+            )));
+        }
+        let write = self.begin_write(entry, kind).await?;
+        let table = write.table()?;
+        let input = cast_to_table_schema(input, &table).await?;
+        let snapshot = table.snapshot()?.snapshot().clone();
+        let table = WriteBuilder::new(table.log_store(), Some(snapshot))
+            .with_input_plan(input)
+            .with_save_mode(if kind == WriteKind::InsertOverwrite {
+                SaveMode::Overwrite
+            } else {
+                SaveMode::Append
+            })
+            .with_session_state(Arc::new(self.ctx.state()))
+            .with_commit_properties(write.properties())
+            .await
+            .map_err(|e| Self::constraint_error(entry, e.into()))?;
+        let rows = last_added_rows(&table).await;
+        write.finish(table, WriteMetrics::written(rows), MetastoreSync::Data)?;
+        Ok(rows)
+    }
+}
+
+/// Casts each input column to the table's type. The planner casts INSERT sources, but a bound
+/// parameter can arrive with its own type (a driver sending `timestamp` for a `TIMESTAMP` column
+/// that Delta stores with a time zone), and Delta must not see a different schema.
+async fn cast_to_table_schema(input: LogicalPlan, table: &DeltaTable) -> Result<LogicalPlan> {
+    use datafusion::catalog::TableProvider;
+    use datafusion::logical_expr::{cast, col, LogicalPlanBuilder};
+    let target = crate::delta::scan::DeltaTableScan::try_new(table)
+        .await?
+        .schema();
+    let source = input.schema().clone();
+    if source.fields().len() != target.fields().len() {
+        return Ok(input);
+    }
+    let exprs: Vec<_> = source
+        .fields()
+        .iter()
+        .zip(target.fields())
+        .map(|(s, t)| {
+            let c = col(datafusion::common::Column::from_name(s.name()));
+            if s.data_type() == t.data_type() {
+                c.alias(t.name())
+            } else {
+                cast(c, t.data_type().clone()).alias(t.name())
+            }
+        })
+        .collect();
+    Ok(LogicalPlanBuilder::from(input).project(exprs)?.build()?)
+}
+
+/// Rows added by the table's latest commit, from its commitInfo metrics.
+pub(crate) async fn last_added_rows(table: &DeltaTable) -> u64 {
+    use futures::StreamExt;
+    let mut history = table.history(Some(1));
+    if let Some(Ok(info)) = history.next().await {
+        if let Some(v) = info
+            .info
+            .get("operationMetrics")
+            .and_then(|m| m.get("num_added_rows"))
+        {
+            return v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .unwrap_or(0);
+        }
+    }
+    0
+}
