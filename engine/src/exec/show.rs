@@ -1,8 +1,11 @@
-//! SHOW and DESCRIBE: planned as ordinary queries over `information_schema` (or built from the
+//! SHOW and DESCRIBE: planned as ordinary plans over `information_schema` (or built from the
 //! metastore), so they stream, describe and prepare like any SELECT on both fronts.
 
 use arrow::datatypes::SchemaRef;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::common::{Column, TableReference};
+use datafusion::dataframe::DataFrame;
+use datafusion::functions::expr_fn::regexp_like;
+use datafusion::logical_expr::{lit, Expr, LogicalPlan};
 use weir_catalog::TableKind;
 
 use crate::batches::{batch, mem_table, Col};
@@ -10,27 +13,16 @@ use crate::error::{EngineError, Result};
 use crate::parser::Statement;
 use crate::session::Session;
 
-/// A quoted SQL identifier.
-pub(crate) fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// SQL string literal.
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// A Databricks `LIKE` pattern (`*` any characters, `|` alternatives, case-insensitive) as a
-/// SQL predicate on `column`.
-fn like_predicate(column: &str, pattern: Option<&str>) -> String {
+/// predicate on `column`.
+fn like_predicate(column: &str, pattern: Option<&str>) -> Expr {
     match pattern {
-        None => "TRUE".into(),
+        None => lit(true),
         Some(p) => {
             let alternatives: Vec<String> = p
                 .split('|')
                 .map(|alt| {
-                    let escaped: String = alt
-                        .trim()
+                    alt.trim()
                         .chars()
                         .map(|ch| match ch {
                             '*' => ".*".to_string(),
@@ -38,22 +30,32 @@ fn like_predicate(column: &str, pattern: Option<&str>) -> String {
                             c if c.is_ascii() => format!("\\{c}"),
                             c => c.to_string(),
                         })
-                        .collect();
-                    escaped
+                        .collect::<String>()
                 })
                 .collect();
-            format!(
-                "regexp_like({column}, {}, 'i')",
-                lit(&format!("^({})$", alternatives.join("|")))
+            regexp_like(
+                column_named(column),
+                lit(format!("^({})$", alternatives.join("|"))),
+                Some(lit("i")),
             )
         }
     }
 }
 
+/// A column by its exact name.
+fn column_named(name: &str) -> Expr {
+    Expr::Column(Column::from_name(name))
+}
+
 impl Session {
-    async fn sql_plan(&self, sql: &str) -> Result<LogicalPlan> {
-        let query = crate::parser::parse_query(sql)?;
-        Ok(crate::planner::plan_query(&self.ctx.state(), query).await?)
+    /// A view of `catalog`'s `information_schema`, as the session's user may read it.
+    async fn information_schema(&self, catalog: &str, view: &str) -> Result<DataFrame> {
+        let name = TableReference::full(
+            catalog,
+            crate::system_tables::information_schema::SCHEMA,
+            view,
+        );
+        Ok(self.ctx.table(name).await?)
     }
 
     /// The plan of a row-returning Weir statement, or None for commands.
@@ -62,12 +64,12 @@ impl Session {
         Ok(Some(match stmt {
             Statement::ShowCatalogs { like } => {
                 let cat = self.current_catalog();
-                self.sql_plan(&format!(
-                    "SELECT catalog_name AS catalog FROM {}.information_schema.catalogs WHERE {} ORDER BY 1",
-                    ident(&cat),
-                    like_predicate("catalog_name", like.as_deref())
-                ))
-                .await?
+                self.information_schema(&cat, "catalogs")
+                    .await?
+                    .filter(like_predicate("catalog_name", like.as_deref()))?
+                    .select(vec![column_named("catalog_name").alias("catalog")])?
+                    .sort(vec![column_named("catalog").sort(true, false)])?
+                    .into_unoptimized_plan()
             }
             Statement::ShowSchemas { catalog, like } => {
                 let cat = catalog.clone().unwrap_or_else(|| self.current_catalog());
@@ -76,12 +78,12 @@ impl Session {
                         "catalog '{cat}' does not exist"
                     )));
                 }
-                self.sql_plan(&format!(
-                    "SELECT schema_name AS \"databaseName\" FROM {}.information_schema.schemata WHERE {} ORDER BY 1",
-                    ident(&cat),
-                    like_predicate("schema_name", like.as_deref())
-                ))
-                .await?
+                self.information_schema(&cat, "schemata")
+                    .await?
+                    .filter(like_predicate("schema_name", like.as_deref()))?
+                    .select(vec![column_named("schema_name").alias("databaseName")])?
+                    .sort(vec![column_named("databaseName").sort(true, false)])?
+                    .into_unoptimized_plan()
             }
             Statement::ShowTables { schema, like } => {
                 let (c, s) = match schema {
@@ -93,14 +95,20 @@ impl Session {
                         "schema '{c}.{s}' does not exist"
                     )));
                 }
-                self.sql_plan(&format!(
-                    "SELECT table_schema AS \"database\", table_name AS \"tableName\", false AS \"isTemporary\" \
-                     FROM {}.information_schema.tables WHERE table_schema = {} AND {} ORDER BY 2",
-                    ident(&c),
-                    lit(&s),
-                    like_predicate("table_name", like.as_deref())
-                ))
-                .await?
+                self.information_schema(&c, "tables")
+                    .await?
+                    .filter(
+                        column_named("table_schema")
+                            .eq(lit(s))
+                            .and(like_predicate("table_name", like.as_deref())),
+                    )?
+                    .select(vec![
+                        column_named("table_schema").alias("database"),
+                        column_named("table_name").alias("tableName"),
+                        lit(false).alias("isTemporary"),
+                    ])?
+                    .sort(vec![column_named("tableName").sort(true, false)])?
+                    .into_unoptimized_plan()
             }
             Statement::ShowColumns { table }
             | Statement::Describe {
@@ -109,19 +117,21 @@ impl Session {
             } => {
                 let (c, s, t) = self.qualify_table(table)?;
                 self.visible_table(&c, &s, &t)?;
-                let projection = if matches!(stmt, Statement::ShowColumns { .. }) {
-                    "column_name AS col_name".to_string()
-                } else {
-                    "column_name AS col_name, full_data_type AS data_type, comment".to_string()
-                };
-                self.sql_plan(&format!(
-                    "SELECT {projection} FROM {}.information_schema.columns \
-                     WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position",
-                    ident(&c),
-                    lit(&s),
-                    lit(&t)
-                ))
-                .await?
+                let mut projection = vec![column_named("column_name").alias("col_name")];
+                if !matches!(stmt, Statement::ShowColumns { .. }) {
+                    projection.push(column_named("full_data_type").alias("data_type"));
+                    projection.push(column_named("comment"));
+                }
+                self.information_schema(&c, "columns")
+                    .await?
+                    .filter(
+                        column_named("table_schema")
+                            .eq(lit(s))
+                            .and(column_named("table_name").eq(lit(t))),
+                    )?
+                    .sort(vec![column_named("ordinal_position").sort(true, false)])?
+                    .select(projection)?
+                    .into_unoptimized_plan()
             }
             Statement::Describe {
                 table,
