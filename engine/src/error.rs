@@ -217,7 +217,7 @@ impl From<DeltaTableError> for EngineError {
             DeltaTableError::InvalidData { message } => {
                 EngineError::DataException(format!("data violates table constraints: {message}"))
             }
-            DeltaTableError::Arrow { source } => arrow_error(source.to_string()),
+            DeltaTableError::Arrow { source } => EngineError::from(source),
             DeltaTableError::NotATable(m) => {
                 EngineError::InvalidParameter(format!("not a Delta table: {m}"))
             }
@@ -229,8 +229,9 @@ impl From<DeltaTableError> for EngineError {
     }
 }
 
-/// delta-rs wraps planning and Arrow errors into generic variants; their text still says what
-/// kind of failure happened.
+/// delta-rs flattens the DataFusion errors of its operations into `Generic(text)` (its
+/// `From<DataFusionError> for DeltaTableError`), its own `InvalidData` from row validation
+/// included, so for those the kind survives only in the text.
 fn classify_message(msg: String) -> EngineError {
     if msg.contains("non-nullable")
         || msg.contains("Non-nullable")
@@ -249,24 +250,33 @@ fn classify_message(msg: String) -> EngineError {
     }
 }
 
-fn arrow_error(msg: String) -> EngineError {
-    if msg.contains("Divide by zero") {
-        return EngineError::Coded {
-            sqlstate: "22012",
-            message: msg,
-        };
-    }
-    if msg.contains("non-nullable") {
-        EngineError::NotNullViolation(format!("null value violates not-null constraint: {msg}"))
-    } else if msg.contains("Cast error")
-        || msg.contains("Parser error")
-        || msg.contains("Can't cast")
-    {
-        EngineError::DataException(msg)
-    } else if msg.contains("Divide by zero") {
-        EngineError::DataException(msg)
-    } else {
-        EngineError::Internal(msg)
+/// Arrow's errors by kind. Arrow has no kind for a null in a non-nullable column: that one is
+/// known by its message.
+impl From<arrow::error::ArrowError> for EngineError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        use arrow::error::ArrowError as A;
+        let msg = e.to_string();
+        match e {
+            A::DivideByZero => EngineError::Coded {
+                sqlstate: "22012",
+                message: msg,
+            },
+            A::ArithmeticOverflow(_) => EngineError::Coded {
+                sqlstate: "22003",
+                message: msg,
+            },
+            A::CastError(_) | A::ParseError(_) => EngineError::DataException(msg),
+            A::InvalidArgumentError(m) if m.contains("non-nullable") => {
+                EngineError::NotNullViolation(format!(
+                    "null value violates not-null constraint: {msg}"
+                ))
+            }
+            A::ExternalError(inner) => match inner.downcast::<EngineError>() {
+                Ok(engine) => *engine,
+                Err(other) => EngineError::Internal(other.to_string()),
+            },
+            _ => EngineError::Internal(msg),
+        }
     }
 }
 
@@ -274,11 +284,20 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
     match e {
         DataFusionError::SQL(pe, _) => EngineError::from(*pe),
         DataFusionError::SchemaError(se, _) => {
+            use datafusion::common::SchemaError as S;
             let msg = se.to_string();
-            if msg.contains("No field named") || msg.contains("not found") {
-                EngineError::UndefinedColumn(msg)
-            } else {
-                EngineError::InvalidParameter(msg)
+            match *se {
+                S::FieldNotFound { .. } => EngineError::UndefinedColumn(msg),
+                S::AmbiguousReference { .. } => EngineError::Coded {
+                    sqlstate: "42702",
+                    message: msg,
+                },
+                S::DuplicateQualifiedField { .. } | S::DuplicateUnqualifiedField { .. } => {
+                    EngineError::Coded {
+                        sqlstate: "42701",
+                        message: msg,
+                    }
+                }
             }
         }
         DataFusionError::Plan(msg) => {
@@ -305,7 +324,7 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
             }
         }
         DataFusionError::NotImplemented(msg) => EngineError::NotSupported(msg),
-        DataFusionError::ArrowError(ae, _) => arrow_error(ae.to_string()),
+        DataFusionError::ArrowError(ae, _) => EngineError::from(*ae),
         DataFusionError::Execution(msg) => {
             if msg.contains("Non-nullable")
                 || msg.contains("non-nullable")
