@@ -41,4 +41,22 @@ impl StatementOutput {
     pub(crate) fn command(kind: StatementKind) -> Self {
         StatementOutput::Command { kind, rows: None }
     }
+
+    /// The rows a command affected, as protocols report them (a PostgreSQL command tag's count,
+    /// a Flight SQL update count): DML's row count, a summary's affected rows, otherwise 0.
+    pub fn affected_rows(&self) -> u64 {
+        match self {
+            StatementOutput::Command { rows, .. } => rows.unwrap_or(0),
+            StatementOutput::Summary { affected, .. } => *affected,
+            StatementOutput::Rows(_) | StatementOutput::Deallocate { .. } => 0,
+        }
+    }
+
+    /// The result set, if the statement produced one (a summary's row included).
+    pub fn into_rows(self) -> Option<SendableRecordBatchStream> {
+        match self {
+            StatementOutput::Rows(stream) | StatementOutput::Summary { stream, .. } => Some(stream),
+            StatementOutput::Command { .. } | StatementOutput::Deallocate { .. } => None,
+        }
+    }
 }

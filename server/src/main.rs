@@ -2,6 +2,7 @@
 
 mod config;
 mod flight;
+mod front;
 mod pg;
 mod tls;
 

@@ -4,7 +4,9 @@
 use datafusion::logical_expr::LogicalPlan;
 
 use crate::error::{EngineError, Result};
+use crate::exec::prepared::Prepared;
 use crate::output::StatementOutput;
+use crate::parser::Statement;
 use crate::session::{Cursor, Session};
 use crate::statement_kind::StatementKind;
 
@@ -84,5 +86,18 @@ impl Session {
         let schema = cursor.schema.clone();
         let stream = datafusion::physical_plan::memory::MemoryStream::try_new(out, schema, None)?;
         Ok(StatementOutput::Rows(Box::pin(stream)))
+    }
+
+    /// `FETCH ALL FROM name`, prepared: what a protocol's portal over a declared cursor runs.
+    pub fn prepare_cursor_fetch(&self, name: &str) -> Result<Prepared> {
+        self.cursor(name)?;
+        Ok(Prepared::new(
+            format!("FETCH ALL FROM \"{}\"", name.replace('"', "\"\"")),
+            Statement::Fetch {
+                name: name.to_string(),
+                count: None,
+            },
+            None,
+        ))
     }
 }

@@ -23,10 +23,20 @@ pub struct Prepared {
     plan: Option<LogicalPlan>,
 }
 
-/// The most parameters a statement may have (PostgreSQL's wire limit).
+/// The most parameters a statement may have, on every front: PostgreSQL's limit (its Bind
+/// message counts them in 16 bits), so that what prepares on one front runs on the other. It
+/// also bounds the allocation a `$1000000000000` would otherwise size.
 const MAX_PARAMETERS: usize = 65535;
 
 impl Prepared {
+    pub(crate) fn new(sql: String, statement: Statement, plan: Option<LogicalPlan>) -> Self {
+        Prepared {
+            sql,
+            statement,
+            plan,
+        }
+    }
+
     /// The cursor this statement declares (`DECLARE name CURSOR ...`), if it is one.
     pub fn declared_cursor(&self) -> Option<&str> {
         match &self.statement {

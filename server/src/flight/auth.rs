@@ -12,13 +12,13 @@ use base64::Engine as _;
 use rand::RngCore;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
-use weir_engine::{Engine, Prepared, Session};
+use weir_engine::{Engine, Session};
+
+use crate::front::statement::DescribedStatement;
 
 /// A prepared statement of a Flight session and the parameters bound to it by DoPut.
 pub struct PreparedEntry {
-    pub prepared: Prepared,
-    pub parameter_types: Vec<Option<arrow::datatypes::DataType>>,
-    pub has_result: bool,
+    pub statement: DescribedStatement,
     pub bound: Vec<arrow::record_batch::RecordBatch>,
 }
 

@@ -42,6 +42,8 @@ use super::auth::{basic_credentials, FlightSession, PreparedEntry, TokenStore};
 use super::results::{CancelOutcome, ResultStore};
 use super::session_options as opts;
 use super::status::{from_arrow, to_status};
+use crate::front::running::Running;
+use crate::front::statement::DescribedStatement;
 
 type DoGetStream = <WeirFlightService as FlightService>::DoGetStream;
 type DoActionStream = <WeirFlightService as FlightService>::DoActionStream;
@@ -171,12 +173,11 @@ impl WeirFlightService {
         if let Some(e) = error {
             return Err(to_status(e));
         }
-        let stream = match outputs.into_iter().last() {
-            Some(StatementOutput::Rows(stream) | StatementOutput::Summary { stream, .. }) => stream,
-            Some(StatementOutput::Command { .. } | StatementOutput::Deallocate { .. }) | None => {
-                empty_result()
-            }
-        };
+        let stream = outputs
+            .into_iter()
+            .last()
+            .and_then(StatementOutput::into_rows)
+            .unwrap_or_else(empty_result);
         let schema = stream.schema();
         Ok((schema, self.results.insert(&session.user, stream)))
     }
@@ -338,16 +339,20 @@ impl FlightSqlService for WeirFlightService {
                 )));
             }
             let params = match entry.bound.iter().find(|b| b.num_rows() == 1) {
-                Some(batch) => Some(super::params::row_params(batch, 0, &entry.parameter_types)?),
-                None if !entry.parameter_types.is_empty() => {
+                Some(batch) => Some(super::params::row_params(
+                    batch,
+                    0,
+                    &entry.statement.param_types,
+                )?),
+                None if !entry.statement.param_types.is_empty() => {
                     return Err(Status::invalid_argument(format!(
                         "the statement has {} parameter(s) and none were bound",
-                        entry.parameter_types.len()
+                        entry.statement.param_types.len()
                     )))
                 }
                 None => None,
             };
-            (entry.prepared.clone(), params)
+            (entry.statement.prepared.clone(), params)
         };
         let _running = self.inflight.token();
         let mut engine = session.engine.lock().await;
@@ -356,12 +361,9 @@ impl FlightSqlService for WeirFlightService {
             .await
             .map_err(to_status)?;
         drop(engine);
-        let stream = match output {
-            StatementOutput::Rows(s) | StatementOutput::Summary { stream: s, .. } => s,
-            // Flight's prepared statements are closed with ClosePreparedStatement; a SQL
-            // DEALLOCATE has none of them to drop.
-            StatementOutput::Command { .. } | StatementOutput::Deallocate { .. } => empty_result(),
-        };
+        // Flight's prepared statements are closed with ClosePreparedStatement; a SQL
+        // DEALLOCATE has none of them to drop.
+        let stream = output.into_rows().unwrap_or_else(empty_result);
         let schema = stream.schema();
         let handle = self.results.insert(&session.user, stream);
         result_info(&schema, handle, request.into_inner())
@@ -381,27 +383,17 @@ impl FlightSqlService for WeirFlightService {
             results: self.results.clone(),
             handle,
         };
-        let running = self.inflight.token();
-        let cancelled = cancel.clone();
-        let batches = stream
-            .map_err(|e| FlightError::Tonic(Box::new(super::status::from_datafusion(e))))
-            .take_until(cancel.cancelled_owned());
-        // After the last batch (or a cancel): report a cancel.
-        let tail = futures::stream::once(async move {
-            drop((running, finished));
-            if cancelled.is_cancelled() {
-                Some(Err(FlightError::Tonic(Box::new(Status::cancelled(
-                    "canceling statement due to user request",
-                )))))
-            } else {
-                None
-            }
-        })
-        .filter_map(|x| async move { x });
+        let batches = Running::new(cancel, &self.inflight)
+            .until_cancelled(stream)
+            .map(move |batch| {
+                // Held until the stream ends or the client goes away.
+                let _ = &finished;
+                batch.map_err(|e| FlightError::Tonic(Box::new(super::status::from_datafusion(e))))
+            });
         let encoded = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .with_dictionary_handling(DictionaryHandling::Resend)
-            .build(batches.chain(tail))
+            .build(batches)
             .map_err(Status::from);
         Ok(Response::new(Box::pin(encoded)))
     }
@@ -423,14 +415,7 @@ impl FlightSqlService for WeirFlightService {
         if let Some(e) = error {
             return Err(to_status(e));
         }
-        Ok(outputs
-            .iter()
-            .map(|o| match o {
-                StatementOutput::Command { rows, .. } => rows.unwrap_or(0) as i64,
-                StatementOutput::Summary { affected, .. } => *affected as i64,
-                StatementOutput::Rows(_) | StatementOutput::Deallocate { .. } => 0,
-            })
-            .sum())
+        Ok(outputs.iter().map(|o| o.affected_rows() as i64).sum())
     }
 
     async fn do_put_statement_ingest(
@@ -495,16 +480,18 @@ impl FlightSqlService for WeirFlightService {
             ));
         }
         let engine = session.engine.lock().await;
-        let prepared = engine
-            .prepare(&query.query)
+        let statement = DescribedStatement::prepare(&engine, &query.query)
             .await
             .map_err(to_status)?
             .ok_or_else(|| Status::invalid_argument("the statement is empty"))?;
-        let (parameter_types, result) = engine.describe(&prepared).await.map_err(to_status)?;
         drop(engine);
-        let dataset = result.clone().unwrap_or_else(|| Arc::new(Schema::empty()));
+        let dataset = statement
+            .result
+            .clone()
+            .unwrap_or_else(|| Arc::new(Schema::empty()));
         let parameters = Schema::new(
-            parameter_types
+            statement
+                .param_types
                 .iter()
                 .enumerate()
                 .map(|(i, t)| {
@@ -526,9 +513,7 @@ impl FlightSqlService for WeirFlightService {
             .insert(
                 handle.clone(),
                 PreparedEntry {
-                    prepared,
-                    parameter_types,
-                    has_result: result.is_some(),
+                    statement,
                     bound: vec![],
                 },
             );
@@ -591,9 +576,9 @@ impl FlightSqlService for WeirFlightService {
                 entry.bound.clone()
             };
             (
-                entry.prepared.clone(),
-                entry.parameter_types.clone(),
-                entry.has_result,
+                entry.statement.prepared.clone(),
+                entry.statement.param_types.clone(),
+                entry.statement.result.is_some(),
                 batches,
             )
         };
@@ -622,15 +607,11 @@ impl FlightSqlService for WeirFlightService {
         // One execution (one commit) per parameter row, as JDBC batches do.
         let mut total = 0i64;
         for params in runs {
-            match engine
+            let output = engine
                 .execute_prepared(&prepared, params)
                 .await
-                .map_err(to_status)?
-            {
-                StatementOutput::Command { rows, .. } => total += rows.unwrap_or(0) as i64,
-                StatementOutput::Summary { affected, .. } => total += affected as i64,
-                StatementOutput::Rows(_) | StatementOutput::Deallocate { .. } => {}
-            }
+                .map_err(to_status)?;
+            total += output.affected_rows() as i64;
         }
         Ok(total)
     }

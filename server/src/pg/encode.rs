@@ -9,38 +9,10 @@ use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 use weir_engine::{EngineError, StatementKind, StatementOutput};
 
 use super::tags::command_tag;
-
-/// What a running statement carries until its last row is sent: the token that cancels it and
-/// its place among the server's in-flight statements.
-#[derive(Clone)]
-pub struct Running {
-    pub cancel: CancellationToken,
-    /// Held, not read: the statement counts as running until this is dropped.
-    pub _inflight: TaskTrackerToken,
-}
-
-/// Ends the stream with a 57014 error as soon as the statement is canceled, dropping (and so
-/// stopping) the query that feeds it.
-fn cancellable(
-    batches: datafusion::physical_plan::SendableRecordBatchStream,
-    running: Running,
-) -> impl futures::Stream<Item = datafusion::error::Result<RecordBatch>> + Send {
-    futures::stream::unfold(Some((batches, running)), |state| async move {
-        let (mut batches, running) = state?;
-        tokio::select! {
-            _ = running.cancel.cancelled() => Some((
-                Err(datafusion::error::DataFusionError::External(Box::new(EngineError::Canceled))),
-                None,
-            )),
-            next = batches.next() => next.map(|item| (item, Some((batches, running)))),
-        }
-    })
-}
+use crate::front::running::Running;
 
 pub fn error_info(e: EngineError) -> Box<ErrorInfo> {
     Box::new(ErrorInfo::new(
@@ -114,7 +86,8 @@ pub fn to_response(
         StatementOutput::Rows(batches) => {
             let fields = Arc::new(fields_for(batches.schema().as_ref(), format)?);
             let fields_ref = fields.clone();
-            let rows = cancellable(batches, running)
+            let rows = running
+                .until_cancelled(batches)
                 .map(move |rb: datafusion::error::Result<RecordBatch>| {
                     let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> =
                         match rb {

@@ -3,7 +3,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::DataType;
 use async_trait::async_trait;
 use futures::Sink;
 use futures::{SinkExt, StreamExt};
@@ -24,10 +24,12 @@ use pgwire::messages::simplequery::Query;
 use pgwire::messages::PgWireBackendMessage;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
-use weir_engine::{Prepared, Session};
+use weir_engine::Session;
 
 use super::cancel::StatementCancel;
-use super::encode::{error_info, fields_for, to_pg_error, to_response, Running};
+use super::encode::{error_info, fields_for, to_pg_error, to_response};
+use crate::front::running::Running;
+use crate::front::statement::DescribedStatement;
 
 /// The engine session of one connection, opened once authentication succeeds.
 #[derive(Clone)]
@@ -64,14 +66,8 @@ fn no_session() -> PgWireError {
     )))
 }
 
-/// A prepared statement as pgwire stores it: the engine's prepared statement plus what Describe
-/// reports, computed once at Parse.
-#[derive(Debug, Clone)]
-pub struct PgStatement {
-    prepared: Prepared,
-    param_types: Vec<Option<DataType>>,
-    schema: Option<SchemaRef>,
-}
+/// A prepared statement as pgwire stores it.
+pub type PgStatement = DescribedStatement;
 
 pub struct WeirQueryHandler {
     session: ConnectionSession,
@@ -200,10 +196,7 @@ impl SimpleQueryHandler for WeirQueryHandler {
     {
         let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
-        let running = Running {
-            cancel: self.session.cancel.begin(),
-            _inflight: self.session.inflight.token(),
-        };
+        let running = Running::new(self.session.cancel.begin(), &self.session.inflight);
         let (outputs, error) = session.execute_sql(query).await;
         let mut responses = Vec::with_capacity(outputs.len() + 1);
         for o in outputs {
@@ -250,15 +243,9 @@ impl QueryParser for WeirQueryParser {
     {
         let guard = self.session.session.lock().await;
         let session = guard.as_ref().ok_or_else(no_session)?;
-        let Some(prepared) = session.prepare(sql).await.map_err(to_pg_error)? else {
-            return Ok(None);
-        };
-        let (param_types, schema) = session.describe(&prepared).await.map_err(to_pg_error)?;
-        Ok(Some(PgStatement {
-            prepared,
-            param_types,
-            schema,
-        }))
+        DescribedStatement::prepare(session, sql)
+            .await
+            .map_err(to_pg_error)
     }
 
     fn get_parameter_types(&self, stmt: &PgStatement) -> PgWireResult<Vec<Type>> {
@@ -276,7 +263,7 @@ impl QueryParser for WeirQueryParser {
         stmt: &PgStatement,
         format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        match &stmt.schema {
+        match &stmt.result {
             Some(s) => fields_for(s, format.unwrap_or(&Format::UnifiedText)),
             None => Ok(vec![]),
         }
@@ -381,10 +368,7 @@ impl ExtendedQueryHandler for WeirQueryHandler {
         };
         let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
-        let running = Running {
-            cancel: self.session.cancel.begin(),
-            _inflight: self.session.inflight.token(),
-        };
+        let running = Running::new(self.session.cancel.begin(), &self.session.inflight);
         let output = session
             .execute_prepared(&stmt.prepared, params)
             .await
@@ -392,23 +376,17 @@ impl ExtendedQueryHandler for WeirQueryHandler {
         // A declared cursor is also a protocol-level portal in PostgreSQL: drivers (psycopg's
         // named cursors) send Describe Portal for it. Register one that fetches from it.
         if let Some(name) = stmt.prepared.declared_cursor() {
-            let fetch = format!("FETCH ALL FROM \"{}\"", name.replace('"', "\"\""));
-            if let Some(prepared) = session.prepare(&fetch).await.map_err(to_pg_error)? {
-                let (param_types, schema) =
-                    session.describe(&prepared).await.map_err(to_pg_error)?;
-                let statement = PgStatement {
-                    prepared,
-                    param_types,
-                    schema,
-                };
-                let stored = StoredStatement::new(name.to_string(), statement, vec![]);
-                client
-                    .portal_store()
-                    .put_portal(Arc::new(Portal::new_cursor(
-                        name.to_string(),
-                        Arc::new(stored),
-                    )));
-            }
+            let fetch = session.prepare_cursor_fetch(name).map_err(to_pg_error)?;
+            let statement = DescribedStatement::describe(session, fetch)
+                .await
+                .map_err(to_pg_error)?;
+            let stored = StoredStatement::new(name.to_string(), statement, vec![]);
+            client
+                .portal_store()
+                .put_portal(Arc::new(Portal::new_cursor(
+                    name.to_string(),
+                    Arc::new(stored),
+                )));
         }
         drop_deallocated(client, &output);
         match stmt.prepared.closed_cursor() {
