@@ -186,19 +186,27 @@ pub struct WeirSchema {
     identity: Arc<Identity>,
 }
 
-/// Whether SQL text calls a function that answers for the reader (`current_user()`,
-/// `is_member()`, ...).
-fn is_identity_aware(sql: &str) -> bool {
-    let lower = sql.to_lowercase();
-    [
-        "current_user",
-        "session_user",
-        "is_member",
-        "is_account_group_member",
-        "current_role",
-    ]
-    .iter()
-    .any(|f| lower.contains(f))
+/// Whether a view's plan calls a function that answers for its reader (`current_user()`,
+/// `is_member()`, ...), in any expression of any of its queries and subqueries.
+fn reads_identity(view: &dyn TableProvider) -> bool {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::Expr;
+    let Some(plan) = view.get_logical_plan() else {
+        return false;
+    };
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if matches!(e, Expr::ScalarFunction(f) if weir_udfs::answers_for_reader(f.name())) {
+                    found = true;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    found
 }
 
 /// Columns of the change feed shown to every reader of the table.
@@ -267,11 +275,7 @@ impl WeirSchema {
         };
         // A view that asks who reads it guards rows or values itself (a "dynamic view"): it is
         // kept opaque like a row filter, so no predicate of the reader's runs inside it first.
-        let dynamic_view = entry.kind == TableKind::View
-            && entry
-                .view_definition
-                .as_deref()
-                .is_some_and(is_identity_aware);
+        let dynamic_view = entry.kind == TableKind::View && reads_identity(raw.as_ref());
         if read == TableRead::All && policies.is_empty() && !dynamic_view {
             // Nothing to enforce: the plain provider keeps views inlined and filters pushed down.
             return Ok(raw);

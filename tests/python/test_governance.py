@@ -1758,3 +1758,24 @@ def test_dynamic_view_guards_rows_before_the_readers_predicate(scn, front):
     rows = scn.run(front, u, f"SELECT id FROM {v} WHERE 100 / amount > 0 ORDER BY id")
     assert first_col(rows) == [1, 3]
     assert scn.run(front, "admin", f"SELECT count(*) FROM {v}") == [(3,)]
+
+
+def test_dynamic_view_is_known_by_its_plan(scn, front):
+    """A view is dynamic by the functions its plan calls, however they are written: user() is
+    current_user() under another name, and is_member() in a subquery counts too."""
+    t = f"main.sandbox.{unique('dv')}"
+    scn.admin(f"CREATE TABLE {t} (id INT, amount INT, region STRING)")
+    scn.admin(f"INSERT INTO {t} VALUES (1, 10, 'EU'), (2, 0, 'US'), (3, 30, 'EU')")
+    views = [
+        f"SELECT id, amount FROM {t} WHERE user() = 'admin' OR region = 'EU'",
+        f"SELECT id, amount FROM {t} WHERE region = 'EU' OR id IN "
+        f"(SELECT id FROM {t} WHERE is_member('admins'))",
+    ]
+    for body in views:
+        v = f"main.sandbox.{unique('dynv')}"
+        scn.admin(f"CREATE VIEW {v} AS {body}")
+        u = scn.new_user("dyn", grants=["USE CATALOG ON CATALOG main",
+                                        "USE SCHEMA ON SCHEMA main.sandbox", f"SELECT ON VIEW {v}"])
+        rows = scn.run(front, u, f"SELECT id FROM {v} WHERE 100 / amount > 0 ORDER BY id")
+        assert first_col(rows) == [1, 3], body
+        assert scn.run(front, "admin", f"SELECT count(*) FROM {v}") == [(3,)]

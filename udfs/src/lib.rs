@@ -107,6 +107,16 @@ fn constant_fn(name: &'static str, aliases: &[&str], value: &str) -> ScalarUDF {
     })
 }
 
+/// Whether the function named `name` (as a plan names it, whatever alias was written) answers
+/// for the user who runs the statement, so that a view calling it shows each reader other rows
+/// or values (a "dynamic view").
+pub fn answers_for_reader(name: &str) -> bool {
+    matches!(
+        name,
+        "current_user" | "session_user" | "is_member" | "is_account_group_member"
+    )
+}
+
 /// The session functions of `user`, registered on every session state the engine builds.
 pub fn session_functions(user: &str, server_version: &str) -> Vec<Arc<ScalarUDF>> {
     vec![
