@@ -144,40 +144,20 @@ impl Session {
                     stmt.kind()
                 ))),
             },
-            Statement::CreateCatalog {
-                name,
-                if_not_exists,
-                managed_location,
-                comment,
-            } => {
-                self.create_catalog(name, if_not_exists, managed_location, comment)
-                    .await?;
+            Statement::CreateCatalog(s) => {
+                self.create_catalog(s).await?;
                 Ok(StatementOutput::command(kind))
             }
-            Statement::DropCatalog {
-                name,
-                if_exists,
-                cascade,
-            } => {
-                self.drop_catalog(name, if_exists, cascade).await?;
+            Statement::DropCatalog(s) => {
+                self.drop_catalog(s).await?;
                 Ok(StatementOutput::command(kind))
             }
-            Statement::CreateSchema {
-                name,
-                if_not_exists,
-                managed_location,
-                comment,
-            } => {
-                self.create_schema(name, if_not_exists, managed_location, comment)
-                    .await?;
+            Statement::CreateSchema(s) => {
+                self.create_schema(s).await?;
                 Ok(StatementOutput::command(kind))
             }
-            Statement::DropSchema {
-                name,
-                if_exists,
-                cascade,
-            } => {
-                self.drop_schema(name, if_exists, cascade).await?;
+            Statement::DropSchema(s) => {
+                self.drop_schema(s).await?;
                 Ok(StatementOutput::command(kind))
             }
             Statement::UseCatalog(name) => {
@@ -192,24 +172,12 @@ impl Session {
                 let rows = self.create_table(*ct).await?;
                 Ok(StatementOutput::Command { kind, rows })
             }
-            Statement::CreateView {
-                name,
-                or_replace,
-                if_not_exists,
-                comment,
-                query,
-                text,
-            } => {
-                self.create_view(name, or_replace, if_not_exists, comment, query, text)
-                    .await?;
+            Statement::CreateView(s) => {
+                self.create_view(s).await?;
                 Ok(StatementOutput::command(kind))
             }
-            Statement::DropTable {
-                name,
-                if_exists,
-                view,
-            } => {
-                self.drop_table(name, if_exists, view).await?;
+            Statement::DropTable(s) => {
+                self.drop_table(s).await?;
                 Ok(StatementOutput::command(kind))
             }
             Statement::AlterTable { name, op } => {

@@ -64,6 +64,63 @@ pub struct ColumnDef {
     pub comment: Option<String>,
 }
 
+/// `CREATE CATALOG [IF NOT EXISTS] name [MANAGED LOCATION 'uri'] [COMMENT '...']`
+#[derive(Debug, Clone)]
+pub struct CreateCatalog {
+    pub name: String,
+    pub if_not_exists: bool,
+    pub managed_location: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// `DROP CATALOG [IF EXISTS] name [CASCADE]`
+#[derive(Debug, Clone)]
+pub struct DropCatalog {
+    pub name: String,
+    pub if_exists: bool,
+    pub cascade: bool,
+}
+
+/// `CREATE SCHEMA [IF NOT EXISTS] [catalog.]name [MANAGED LOCATION 'uri'] [COMMENT '...']`
+#[derive(Debug, Clone)]
+pub struct CreateSchema {
+    pub name: Name,
+    pub if_not_exists: bool,
+    pub managed_location: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// `DROP SCHEMA [IF EXISTS] [catalog.]name [CASCADE]`
+#[derive(Debug, Clone)]
+pub struct DropSchema {
+    pub name: Name,
+    pub if_exists: bool,
+    pub cascade: bool,
+}
+
+/// `CREATE [OR REPLACE] VIEW [IF NOT EXISTS] name [COMMENT '...'] AS query`
+#[derive(Debug, Clone)]
+pub struct CreateView {
+    pub name: Name,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    pub comment: Option<String>,
+    pub query: Box<ast::Query>,
+    /// The query's text as written (after the tokenizer's rewrites), stored as the view's
+    /// definition.
+    pub text: String,
+}
+
+/// `DROP TABLE | VIEW [IF EXISTS] name`
+#[derive(Debug, Clone)]
+pub struct DropTable {
+    pub name: Name,
+    pub if_exists: bool,
+    /// Whether the statement says VIEW.
+    pub view: bool,
+}
+
+/// `CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name (columns) ... [AS query]`
 #[derive(Debug, Clone)]
 pub struct CreateTable {
     pub name: Name,
@@ -138,46 +195,15 @@ pub enum TransactionVerb {
 pub enum Statement {
     /// Planned and executed by DataFusion (queries, INSERT, EXPLAIN, ...).
     Standard(Box<ast::Statement>),
-    CreateCatalog {
-        name: String,
-        if_not_exists: bool,
-        managed_location: Option<String>,
-        comment: Option<String>,
-    },
-    DropCatalog {
-        name: String,
-        if_exists: bool,
-        cascade: bool,
-    },
-    CreateSchema {
-        name: Name,
-        if_not_exists: bool,
-        managed_location: Option<String>,
-        comment: Option<String>,
-    },
-    DropSchema {
-        name: Name,
-        if_exists: bool,
-        cascade: bool,
-    },
+    CreateCatalog(CreateCatalog),
+    DropCatalog(DropCatalog),
+    CreateSchema(CreateSchema),
+    DropSchema(DropSchema),
     UseCatalog(String),
     UseSchema(Name),
     CreateTable(Box<CreateTable>),
-    CreateView {
-        name: Name,
-        or_replace: bool,
-        if_not_exists: bool,
-        comment: Option<String>,
-        query: Box<ast::Query>,
-        /// The query's text as written (after the tokenizer's rewrites), stored as the view's
-        /// definition.
-        text: String,
-    },
-    DropTable {
-        name: Name,
-        if_exists: bool,
-        view: bool,
-    },
+    CreateView(CreateView),
+    DropTable(DropTable),
     AlterTable {
         name: Name,
         op: AlterTableOp,
@@ -298,16 +324,16 @@ impl Statement {
                 ast::Statement::Explain { .. } | ast::Statement::ExplainTable { .. } => K::Explain,
                 _ => K::Query,
             },
-            Statement::CreateCatalog { .. } => K::CreateCatalog,
-            Statement::DropCatalog { .. } => K::DropCatalog,
-            Statement::CreateSchema { .. } => K::CreateSchema,
-            Statement::DropSchema { .. } => K::DropSchema,
+            Statement::CreateCatalog(_) => K::CreateCatalog,
+            Statement::DropCatalog(_) => K::DropCatalog,
+            Statement::CreateSchema(_) => K::CreateSchema,
+            Statement::DropSchema(_) => K::DropSchema,
             Statement::UseCatalog(_) | Statement::UseSchema(_) => K::Use,
             Statement::CreateTable(ct) if ct.as_query.is_some() => K::CreateTableAsSelect,
             Statement::CreateTable(_) => K::CreateTable,
-            Statement::CreateView { .. } => K::CreateView,
-            Statement::DropTable { view: true, .. } => K::DropView,
-            Statement::DropTable { .. } => K::DropTable,
+            Statement::CreateView(_) => K::CreateView,
+            Statement::DropTable(d) if d.view => K::DropView,
+            Statement::DropTable(_) => K::DropTable,
             Statement::AlterTable { .. } => K::AlterTable,
             Statement::SetTags { .. } => K::SetTags,
             Statement::UnsetTags { .. } => K::UnsetTags,
@@ -536,9 +562,8 @@ fn rebalance_embedded(statement: &mut Statement) {
                 rebalance::rebalance_query(q);
             }
         }
-        Statement::CreateView { query, .. } | Statement::DeclareCursor { query, .. } => {
-            rebalance::rebalance_query(query)
-        }
+        Statement::CreateView(CreateView { query, .. })
+        | Statement::DeclareCursor { query, .. } => rebalance::rebalance_query(query),
         Statement::Merge { merge, .. } => {
             let _ = merge.as_mut().visit(&mut rebalance::Rebalancer);
         }
@@ -1414,12 +1439,12 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     let if_not_exists = p.if_not_exists();
                     let name = p.ident()?;
                     let (managed_location, comment) = location_and_comment(&mut p)?;
-                    Statement::CreateCatalog {
+                    Statement::CreateCatalog(CreateCatalog {
                         name,
                         if_not_exists,
                         managed_location,
                         comment,
-                    }
+                    })
                 }
                 "SCHEMA" | "DATABASE" => {
                     p.p.next_token();
@@ -1427,12 +1452,12 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     let if_not_exists = p.if_not_exists();
                     let name = p.name()?;
                     let (managed_location, comment) = location_and_comment(&mut p)?;
-                    Statement::CreateSchema {
+                    Statement::CreateSchema(CreateSchema {
                         name,
                         if_not_exists,
                         managed_location,
                         comment,
-                    }
+                    })
                 }
                 "TABLE" => Statement::CreateTable(Box::new(create_table(&mut p, or_replace)?)),
                 "VIEW" => {
@@ -1458,14 +1483,14 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     let text: String = (start..end)
                         .map(|i| p.p.token_at(i).token.to_string())
                         .collect();
-                    Statement::CreateView {
+                    Statement::CreateView(CreateView {
                         name,
                         or_replace,
                         if_not_exists,
                         comment,
                         query,
                         text: text.trim().to_string(),
-                    }
+                    })
                 }
                 _ => return Ok(None),
             }
@@ -1477,22 +1502,22 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     p.expect(&["DROP", "CATALOG"])?;
                     let if_exists = p.if_exists();
                     let name = p.ident()?;
-                    Statement::DropCatalog {
+                    Statement::DropCatalog(DropCatalog {
                         name,
                         if_exists,
                         cascade: p.cascade(),
-                    }
+                    })
                 }
                 "SCHEMA" | "DATABASE" => {
                     p.p.next_token();
                     p.p.next_token();
                     let if_exists = p.if_exists();
                     let name = p.name()?;
-                    Statement::DropSchema {
+                    Statement::DropSchema(DropSchema {
                         name,
                         if_exists,
                         cascade: p.cascade(),
-                    }
+                    })
                 }
                 "TABLE" | "VIEW" => {
                     p.p.next_token();
@@ -1500,11 +1525,11 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                     let if_exists = p.if_exists();
                     let name = p.name()?;
                     p.eat(&["PURGE"]);
-                    Statement::DropTable {
+                    Statement::DropTable(DropTable {
                         name,
                         if_exists,
                         view: kind == "VIEW",
-                    }
+                    })
                 }
                 _ => return Ok(None),
             }
@@ -2133,7 +2158,7 @@ mod tests {
             };
             assert_eq!(s.to_string(), shown);
         }
-        let Statement::CreateView { text, .. } =
+        let Statement::CreateView(CreateView { text, .. }) =
             one("CREATE VIEW v AS SELECT *  FROM t VERSION AS OF 3 x -- old\n")
         else {
             panic!()

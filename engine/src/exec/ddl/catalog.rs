@@ -4,17 +4,18 @@ use url::Url;
 use weir_catalog::{Privilege, Securable, DEFAULT_SCHEMA};
 
 use crate::error::{EngineError, Result};
+use crate::parser::{CreateCatalog, DropCatalog};
 use crate::session::Session;
 
 impl Session {
     /// `CREATE CATALOG [IF NOT EXISTS] name [MANAGED LOCATION ...] [COMMENT ...]`
-    pub(crate) async fn create_catalog(
-        &mut self,
-        name: String,
-        if_not_exists: bool,
-        managed_location: Option<String>,
-        comment: Option<String>,
-    ) -> Result<()> {
+    pub(crate) async fn create_catalog(&mut self, stmt: CreateCatalog) -> Result<()> {
+        let CreateCatalog {
+            name,
+            if_not_exists,
+            managed_location,
+            comment,
+        } = stmt;
         let m = self.state.metastore.clone();
         let user = self.user.clone();
         if name == crate::system_tables::catalog::SYSTEM_CATALOG {
@@ -37,12 +38,12 @@ impl Session {
     }
 
     /// `DROP CATALOG [IF EXISTS] name [CASCADE]`: the catalog's managed tables lose their data.
-    pub(crate) async fn drop_catalog(
-        &mut self,
-        name: String,
-        if_exists: bool,
-        cascade: bool,
-    ) -> Result<()> {
+    pub(crate) async fn drop_catalog(&mut self, stmt: DropCatalog) -> Result<()> {
+        let DropCatalog {
+            name,
+            if_exists,
+            cascade,
+        } = stmt;
         let m = self.state.metastore.clone();
         if name == crate::system_tables::catalog::SYSTEM_CATALOG {
             return Err(crate::system_tables::catalog::missing_catalog(&name));

@@ -4,26 +4,25 @@
 use std::collections::BTreeMap;
 
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::sql::sqlparser::ast;
 use weir_catalog::{ColumnEntry, Privilege, TableEntry, TableKind};
 
 use super::now_ms;
 use crate::error::{EngineError, Result};
-use crate::parser::Name;
+use crate::parser::CreateView;
 use crate::session::Session;
 use crate::types::spark_type_name;
 
 impl Session {
     /// Creates or replaces the view.
-    pub(crate) async fn create_view(
-        &mut self,
-        name: Name,
-        or_replace: bool,
-        if_not_exists: bool,
-        comment: Option<String>,
-        query: Box<ast::Query>,
-        text: String,
-    ) -> Result<()> {
+    pub(crate) async fn create_view(&mut self, stmt: CreateView) -> Result<()> {
+        let CreateView {
+            name,
+            or_replace,
+            if_not_exists,
+            comment,
+            query,
+            text,
+        } = stmt;
         let m = self.state.metastore.clone();
         let user = self.user.clone();
         let (c, s, t) = self.qualify_table(&name)?;

@@ -3,17 +3,17 @@
 use weir_catalog::TableKind;
 
 use crate::error::{EngineError, Result};
-use crate::parser::Name;
+use crate::parser::DropTable;
 use crate::session::Session;
 
 impl Session {
     /// `DROP TABLE|VIEW [IF EXISTS] name`; `view` says which the statement names.
-    pub(crate) async fn drop_table(
-        &mut self,
-        name: Name,
-        if_exists: bool,
-        view: bool,
-    ) -> Result<()> {
+    pub(crate) async fn drop_table(&mut self, stmt: DropTable) -> Result<()> {
+        let DropTable {
+            name,
+            if_exists,
+            view,
+        } = stmt;
         let m = self.state.metastore.clone();
         let (c, s, t) = self.qualify_table(&name)?;
         let entry = match self.lookup_table(&c, &s, &t) {

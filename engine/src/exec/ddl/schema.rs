@@ -5,17 +5,18 @@ use weir_catalog::{Privilege, Securable, DEFAULT_SCHEMA};
 
 use crate::error::{EngineError, Result};
 use crate::parser::Name;
+use crate::parser::{CreateSchema, DropSchema};
 use crate::session::Session;
 
 impl Session {
     /// `CREATE SCHEMA [IF NOT EXISTS] [catalog.]name [MANAGED LOCATION ...] [COMMENT ...]`
-    pub(crate) async fn create_schema(
-        &mut self,
-        name: Name,
-        if_not_exists: bool,
-        managed_location: Option<String>,
-        comment: Option<String>,
-    ) -> Result<()> {
+    pub(crate) async fn create_schema(&mut self, stmt: CreateSchema) -> Result<()> {
+        let CreateSchema {
+            name,
+            if_not_exists,
+            managed_location,
+            comment,
+        } = stmt;
         let m = self.state.metastore.clone();
         let user = self.user.clone();
         let (c, s) = self.qualify_schema(&name)?;
@@ -38,12 +39,12 @@ impl Session {
     }
 
     /// `DROP SCHEMA [IF EXISTS] name [CASCADE]`: the schema's managed tables lose their data.
-    pub(crate) async fn drop_schema(
-        &mut self,
-        name: Name,
-        if_exists: bool,
-        cascade: bool,
-    ) -> Result<()> {
+    pub(crate) async fn drop_schema(&mut self, stmt: DropSchema) -> Result<()> {
+        let DropSchema {
+            name,
+            if_exists,
+            cascade,
+        } = stmt;
         let m = self.state.metastore.clone();
         let (c, s) = self.qualify_schema(&name)?;
         if c == crate::system_tables::catalog::SYSTEM_CATALOG {
