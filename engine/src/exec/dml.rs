@@ -320,7 +320,7 @@ impl Session {
         statement: &datafusion::sql::sqlparser::ast::Statement,
     ) -> Result<Option<LogicalPlan>> {
         use datafusion::logical_expr::{DmlStatement, WriteOp};
-        use datafusion::sql::sqlparser::ast::{FromTable, SetExpr, Statement as Ast, TableFactor};
+        use datafusion::sql::sqlparser::ast::{FromTable, Statement as Ast, TableFactor};
         let Ast::Delete(delete) = statement else {
             return Ok(None);
         };
@@ -339,21 +339,8 @@ impl Session {
         {
             return Ok(None);
         }
-        // A query over the same relation and condition: the parser builds its shape, the
-        // statement's own relation and condition go in as they are.
-        let mut query = match crate::parser::parse_sql("SELECT * FROM t")?.pop() {
-            Some(crate::parser::Statement::Standard(s)) => match *s {
-                Ast::Query(q) => q,
-                _ => return Ok(None),
-            },
-            _ => return Ok(None),
-        };
-        let SetExpr::Select(select) = query.body.as_mut() else {
-            return Ok(None);
-        };
-        select.from = vec![target.clone()];
-        select.selection = delete.selection.clone();
-        let plan = crate::planner::plan_query(&self.ctx.state(), *query)
+        let query = crate::planner::select_star(target.clone(), delete.selection.clone())?;
+        let plan = crate::planner::plan_query(&self.ctx.state(), query)
             .await
             .map_err(|e| self.hidden_column_error(e))?;
         // The rows selected, without `*`'s projection: Filter -> SubqueryAlias -> TableScan.

@@ -49,21 +49,34 @@ pub(crate) async fn plan_query(state: &SessionState, query: ast::Query) -> Resul
     plan_statement(state, ast::Statement::Query(Box::new(query))).await
 }
 
+/// The query `SELECT * FROM from [WHERE selection]` over a statement's own relation and
+/// condition: the query's shape comes from the parser, and `from` and `selection` go in as the
+/// statement has them (no SQL text is written).
+pub(crate) fn select_star(
+    from: ast::TableWithJoins,
+    selection: Option<ast::Expr>,
+) -> Result<ast::Query> {
+    let mut query = crate::parser::parse_query("SELECT * FROM t")
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let ast::SetExpr::Select(select) = query.body.as_mut() else {
+        return Err(DataFusionError::Internal(
+            "SELECT * FROM t did not parse as a SELECT".into(),
+        ));
+    };
+    select.from = vec![from];
+    select.selection = selection;
+    Ok(query)
+}
+
 /// Plans one relation of a statement (a MERGE source or target) as `SELECT * FROM relation`
 /// would plan it.
 pub(crate) async fn plan_relation(
     state: &SessionState,
     relation: ast::TableFactor,
 ) -> Result<LogicalPlan> {
-    use datafusion::sql::sqlparser::ast::{SetExpr, TableWithJoins};
-    // The query's shape from the parser; the relation goes in as it is.
-    let mut query = crate::parser::parse_query("SELECT * FROM t")
-        .map_err(|e| DataFusionError::External(Box::new(e)))?;
-    if let SetExpr::Select(select) = query.body.as_mut() {
-        select.from = vec![TableWithJoins {
-            relation,
-            joins: vec![],
-        }];
-    }
-    plan_query(state, query).await
+    let from = ast::TableWithJoins {
+        relation,
+        joins: vec![],
+    };
+    plan_query(state, select_star(from, None)?).await
 }
