@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, Value};
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
 use deltalake::operations::optimize::OptimizeType;
 use deltalake::{FilterOp, FilterValue};
 use weir_catalog::TableKind;
@@ -52,7 +52,10 @@ fn literal(e: &Expr) -> Result<String> {
                 "unsupported literal {other}"
             ))),
         },
-        Expr::UnaryOp { op, expr } if op.to_string() == "-" => Ok(format!("-{}", literal(expr)?)),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => Ok(format!("-{}", literal(expr)?)),
         other => Err(not_partition_predicate(&format!(
             "{other} is not a literal"
         ))),

@@ -15,6 +15,29 @@ mod views;
 
 use crate::system_tables::SystemTable;
 
+/// Which objects a view of one family (tags, privileges) describes: each level's objects are
+/// named by one more part than the level above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ObjectLevel {
+    Catalog,
+    Schema,
+    Table,
+    Column,
+}
+
+impl ObjectLevel {
+    /// How many name parts an object of this level has (a column: catalog, schema, table,
+    /// column).
+    pub(crate) fn parts(self) -> usize {
+        match self {
+            ObjectLevel::Catalog => 1,
+            ObjectLevel::Schema => 2,
+            ObjectLevel::Table => 3,
+            ObjectLevel::Column => 4,
+        }
+    }
+}
+
 /// The schema's name, in every catalog and in `system`.
 pub(crate) const SCHEMA: &str = "information_schema";
 

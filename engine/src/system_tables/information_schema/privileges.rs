@@ -4,6 +4,7 @@
 
 use weir_catalog::Securable;
 
+use super::ObjectLevel;
 use crate::batches::Col;
 use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
@@ -12,25 +13,24 @@ use crate::system_tables::{Reader, SystemTable};
 #[derive(Debug)]
 pub(crate) struct Privileges {
     name: &'static str,
-    /// 0 catalogs, 1 schemas, 2 tables, 3 columns.
-    level: usize,
+    level: ObjectLevel,
 }
 
 pub(crate) const CATALOG_PRIVILEGES: Privileges = Privileges {
     name: "catalog_privileges",
-    level: 0,
+    level: ObjectLevel::Catalog,
 };
 pub(crate) const SCHEMA_PRIVILEGES: Privileges = Privileges {
     name: "schema_privileges",
-    level: 1,
+    level: ObjectLevel::Schema,
 };
 pub(crate) const TABLE_PRIVILEGES: Privileges = Privileges {
     name: "table_privileges",
-    level: 2,
+    level: ObjectLevel::Table,
 };
 pub(crate) const COLUMN_PRIVILEGES: Privileges = Privileges {
     name: "column_privileges",
-    level: 3,
+    level: ObjectLevel::Column,
 };
 
 impl SystemTable for Privileges {
@@ -40,10 +40,10 @@ impl SystemTable for Privileges {
 
     fn columns(&self) -> Vec<Col> {
         let names: &[&str] = match self.level {
-            0 => &["catalog_name"],
-            1 => &["catalog_name", "schema_name"],
-            2 => &["table_catalog", "table_schema", "table_name"],
-            _ => &["table_catalog", "table_schema", "table_name", "column_name"],
+            ObjectLevel::Catalog => &["catalog_name"],
+            ObjectLevel::Schema => &["catalog_name", "schema_name"],
+            ObjectLevel::Table => &["table_catalog", "table_schema", "table_name"],
+            ObjectLevel::Column => &["table_catalog", "table_schema", "table_name", "column_name"],
         };
         let mut cols = vec![Col::str_not_null("grantor"), Col::str_not_null("grantee")];
         cols.extend(names.iter().map(|n| Col::str_not_null(n)));
@@ -58,17 +58,23 @@ impl SystemTable for Privileges {
         let in_scope = |c: &String| reader.catalogs.contains(c);
         for g in access.all_grants()? {
             let (parts, column) = match (&g.on, &g.column, self.level) {
-                (Securable::Catalog(gc), None, 0) if in_scope(gc) => (vec![gc.clone()], None),
-                (Securable::Schema(gc, gs), None, 1) if in_scope(gc) => {
+                (Securable::Catalog(gc), None, ObjectLevel::Catalog) if in_scope(gc) => {
+                    (vec![gc.clone()], None)
+                }
+                (Securable::Schema(gc, gs), None, ObjectLevel::Schema) if in_scope(gc) => {
                     (vec![gc.clone(), gs.clone()], None)
                 }
-                (Securable::Table(gc, gs, gt), None, 2) if in_scope(gc) => {
+                (Securable::Table(gc, gs, gt), None, ObjectLevel::Table) if in_scope(gc) => {
                     (vec![gc.clone(), gs.clone(), gt.clone()], None)
                 }
-                (Securable::Table(gc, gs, gt), Some(column), 3) if in_scope(gc) => (
-                    vec![gc.clone(), gs.clone(), gt.clone()],
-                    Some(column.clone()),
-                ),
+                (Securable::Table(gc, gs, gt), Some(column), ObjectLevel::Column)
+                    if in_scope(gc) =>
+                {
+                    (
+                        vec![gc.clone(), gs.clone(), gt.clone()],
+                        Some(column.clone()),
+                    )
+                }
                 _ => continue,
             };
             if !access.grant_visible(&g)? {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use weir_catalog::TableEntry;
 
+use super::ObjectLevel;
 use crate::batches::Col;
 use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
@@ -13,25 +14,24 @@ use crate::system_tables::{Reader, SystemTable};
 #[derive(Debug)]
 pub(crate) struct Tags {
     name: &'static str,
-    /// 0 catalogs, 1 schemas, 2 tables, 3 columns.
-    level: usize,
+    level: ObjectLevel,
 }
 
 pub(crate) const CATALOG_TAGS: Tags = Tags {
     name: "catalog_tags",
-    level: 0,
+    level: ObjectLevel::Catalog,
 };
 pub(crate) const SCHEMA_TAGS: Tags = Tags {
     name: "schema_tags",
-    level: 1,
+    level: ObjectLevel::Schema,
 };
 pub(crate) const TABLE_TAGS: Tags = Tags {
     name: "table_tags",
-    level: 2,
+    level: ObjectLevel::Table,
 };
 pub(crate) const COLUMN_TAGS: Tags = Tags {
     name: "column_tags",
-    level: 3,
+    level: ObjectLevel::Column,
 };
 
 impl SystemTable for Tags {
@@ -41,7 +41,7 @@ impl SystemTable for Tags {
 
     fn columns(&self) -> Vec<Col> {
         let names = ["catalog_name", "schema_name", "table_name", "column_name"];
-        let mut cols: Vec<Col> = names[..=self.level]
+        let mut cols: Vec<Col> = names[..self.level.parts()]
             .iter()
             .map(|n| Col::str_not_null(n))
             .collect();
@@ -68,17 +68,24 @@ impl SystemTable for Tags {
                         .is_some_and(|e| {
                             t.column.is_empty() || e.columns.iter().any(|col| col.name == t.column)
                         });
-                    (shown, if t.column.is_empty() { 2 } else { 3 })
+                    (
+                        shown,
+                        if t.column.is_empty() {
+                            ObjectLevel::Table
+                        } else {
+                            ObjectLevel::Column
+                        },
+                    )
                 } else if !t.schema.is_empty() {
-                    (visible_schemas.contains(&t.schema), 1)
+                    (visible_schemas.contains(&t.schema), ObjectLevel::Schema)
                 } else {
-                    (catalog_visible, 0)
+                    (catalog_visible, ObjectLevel::Catalog)
                 };
                 if !shown || level != self.level {
                     continue;
                 }
                 let mut vals = vec![t.catalog, t.schema, t.table, t.column];
-                vals.truncate(self.level + 1);
+                vals.truncate(self.level.parts());
                 vals.push(t.key);
                 vals.push(t.value);
                 for (col, v) in cols.iter_mut().zip(vals) {
