@@ -3,14 +3,17 @@
 //!
 //! The metastore is the source of truth for *listing* and *naming*; table data and table schemas
 //! that change with writes live in the Delta log. Every listing (SHOW, information_schema,
-//! pg_catalog) is served from here so that listing never opens a Delta log.
+//! pg_catalog) is served from here so that listing never opens a Delta log. The audit log is
+//! kept here too, in a SQLite file of its own.
 
+mod audit;
 mod error;
 mod governance;
 mod model;
 mod password;
 mod store;
 
+pub use audit::{AuditLog, AuditRecord};
 pub use error::{MetastoreError, Result};
 pub use model::{
     CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, PolicyEntry,

@@ -15,6 +15,8 @@ pub enum Col {
     Str(String, bool, Vec<Option<String>>),
     Int(String, Vec<Option<i64>>),
     Time(String, Vec<Option<i64>>),
+    /// Days since 1970-01-01.
+    Date(String, Vec<Option<i32>>),
     Bool(String, Vec<Option<bool>>),
 }
 
@@ -31,6 +33,9 @@ impl Col {
     pub fn time(name: &str) -> Self {
         Col::Time(name.to_string(), vec![])
     }
+    pub fn date(name: &str) -> Self {
+        Col::Date(name.to_string(), vec![])
+    }
     pub fn bool(name: &str) -> Self {
         Col::Bool(name.to_string(), vec![])
     }
@@ -42,6 +47,12 @@ impl Col {
     pub fn push_str(&mut self, v: Option<impl Into<String>>) {
         if let Col::Str(_, _, vals) = self {
             vals.push(v.map(Into::into));
+        }
+    }
+    /// The UTC date of a Unix-milliseconds instant.
+    pub fn push_date_of_ms(&mut self, ms: Option<i64>) {
+        if let Col::Date(_, vals) = self {
+            vals.push(ms.map(|ms| ms.div_euclid(24 * 60 * 60 * 1000) as i32));
         }
     }
     pub fn push_int(&mut self, v: Option<i64>) {
@@ -68,6 +79,10 @@ pub fn batch(cols: Vec<Col>) -> Result<RecordBatch> {
             Col::Bool(n, v) => {
                 fields.push(Field::new(n, DataType::Boolean, true));
                 arrays.push(Arc::new(arrow::array::BooleanArray::from(v)));
+            }
+            Col::Date(n, v) => {
+                fields.push(Field::new(n, DataType::Date32, true));
+                arrays.push(Arc::new(arrow::array::Date32Array::from(v)));
             }
             Col::Time(n, v) => {
                 fields.push(Field::new(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use weir_catalog::{Metastore, ScramSecret, ADMIN_USER, DEFAULT_SCHEMA};
+use weir_catalog::{AuditLog, Metastore, ScramSecret, ADMIN_USER, DEFAULT_SCHEMA};
 
 use crate::engine_state::{EngineState, TableCache};
 use crate::error::{EngineError, Result};
@@ -23,6 +23,8 @@ pub struct EngineConfig {
     pub storage_options: std::collections::HashMap<String, String>,
     /// Password for the built-in `admin` user on first start; generated if `None`.
     pub admin_password: Option<String>,
+    /// Days of audit records to keep; `None` keeps them all.
+    pub audit_retention_days: Option<u32>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -81,6 +83,10 @@ impl Engine {
             metastore.put_user(ADMIN_USER, &ScramSecret::derive(&password), false)?;
         }
 
+        let audit = Arc::new(AuditLog::open(
+            &config.data_dir.join("audit.db"),
+            config.audit_retention_days,
+        )?);
         let runtime = RuntimeEnvBuilder::new().build_arc()?;
         let state = Arc::new(EngineState {
             metastore,
@@ -91,7 +97,11 @@ impl Engine {
             observers: Default::default(),
             base_state: crate::session_state::base_state(runtime.clone()),
             views: Arc::new(crate::views::StoredViews),
+            audit: audit.clone(),
         });
+        state
+            .observers
+            .add(Arc::new(crate::audit::AuditRecorder::new(audit)));
         Ok((Engine { state }, generated))
     }
 
@@ -103,6 +113,23 @@ impl Engine {
             Some(u) => u.secret,
             None => ScramSecret::decoy_for(user),
         })
+    }
+
+    /// Records a login attempt on a front: `session_id` of the session it opened, or the
+    /// SQLSTATE and message it failed with. Audited like a statement.
+    pub fn record_login(
+        &self,
+        user: &str,
+        client: crate::observe::ClientInfo,
+        session_id: Option<uuid::Uuid>,
+        failure: Option<(&str, &str)>,
+    ) {
+        self.state.observers.login(&crate::observe::LoginEvent {
+            user: user.to_string(),
+            client,
+            session_id,
+            failure: failure.map(|(s, m)| (s.to_string(), m.to_string())),
+        });
     }
 
     /// Registers an observer of every statement and commit from now on.

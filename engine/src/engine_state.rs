@@ -10,7 +10,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionState;
 use deltalake::DeltaTable;
-use weir_catalog::{Metastore, TableEntry};
+use weir_catalog::{AuditLog, Metastore, TableEntry};
 
 use crate::error::{EngineError, Result};
 use crate::identity::{Identity, ViewPath};
@@ -45,6 +45,8 @@ pub struct EngineState {
     pub base_state: SessionState,
     /// Plans stored views when a query names one (see `views`).
     pub views: Arc<dyn ViewPlanner>,
+    /// The audit log, written by `audit::AuditRecorder`, read by `system.access.audit`.
+    pub audit: Arc<AuditLog>,
 }
 
 impl std::fmt::Debug for EngineState {

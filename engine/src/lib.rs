@@ -2,6 +2,7 @@
 //! so that the Postgres wire and Flight SQL fronts behave identically.
 
 mod access;
+mod audit;
 mod batches;
 mod change_feed;
 mod delta;
@@ -32,7 +33,7 @@ pub use error::{EngineError, ErrorClass, Result};
 pub use exec::ingest::{IngestMode, IngestTarget};
 pub use exec::prepared::Prepared;
 pub use listing::{ListedTable, TABLE_TYPES};
-pub use observe::{ClientInfo, EngineObserver, Protocol};
+pub use observe::{ClientInfo, EngineObserver, LoginEvent, Protocol};
 pub use output::StatementOutput;
 pub use session::Session;
 pub use statement_kind::StatementKind;

@@ -55,9 +55,26 @@ pub struct StatementInfo {
     pub session_id: uuid::Uuid,
     pub user: String,
     pub client: ClientInfo,
-    /// The text the client sent for it, secrets redacted. A request of several statements is
-    /// recorded whole for each of them; a bulk ingest is described (`INGEST INTO c.s.t`).
+    /// The statement's own text, secrets redacted; a bulk ingest is described
+    /// (`INGEST INTO c.s.t`).
     pub text: String,
+    /// What kind of statement it is; `None` for text that did not parse.
+    pub kind: Option<crate::StatementKind>,
+    /// When it started, in Unix milliseconds.
+    pub started_at_ms: i64,
+    /// When it started, for its duration.
+    pub started: std::time::Instant,
+}
+
+/// A login attempt on either front.
+#[derive(Debug, Clone)]
+pub struct LoginEvent {
+    pub user: String,
+    pub client: ClientInfo,
+    /// The session opened, when the login succeeded.
+    pub session_id: Option<uuid::Uuid>,
+    /// Why it failed (SQLSTATE and message); `None` when it succeeded.
+    pub failure: Option<(String, String)>,
 }
 
 /// How a statement ended. A statement with a result set ends when its result was read to the
@@ -94,6 +111,7 @@ pub trait EngineObserver: Send + Sync {
     fn statement_started(&self, _statement: &StatementInfo) {}
     fn statement_finished(&self, _statement: &StatementInfo, _outcome: &StatementOutcome) {}
     fn committed(&self, _commit: &CommitEvent<'_>) {}
+    fn login(&self, _login: &LoginEvent) {}
 }
 
 /// The observers registered on an engine.
@@ -131,6 +149,10 @@ impl Observers {
 
     pub fn committed(&self, commit: &CommitEvent<'_>) {
         self.each(|o| o.committed(commit));
+    }
+
+    pub fn login(&self, login: &LoginEvent) {
+        self.each(|o| o.login(login));
     }
 }
 

@@ -87,26 +87,32 @@ impl Session {
 
     /// The statement being executed (an empty description outside of one).
     pub(crate) fn statement_info(&self) -> Arc<crate::observe::StatementInfo> {
-        self.statement.clone().unwrap_or_else(|| {
-            Arc::new(crate::observe::StatementInfo {
-                id: uuid::Uuid::new_v4(),
-                session_id: self.id,
-                user: self.user.clone(),
-                client: self.client.clone(),
-                text: String::new(),
-            })
-        })
+        self.statement
+            .clone()
+            .unwrap_or_else(|| Arc::new(self.describe_statement(String::new(), None)))
     }
 
-    /// Starts a statement: it gets its own id, and observers hear of it.
-    pub(crate) fn begin_statement(&mut self, text: String) {
-        let info = Arc::new(crate::observe::StatementInfo {
+    fn describe_statement(
+        &self,
+        text: String,
+        kind: Option<StatementKind>,
+    ) -> crate::observe::StatementInfo {
+        crate::observe::StatementInfo {
             id: uuid::Uuid::new_v4(),
             session_id: self.id,
             user: self.user.clone(),
             client: self.client.clone(),
             text,
-        });
+            kind,
+            started_at_ms: chrono::Utc::now().timestamp_millis(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Starts a statement of `kind` (`None`: its text did not parse): it gets its own id, and
+    /// observers hear of it.
+    pub(crate) fn begin_statement(&mut self, text: String, kind: Option<StatementKind>) {
+        let info = Arc::new(self.describe_statement(text, kind));
         // The statement before, if it never ended, is told as abandoned first.
         self.statement_end = None;
         self.state.observers.statement_started(&info);

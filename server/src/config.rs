@@ -73,6 +73,9 @@ pub struct ServeArgs {
     /// Seconds to let running statements finish on shutdown. [default: 30]
     #[arg(long, env = "WEIR_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Days of audit records to keep (system.access.audit); 0 keeps them all. [default: 365]
+    #[arg(long, env = "WEIR_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +95,7 @@ struct FileConfig {
     s3_allow_http: Option<bool>,
     log_level: Option<String>,
     shutdown_grace_secs: Option<u64>,
+    audit_retention_days: Option<u32>,
 }
 
 /// Weir's own events at info; the libraries' (delta-rs logs every snapshot load) at warn, and
@@ -111,6 +115,8 @@ pub struct ServerConfig {
     pub storage_options: HashMap<String, String>,
     pub log_level: String,
     pub shutdown_grace_secs: u64,
+    /// `None`: audit records are kept forever.
+    pub audit_retention_days: Option<u32>,
 }
 
 impl ServerConfig {
@@ -182,6 +188,14 @@ impl ServerConfig {
                 .shutdown_grace_secs
                 .or(file.shutdown_grace_secs)
                 .unwrap_or(30),
+            audit_retention_days: match args
+                .audit_retention_days
+                .or(file.audit_retention_days)
+                .unwrap_or(365)
+            {
+                0 => None,
+                days => Some(days),
+            },
         })
     }
 }

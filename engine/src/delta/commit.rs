@@ -292,6 +292,7 @@ mod tests {
             warehouse: None,
             storage_options: Default::default(),
             admin_password: Some("pw".into()),
+            audit_retention_days: None,
         })
         .unwrap();
         let recorder = Arc::new(Recorder::default());

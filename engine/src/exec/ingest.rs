@@ -148,7 +148,10 @@ impl Session {
             .cloned()
             .collect::<Vec<_>>()
             .join(".");
-        self.begin_statement(format!("INGEST INTO {name} MODE {mode:?}"));
+        self.begin_statement(
+            format!("INGEST INTO {name} MODE {mode:?}"),
+            Some(crate::StatementKind::Ingest),
+        );
         let result = self.ingest_stream(target, mode, input).await;
         self.end_statement(crate::StatementKind::Ingest, result)
     }

@@ -26,6 +26,7 @@ use crate::exec::cursor::cursor_missing;
 use crate::output::StatementOutput;
 use crate::parser::{Statement, TransactionVerb};
 use crate::session::Session;
+use crate::statement_kind::StatementKind;
 
 impl Session {
     /// Executes every statement of a query string in order, stopping at the first error. Outputs
@@ -33,14 +34,22 @@ impl Session {
     pub async fn execute_sql(&mut self, sql: &str) -> (Vec<StatementOutput>, Option<EngineError>) {
         let statements = match crate::parser::parse_script(sql) {
             Ok(s) => s,
-            Err(e) => return (vec![], Some(e)),
+            Err(e) => {
+                // Text that does not parse is a statement too, for audit: one that failed.
+                self.begin_statement(redacted(sql), None);
+                let failed: Result<StatementOutput> = Err(e);
+                return (
+                    vec![],
+                    self.end_statement(StatementKind::Query, failed).err(),
+                );
+            }
         };
         let count = statements.len();
         let mut out = Vec::with_capacity(count);
         for (i, parsed) in statements.into_iter().enumerate() {
             let stmt = parsed.statement;
             let kind = stmt.kind();
-            self.begin_statement(statement_record(&parsed.text, &stmt));
+            self.begin_statement(statement_record(&parsed.text, &stmt), Some(kind));
             let result = self.execute_statement(stmt, None).await;
             let output = match self.end_statement(kind, result) {
                 Ok(o) => o,
@@ -200,13 +209,19 @@ impl Session {
     }
 }
 
-/// The statement text kept for a request (commit metadata, audit): passwords redacted.
 /// The text a statement is recorded with (in Delta commits, for observers): its own, with
 /// passwords redacted.
 pub(crate) fn statement_record(text: &str, statement: &Statement) -> String {
-    if matches!(statement, Statement::Governance(g) if g.has_secret())
-        || text.to_ascii_uppercase().contains("PASSWORD")
-    {
+    if matches!(statement, Statement::Governance(g) if g.has_secret()) {
+        crate::parser::redact_secrets(text)
+    } else {
+        redacted(text)
+    }
+}
+
+/// Text that may hold a password (even text that did not parse), with it redacted.
+fn redacted(text: &str) -> String {
+    if text.to_ascii_uppercase().contains("PASSWORD") {
         crate::parser::redact_secrets(text)
     } else {
         text.to_string()

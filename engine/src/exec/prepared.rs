@@ -124,7 +124,10 @@ impl Session {
         prepared: &Prepared,
         params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
-        self.begin_statement(statement_record(&prepared.sql, &prepared.statement));
+        self.begin_statement(
+            statement_record(&prepared.sql, &prepared.statement),
+            Some(prepared.statement.kind()),
+        );
         let result = self.run_prepared(prepared, params).await;
         self.end_statement(prepared.statement.kind(), result)
     }

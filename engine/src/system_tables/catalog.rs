@@ -1,6 +1,6 @@
-//! The built-in, read-only catalog `system`: schemas of tables Weir serves itself. Today it
-//! holds `system.information_schema` (every catalog the reader may see); audit, lineage, jobs
-//! and ingestion tables are added as schemas here, one file per table.
+//! The built-in, read-only catalog `system`: schemas of tables Weir serves itself.
+//! `system.access` holds the audit log; `system.information_schema` describes every catalog the
+//! reader may see. Lineage, jobs and ingestion tables are added here, one file per table.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use crate::engine_state::EngineState;
 use crate::error::EngineError;
 use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
-use crate::system_tables::{information_schema, Scope, SystemSchema};
+use crate::system_tables::{access, information_schema, Scope, SystemSchema};
 
 /// The catalog's name, reserved: no catalog of the metastore can take it.
 pub const SYSTEM_CATALOG: &str = "system";
@@ -36,11 +36,17 @@ pub(crate) struct SystemCatalog {
 
 impl CatalogProvider for SystemCatalog {
     fn schema_names(&self) -> Vec<String> {
-        vec![INFORMATION_SCHEMA.to_string()]
+        vec![access::SCHEMA.to_string(), INFORMATION_SCHEMA.to_string()]
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         match name.to_lowercase().as_str() {
+            access::SCHEMA => Some(Arc::new(SystemSchema {
+                state: self.state.clone(),
+                tables: access::TABLES,
+                scope: Scope::AllVisible,
+                rights: self.rights.clone(),
+            })),
             INFORMATION_SCHEMA => Some(Arc::new(SystemSchema {
                 state: self.state.clone(),
                 tables: information_schema::TABLES,

@@ -6,6 +6,7 @@
 //! reader ([`SystemTable::fill`]) when a query scans it, never when it is only planned. Rows are
 //! filtered to what the reader may see.
 
+pub(crate) mod access;
 pub(crate) mod catalog;
 pub(crate) mod information_schema;
 
@@ -19,7 +20,7 @@ use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
-use weir_catalog::Metastore;
+use weir_catalog::{AuditLog, Metastore};
 
 use crate::access::Access;
 use crate::batches::{batch, Col};
@@ -43,6 +44,7 @@ pub(crate) struct Reader<'a> {
     /// The catalogs the rows describe: the one whose `information_schema` this is, or every
     /// catalog the reader may see (`system.information_schema`).
     pub catalogs: &'a [String],
+    pub audit: &'a AuditLog,
 }
 
 /// Which catalogs a schema of system tables describes.
@@ -118,6 +120,7 @@ impl SystemTableScan {
             metastore,
             access: &access,
             catalogs: &catalogs,
+            audit: &self.state.audit,
         };
         let mut cols = self.table.columns();
         self.table.fill(&reader, &mut cols)?;

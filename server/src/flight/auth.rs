@@ -96,14 +96,21 @@ impl TokenStore {
         .map_err(super::status::to_status)?;
         if !verified {
             tracing::info!(user, "flight authentication failed");
-            return Err(unauthenticated(&format!(
-                "password authentication failed for user \"{user}\""
-            )));
+            let message = format!("password authentication failed for user \"{user}\"");
+            self.engine
+                .record_login(user, client, None, Some(("28P01", &message)));
+            return Err(unauthenticated(&message));
         }
-        let session = self
-            .engine
-            .new_session(user, None, client)
-            .map_err(super::status::to_status)?;
+        let session = match self.engine.new_session(user, None, client.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                self.engine
+                    .record_login(user, client, None, Some((e.sqlstate(), &e.to_string())));
+                return Err(super::status::to_status(e));
+            }
+        };
+        self.engine
+            .record_login(user, client, Some(session.id()), None);
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);

@@ -23,12 +23,8 @@ pub struct EngineAuthSource {
     pub engine: Engine,
 }
 
-fn auth_failed(user: &str) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "FATAL".to_string(),
-        "28P01".to_string(),
-        format!("password authentication failed for user \"{user}\""),
-    )))
+fn auth_failed_message(user: &str) -> String {
+    format!("password authentication failed for user \"{user}\"")
 }
 
 #[async_trait]
@@ -39,6 +35,13 @@ impl AuthSource for EngineAuthSource {
             Ok(secret) => Ok(Password::new(Some(secret.salt), secret.salted_password)),
             Err(e) => Err(super::encode::to_pg_error(e)),
         }
+    }
+}
+
+fn pg_client(address: std::net::SocketAddr) -> weir_engine::ClientInfo {
+    weir_engine::ClientInfo {
+        protocol: weir_engine::Protocol::Postgres,
+        address: Some(address),
     }
 }
 
@@ -120,7 +123,18 @@ impl StartupHandler for WeirStartupHandler {
                         .get(pgwire::api::METADATA_USER)
                         .cloned()
                         .unwrap_or_default();
-                    auth_failed(&user)
+                    let message = auth_failed_message(&user);
+                    self.engine.record_login(
+                        &user,
+                        pg_client(client.socket_addr()),
+                        None,
+                        Some(("28P01", &message)),
+                    );
+                    PgWireError::UserError(Box::new(ErrorInfo::new(
+                        "FATAL".to_string(),
+                        "28P01".to_string(),
+                        message,
+                    )))
                 }
                 other => other,
             })?;
@@ -139,15 +153,22 @@ impl StartupHandler for WeirStartupHandler {
             let catalog = requested_catalog(&self.engine, &user, database.as_deref())?;
             let session = self
                 .engine
-                .new_session(
-                    &user,
-                    catalog.as_deref(),
-                    weir_engine::ClientInfo {
-                        protocol: weir_engine::Protocol::Postgres,
-                        address: Some(client.socket_addr()),
-                    },
-                )
+                .new_session(&user, catalog.as_deref(), pg_client(client.socket_addr()))
+                .inspect_err(|e| {
+                    self.engine.record_login(
+                        &user,
+                        pg_client(client.socket_addr()),
+                        None,
+                        Some((e.sqlstate(), &e.to_string())),
+                    )
+                })
                 .map_err(super::encode::to_pg_fatal)?;
+            self.engine.record_login(
+                &user,
+                pg_client(client.socket_addr()),
+                Some(session.id()),
+                None,
+            );
             let (pid, key) = client.pid_and_secret_key();
             self.cancels.register(pid, key, &self.session.cancel);
             self.session.open(session).await;

@@ -1,0 +1,253 @@
+//! The audit log: one record per statement and per login attempt, in a SQLite file of its own
+//! beside the metastore (`audit.db`), so that its growth and pruning never touch the metastore.
+//!
+//! A record is written to SQLite's write-ahead log when its statement ends, before the end is
+//! reported to the client, so it survives the server being killed. (`synchronous = NORMAL`: a
+//! process crash loses nothing; a power loss may lose the last records, never corrupt the file.)
+//! Records older than the retention are pruned when the log opens and every
+//! [`PRUNE_EVERY`] records.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection};
+
+use crate::error::Result;
+use crate::store::{from_json, json, now_ms};
+
+/// How often (in records written) old records are pruned.
+pub const PRUNE_EVERY: u64 = 10_000;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// One audited event: a statement, or a login attempt (`action = "login"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When the statement started (or the login was attempted), in Unix milliseconds.
+    pub event_time_ms: i64,
+    pub user: String,
+    /// `ip:port` of the client, when the front knows it.
+    pub client_address: Option<String>,
+    /// The front: `postgres`, `flight` or `internal`.
+    pub protocol: String,
+    pub session_id: Option<String>,
+    pub statement_id: Option<String>,
+    /// What was done: the statement kind (`query`, `insert`, `grant`, ...), `login`, or
+    /// `unparsed` for text that did not parse.
+    pub action: String,
+    /// `succeeded`, `failed`, or `abandoned` (its client went away before it ended).
+    pub status: String,
+    pub sqlstate: Option<String>,
+    pub error_message: Option<String>,
+    /// The statement's text, secrets redacted.
+    pub statement_text: Option<String>,
+    /// The tables the statement wrote (`catalog.schema.table`).
+    pub securables: Vec<String>,
+    /// Rows returned, or for DML the rows affected.
+    pub rows: Option<i64>,
+    pub duration_ms: Option<i64>,
+}
+
+/// The audit log's store.
+pub struct AuditLog {
+    conn: Mutex<Connection>,
+    /// Records older than this are pruned; `None` keeps them all.
+    retention_ms: Option<i64>,
+    written: AtomicU64,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog").finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_time_ms INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    client_address TEXT,
+    protocol TEXT NOT NULL,
+    session_id TEXT,
+    statement_id TEXT,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,
+    sqlstate TEXT,
+    error_message TEXT,
+    statement_text TEXT,
+    securables TEXT NOT NULL,
+    rows INTEGER,
+    duration_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit (event_time_ms);
+";
+
+impl AuditLog {
+    /// Opens (creating if needed) the log at `path`, keeping `retention_days` of records
+    /// (`None`: all of them).
+    pub fn open(path: &Path, retention_days: Option<u32>) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn, retention_days)
+    }
+
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?, None)
+    }
+
+    fn init(conn: Connection, retention_days: Option<u32>) -> Result<Self> {
+        conn.execute_batch(SCHEMA)?;
+        let log = AuditLog {
+            conn: Mutex::new(conn),
+            retention_ms: retention_days.map(|d| i64::from(d) * DAY_MS),
+            written: AtomicU64::new(0),
+        };
+        log.prune(now_ms())?;
+        Ok(log)
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes one record.
+    pub fn record(&self, r: &AuditRecord) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO audit (event_time_ms, user, client_address, protocol, session_id,
+                statement_id, action, status, sqlstate, error_message, statement_text, securables,
+                rows, duration_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                r.event_time_ms,
+                r.user,
+                r.client_address,
+                r.protocol,
+                r.session_id,
+                r.statement_id,
+                r.action,
+                r.status,
+                r.sqlstate,
+                r.error_message,
+                r.statement_text,
+                json(&r.securables),
+                r.rows,
+                r.duration_ms,
+            ],
+        )?;
+        if self.written.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.prune(now_ms())?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the records older than the retention, as of `now_ms`; returns how many.
+    pub fn prune(&self, now_ms: i64) -> Result<usize> {
+        let Some(retention) = self.retention_ms else {
+            return Ok(0);
+        };
+        Ok(self.conn().execute(
+            "DELETE FROM audit WHERE event_time_ms < ?1",
+            params![now_ms - retention],
+        )?)
+    }
+
+    /// Every record, oldest first.
+    pub fn records(&self) -> Result<Vec<AuditRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT event_time_ms, user, client_address, protocol, session_id, statement_id,
+                action, status, sqlstate, error_message, statement_text, securables, rows,
+                duration_ms
+             FROM audit ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                AuditRecord {
+                    event_time_ms: row.get(0)?,
+                    user: row.get(1)?,
+                    client_address: row.get(2)?,
+                    protocol: row.get(3)?,
+                    session_id: row.get(4)?,
+                    statement_id: row.get(5)?,
+                    action: row.get(6)?,
+                    status: row.get(7)?,
+                    sqlstate: row.get(8)?,
+                    error_message: row.get(9)?,
+                    statement_text: row.get(10)?,
+                    securables: vec![],
+                    rows: row.get(12)?,
+                    duration_ms: row.get(13)?,
+                },
+                row.get::<_, String>(11)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (mut record, securables) = r?;
+            record.securables = from_json(&securables)?;
+            Ok(record)
+        })
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(at: i64, action: &str) -> AuditRecord {
+        AuditRecord {
+            event_time_ms: at,
+            user: "ann".into(),
+            client_address: Some("127.0.0.1:5000".into()),
+            protocol: "postgres".into(),
+            session_id: Some("s".into()),
+            statement_id: Some("q".into()),
+            action: action.into(),
+            status: "succeeded".into(),
+            sqlstate: None,
+            error_message: None,
+            statement_text: Some("SELECT 1".into()),
+            securables: vec!["main.default.t".into()],
+            rows: Some(1),
+            duration_ms: Some(2),
+        }
+    }
+
+    #[test]
+    fn records_read_back_in_order() {
+        let log = AuditLog::open_in_memory().expect("open");
+        log.record(&record(1, "query")).expect("write");
+        log.record(&record(2, "insert")).expect("write");
+        assert_eq!(
+            log.records().expect("read"),
+            vec![record(1, "query"), record(2, "insert")]
+        );
+    }
+
+    #[test]
+    fn records_older_than_the_retention_are_pruned() {
+        let dir = std::env::temp_dir().join(format!("weir-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("audit.db");
+        let _ = std::fs::remove_file(&path);
+        let now = now_ms();
+        {
+            let log = AuditLog::open(&path, Some(7)).expect("open");
+            log.record(&record(now - 8 * DAY_MS, "old")).expect("write");
+            log.record(&record(now - DAY_MS, "recent")).expect("write");
+        }
+        // Reopening prunes.
+        let log = AuditLog::open(&path, Some(7)).expect("reopen");
+        let actions: Vec<String> = log
+            .records()
+            .expect("read")
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        assert_eq!(actions, vec!["recent"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,144 @@
+"""system.access.audit: one row per statement and per login attempt, on both fronts, readable by
+admins, durable across kill -9, pruned by the retention setting."""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+from collections import Counter
+
+import psycopg
+import pyarrow as pa
+import pytest
+
+COLUMNS = ("user_identity, source_ip_address, service_name, action_name, statement_text, "
+           "status, decision, sqlstate, securables, rows")
+
+
+def audit_rows(srv) -> list[tuple]:
+    """The audit rows an admin reads (the reading statement itself ends after it)."""
+    with srv.connect() as c:
+        return c.execute(f"SELECT {COLUMNS} FROM system.access.audit").fetchall()
+
+
+def test_statements_logins_and_denials_over_postgres(server_factory):
+    srv = server_factory()
+    with srv.connect() as c:
+        c.execute("CREATE TABLE t (id INT)")
+        c.execute("INSERT INTO t VALUES (1), (2)")
+        assert c.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,)]
+        with pytest.raises(psycopg.errors.SyntaxError):
+            c.execute("SELEC 1")
+        c.execute("CREATE USER bob PASSWORD 'bobs-secret'")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(srv.dsn(user="bob", password="wrong"))
+    with psycopg.connect(srv.dsn(user="bob", password="bobs-secret"), autocommit=True) as bob:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT * FROM t")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                           match="system.access.audit is readable by admins"):
+            bob.execute("SELECT * FROM system.access.audit")
+
+    ip = "127.0.0.1"
+    pg = "postgres"
+    login = lambda user, status, decision, state: (  # noqa: E731
+        user, ip, pg, "login", None, status, decision, state, "", None)
+    stmt = lambda text, action, status="succeeded", decision="allowed", state=None, sec="", rows=None, user="admin": (  # noqa: E501,E731
+        user, ip, pg, action, text, status, decision, state, sec, rows)
+    expected = [
+        login("admin", "succeeded", "allowed", None),
+        stmt("CREATE TABLE t (id INT)", "create_table", sec="main.default.t"),
+        stmt("INSERT INTO t VALUES (1), (2)", "insert", sec="main.default.t", rows=2),
+        stmt("SELECT id FROM t ORDER BY id", "query", rows=2),
+        stmt("SELEC 1", "unparsed", status="failed", state="42601"),
+        # The password never reaches the audit log.
+        stmt("CREATE USER bob PASSWORD '***'", "create_user"),
+        login("bob", "failed", "denied", "28P01"),
+        login("bob", "succeeded", "allowed", None),
+        stmt("SELECT * FROM t", "query", status="failed", decision="denied", state="42501",
+             user="bob"),
+        stmt("SELECT * FROM system.access.audit", "query", status="failed", decision="denied",
+             state="42501", user="bob"),
+        # The connection audit_rows opens.
+        login("admin", "succeeded", "allowed", None),
+    ]
+    assert Counter(audit_rows(srv)) == Counter(expected)
+
+    with srv.connect() as c:
+        ids = c.execute(
+            "SELECT session_id, statement_id, event_date, duration_ms, error_message "
+            "FROM system.access.audit WHERE action_name = 'unparsed'").fetchall()
+    assert len(ids) == 1
+    session_id, statement_id, event_date, duration_ms, error_message = ids[0]
+    assert session_id and statement_id
+    assert event_date == datetime.datetime.now(datetime.timezone.utc).date()
+    assert duration_ms >= 0
+    assert "SELEC" in error_message
+
+
+def test_flight_statements_ingest_and_logins(server_factory):
+    srv = server_factory()
+    with srv.adbc() as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 AS one")
+            assert cur.fetchall() == [(1,)]
+            data = pa.table({"id": pa.array([1, 2, 3], pa.int32())})
+            assert cur.adbc_ingest("visits", data, mode="create",
+                                   catalog_name="main", db_schema_name="default") == 3
+    import adbc_driver_manager
+
+    with pytest.raises(adbc_driver_manager.Error):
+        with srv.adbc(password="wrong") as bad:
+            with bad.cursor() as cur:
+                cur.execute("SELECT 1")
+
+    rows = [r for r in audit_rows(srv) if r[2] == "flight"]
+    assert Counter(rows) == Counter([
+        ("admin", "127.0.0.1", "flight", "login", None, "succeeded", "allowed", None, "", None),
+        ("admin", "127.0.0.1", "flight", "query", "SELECT 1 AS one", "succeeded", "allowed",
+         None, "", 1),
+        ("admin", "127.0.0.1", "flight", "ingest", "INGEST INTO main.default.visits MODE Create",
+         "succeeded", "allowed", None, "main.default.visits", 3),
+        ("admin", "127.0.0.1", "flight", "login", None, "failed", "denied", "28P01", "", None),
+    ])
+    # Non-admins are refused over Flight too.
+    with srv.connect() as c:
+        c.execute("CREATE USER carol PASSWORD 'carols-secret'")
+    with srv.adbc(user="carol", password="carols-secret") as carol:
+        with carol.cursor() as cur:
+            with pytest.raises(adbc_driver_manager.Error, match="readable by admins"):
+                cur.execute("SELECT * FROM system.access.audit")
+
+
+def test_a_returned_statement_survives_kill_9_and_restart(server_factory):
+    srv = server_factory()
+    with srv.connect() as c:
+        assert c.execute("SELECT 'before the crash' AS marker").fetchall() == [
+            ("before the crash",)]
+    srv.process.kill()
+    srv.process.wait(timeout=10)
+    again = server_factory(data_dir=srv.data_dir)
+    assert ("admin", "127.0.0.1", "postgres", "query", "SELECT 'before the crash' AS marker",
+            "succeeded", "allowed", None, "", 1) in audit_rows(again)
+
+
+def test_records_older_than_the_retention_are_pruned(server_factory):
+    srv = server_factory()
+    with srv.connect() as c:
+        c.execute("SELECT 'recent' AS marker")
+    srv.stop()
+    # A record from 40 days ago, as an older server would have left it.
+    old = int((datetime.datetime.now(datetime.timezone.utc)
+               - datetime.timedelta(days=40)).timestamp() * 1000)
+    with sqlite3.connect(srv.data_dir / "audit.db") as db:
+        db.execute(
+            "INSERT INTO audit (event_time_ms, user, protocol, action, status, statement_text, "
+            "securables) VALUES (?, 'admin', 'postgres', 'query', 'succeeded', 'SELECT ''old''', "
+            "'[]')", (old,))
+    kept = server_factory(data_dir=srv.data_dir, extra_args=["--audit-retention-days", "90"])
+    texts = [r[4] for r in audit_rows(kept)]
+    assert "SELECT 'old'" in texts and "SELECT 'recent' AS marker" in texts
+    kept.stop()
+    pruned = server_factory(data_dir=srv.data_dir, extra_args=["--audit-retention-days", "30"])
+    texts = [r[4] for r in audit_rows(pruned)]
+    assert "SELECT 'old'" not in texts and "SELECT 'recent' AS marker" in texts
