@@ -1,4 +1,5 @@
-//! The audit log: one record per statement and per login attempt, in a SQLite file of its own
+//! The audit log: one record per statement and per login attempt, and the table lineage of the
+//! statements (which tables and views each one read and wrote), in a SQLite file of its own
 //! beside the metastore (`audit.db`), so that its growth and pruning never touch the metastore.
 //!
 //! A record is written to SQLite's write-ahead log when its statement ends, before the end is
@@ -49,6 +50,19 @@ pub struct AuditRecord {
     pub duration_ms: Option<i64>,
 }
 
+/// One table-lineage edge: a statement read `source` to write `target`. A read without a write
+/// has no target; a write without a read (INSERT ... VALUES) is not an edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineageEdge {
+    pub event_time_ms: i64,
+    pub statement_id: String,
+    /// The user who ran the statement.
+    pub created_by: String,
+    /// `catalog.schema.table` and its type (`TABLE` or `VIEW`).
+    pub source: (String, String),
+    pub target: Option<(String, String)>,
+}
+
 /// The audit log's store.
 pub struct AuditLog {
     conn: Mutex<Connection>,
@@ -82,6 +96,17 @@ CREATE TABLE IF NOT EXISTS audit (
     duration_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (event_time_ms);
+CREATE TABLE IF NOT EXISTS table_lineage (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_time_ms INTEGER NOT NULL,
+    statement_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    source_type TEXT NOT NULL,
+    target_name TEXT,
+    target_type TEXT
+);
+CREATE INDEX IF NOT EXISTS table_lineage_time ON table_lineage (event_time_ms);
 ";
 
 impl AuditLog {
@@ -148,10 +173,63 @@ impl AuditLog {
         let Some(retention) = self.retention_ms else {
             return Ok(0);
         };
-        Ok(self.conn().execute(
-            "DELETE FROM audit WHERE event_time_ms < ?1",
-            params![now_ms - retention],
-        )?)
+        let conn = self.conn();
+        let cutoff = now_ms - retention;
+        let lineage = conn.execute(
+            "DELETE FROM table_lineage WHERE event_time_ms < ?1",
+            params![cutoff],
+        )?;
+        Ok(lineage
+            + conn.execute(
+                "DELETE FROM audit WHERE event_time_ms < ?1",
+                params![cutoff],
+            )?)
+    }
+
+    /// Writes the lineage edges of one statement, all or none.
+    pub fn record_lineage(&self, edges: &[LineageEdge]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for e in edges {
+            tx.execute(
+                "INSERT INTO table_lineage (event_time_ms, statement_id, created_by, source_name,
+                    source_type, target_name, target_type)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    e.event_time_ms,
+                    e.statement_id,
+                    e.created_by,
+                    e.source.0,
+                    e.source.1,
+                    e.target.as_ref().map(|t| &t.0),
+                    e.target.as_ref().map(|t| &t.1),
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every lineage edge, oldest first.
+    pub fn lineage(&self) -> Result<Vec<LineageEdge>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT event_time_ms, statement_id, created_by, source_name, source_type,
+                target_name, target_type
+             FROM table_lineage ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let target: Option<String> = row.get(5)?;
+            let target_type: Option<String> = row.get(6)?;
+            Ok(LineageEdge {
+                event_time_ms: row.get(0)?,
+                statement_id: row.get(1)?,
+                created_by: row.get(2)?,
+                source: (row.get(3)?, row.get(4)?),
+                target: target.map(|t| (t, target_type.unwrap_or_default())),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Every record, oldest first.

@@ -101,7 +101,10 @@ impl Engine {
         });
         state
             .observers
-            .add(Arc::new(crate::audit::AuditRecorder::new(audit)));
+            .add(Arc::new(crate::audit::AuditRecorder::new(audit.clone())));
+        state
+            .observers
+            .add(Arc::new(crate::lineage::LineageRecorder::new(audit)));
         Ok((Engine { state }, generated))
     }
 

@@ -15,6 +15,9 @@ pub struct Identity {
     /// Columns hidden from `rights` in the tables resolved so far, so that naming one is reported
     /// as a permission error rather than an unknown column.
     hidden: Mutex<Vec<(String, Vec<String>)>>,
+    /// The metastore tables and views resolved for this identity's plans so far: what a
+    /// statement names. (The tables inside a view are resolved for the view's own identity.)
+    resolved: Mutex<Vec<crate::observe::TableRead>>,
     /// The execution settings of the session `user` runs (its time zone, say), which the
     /// views it reads plan with. `None`: the engine's defaults.
     execution: Mutex<Option<datafusion::config::ExecutionOptions>>,
@@ -26,6 +29,7 @@ impl Identity {
             user: user.to_string(),
             rights: rights.to_string(),
             hidden: Mutex::default(),
+            resolved: Mutex::default(),
             execution: Mutex::default(),
         })
     }
@@ -67,6 +71,19 @@ impl Identity {
             .iter()
             .find(|(_, cols)| cols.iter().any(|c| c.eq_ignore_ascii_case(column)))
             .map(|(t, _)| t.clone())
+    }
+
+    /// Records a table or view the planner resolved by name.
+    pub(crate) fn note_resolved(&self, read: crate::observe::TableRead) {
+        let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if !resolved.contains(&read) {
+            resolved.push(read);
+        }
+    }
+
+    /// The tables and views resolved since the last call.
+    pub(crate) fn take_resolved(&self) -> Vec<crate::observe::TableRead> {
+        std::mem::take(&mut *self.resolved.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub fn forget_hidden(&self) {

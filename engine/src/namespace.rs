@@ -268,6 +268,10 @@ impl WeirSchema {
         always_visible: &[&str],
     ) -> Result<Arc<dyn TableProvider>> {
         use crate::access::{GovernedTable, TablePolicies, TableRead};
+        self.identity.note_resolved(crate::observe::TableRead {
+            name: entry.full_name(),
+            is_view: entry.kind == TableKind::View,
+        });
         let policies = if entry.kind == TableKind::View {
             TablePolicies::default()
         } else {

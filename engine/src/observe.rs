@@ -66,6 +66,14 @@ pub struct StatementInfo {
     pub started: std::time::Instant,
 }
 
+/// A table or view a statement reads, by its full name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableRead {
+    /// `catalog.schema.table`
+    pub name: String,
+    pub is_view: bool,
+}
+
 /// A login attempt on either front.
 #[derive(Debug, Clone)]
 pub struct LoginEvent {
@@ -111,6 +119,12 @@ pub trait EngineObserver: Send + Sync {
     fn statement_started(&self, _statement: &StatementInfo) {}
     fn statement_finished(&self, _statement: &StatementInfo, _outcome: &StatementOutcome) {}
     fn committed(&self, _commit: &CommitEvent<'_>) {}
+    /// The tables and views a statement's plan reads (told once per plan it makes: a MERGE
+    /// plans its source and its target).
+    fn read(&self, _statement: &StatementInfo, _tables: &[TableRead]) {}
+    /// A statement defined view `view` (`catalog.schema.view`), which reads what the statement
+    /// read.
+    fn view_defined(&self, _statement: &StatementInfo, _view: &str) {}
     fn login(&self, _login: &LoginEvent) {}
 }
 
@@ -149,6 +163,14 @@ impl Observers {
 
     pub fn committed(&self, commit: &CommitEvent<'_>) {
         self.each(|o| o.committed(commit));
+    }
+
+    pub fn read(&self, statement: &StatementInfo, tables: &[TableRead]) {
+        self.each(|o| o.read(statement, tables));
+    }
+
+    pub fn view_defined(&self, statement: &StatementInfo, view: &str) {
+        self.each(|o| o.view_defined(statement, view));
     }
 
     pub fn login(&self, login: &LoginEvent) {

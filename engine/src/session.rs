@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::TableReference;
 use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use weir_catalog::TableEntry;
@@ -48,7 +49,7 @@ pub struct Session {
     /// Who is connected, and through which front.
     client: crate::observe::ClientInfo,
     /// The statement being executed, recorded in the commits it makes and told to observers.
-    statement: Option<Arc<crate::observe::StatementInfo>>,
+    pub(crate) statement: Option<Arc<crate::observe::StatementInfo>>,
     /// Its end, until it is told: a statement whose execution was dropped (its client went
     /// away) is told as abandoned when the next one begins or the session closes.
     statement_end: Option<crate::observe::StatementEnd>,
@@ -113,6 +114,8 @@ impl Session {
     /// observers hear of it.
     pub(crate) fn begin_statement(&mut self, text: String, kind: Option<StatementKind>) {
         let info = Arc::new(self.describe_statement(text, kind));
+        // What was resolved outside of a statement (a Parse, a Describe) is none of its reads.
+        self.identity.take_resolved();
         // The statement before, if it never ended, is told as abandoned first.
         self.statement_end = None;
         self.state.observers.statement_started(&info);
@@ -143,6 +146,45 @@ impl Session {
                 });
                 Err(e)
             }
+        }
+    }
+
+    /// Tells observers which metastore tables and views the statement's `plan` reads: those
+    /// the planner resolved by name for it (a view is read as the view), less the target of an
+    /// INSERT, which is resolved to be written, not read. `catalog.schema` are the defaults the
+    /// plan was made with.
+    pub(crate) fn note_reads(&self, plan: &LogicalPlan, catalog: &str, schema: &str) {
+        use datafusion::common::tree_node::TreeNodeRecursion;
+        use datafusion::logical_expr::{DmlStatement, WriteOp};
+        let mut reads = self.identity.take_resolved();
+        let Some(statement) = &self.statement else {
+            return;
+        };
+        if let LogicalPlan::Dml(DmlStatement {
+            table_name,
+            op: WriteOp::Insert(_),
+            input,
+            ..
+        }) = plan
+        {
+            let target = table_name.clone().resolve(catalog, schema);
+            let mut scanned = false;
+            let _ = input.apply_with_subqueries(|node| {
+                if let LogicalPlan::TableScan(scan) = node {
+                    if scan.table_name.clone().resolve(catalog, schema) == target {
+                        scanned = true;
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+            if !scanned {
+                let name = format!("{}.{}.{}", target.catalog, target.schema, target.table);
+                reads.retain(|r| r.name != name);
+            }
+        }
+        if !reads.is_empty() {
+            self.state.observers.read(statement, &reads);
         }
     }
 

@@ -70,6 +70,7 @@ impl Session {
     async fn relation_frame(&self, relation: &TableFactor, alias: &str) -> Result<DataFrame> {
         let state = self.ctx.state();
         let plan = crate::planner::plan_relation(&state, relation.clone()).await?;
+        self.note_reads(&plan, &self.current_catalog(), &self.current_schema());
         let plan = datafusion::logical_expr::LogicalPlanBuilder::from(plan)
             .alias(alias)?
             .build()?;

@@ -17,11 +17,14 @@ impl Session {
         self.identity.forget_hidden();
         crate::planner::refuse_historic_targets(stmt)?;
         if let Some(plan) = self.plan_aliased_delete(stmt).await? {
+            self.note_reads(&plan, &self.current_catalog(), &self.current_schema());
             return Ok(plan);
         }
-        crate::planner::plan_statement(&state, stmt.clone())
+        let plan = crate::planner::plan_statement(&state, stmt.clone())
             .await
-            .map_err(|e| self.hidden_column_error(e))
+            .map_err(|e| self.hidden_column_error(e))?;
+        self.note_reads(&plan, &self.current_catalog(), &self.current_schema());
+        Ok(plan)
     }
 
     pub(crate) async fn plan_query(

@@ -52,7 +52,9 @@ impl Session {
     pub(crate) async fn create_table(&mut self, ct: CreateTable) -> Result<Option<u64>> {
         let source = match &ct.as_query {
             Some(query) => {
-                Some(crate::planner::plan_query(&self.ctx.state(), (**query).clone()).await?)
+                let plan = crate::planner::plan_query(&self.ctx.state(), (**query).clone()).await?;
+                self.note_reads(&plan, &self.current_catalog(), &self.current_schema());
+                Some(plan)
             }
             None => None,
         };

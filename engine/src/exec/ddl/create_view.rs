@@ -54,6 +54,7 @@ impl Session {
             (*query).clone(),
         )
         .await?;
+        self.note_reads(&plan, &c, &s);
         if references_table(&plan, &c, &s, &t) {
             return Err(EngineError::invalid(format!(
                 "view '{c}.{s}.{t}' cannot reference itself"
@@ -71,6 +72,7 @@ impl Session {
             })
             .collect();
         let now = now_ms();
+        let full_name = format!("{c}.{s}.{t}");
         m.create_table(
             &TableEntry {
                 id: uuid::Uuid::new_v4().to_string(),
@@ -90,6 +92,9 @@ impl Session {
             },
             or_replace,
         )?;
+        if let Some(statement) = &self.statement {
+            self.state.observers.view_defined(statement, &full_name);
+        }
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
-//! `system.access`: who did what. `audit` has one row per statement and login attempt.
+//! `system.access`: who did what. `audit` has one row per statement and login attempt;
+//! `table_lineage` one row per table a statement read, with the table it wrote.
 
 mod audit;
+mod table_lineage;
 
 use crate::system_tables::SystemTable;
 
@@ -8,4 +10,4 @@ use crate::system_tables::SystemTable;
 pub(crate) const SCHEMA: &str = "access";
 
 /// Its tables.
-pub(crate) static TABLES: &[&dyn SystemTable] = &[&audit::Audit];
+pub(crate) static TABLES: &[&dyn SystemTable] = &[&audit::Audit, &table_lineage::TableLineage];
