@@ -50,6 +50,7 @@ pub(crate) fn state_for(
     identity: Arc<Identity>,
 ) -> SessionState {
     let user = identity.user.clone();
+    let identity_rights = identity.rights.clone();
     let base = &engine.base_state;
     let mut config = base.config().clone();
     let options = config.options_mut();
@@ -70,6 +71,16 @@ pub(crate) fn state_for(
         .build();
     // `current_user()` and `is_member()` answer for the user running the statement, in
     // view and policy plans too.
+    // `system.access.lineage_upstream(...)` and `..._downstream(...)`, read with the rights
+    // the plan is made with.
+    let lineage = crate::planner::LineageFunctions {
+        log: engine.audit.clone(),
+        metastore: engine.metastore.clone(),
+        rights: identity_rights,
+    };
+    if let Err(e) = state.register_relation_planner(Arc::new(lineage)) {
+        tracing::error!("registering the lineage functions: {e}");
+    }
     let membership = Arc::new(crate::access::MetastoreMembership(engine.metastore.clone()));
     for f in weir_udfs::session_functions(&user, &crate::server_version())
         .into_iter()

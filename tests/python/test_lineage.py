@@ -66,7 +66,37 @@ def test_pipeline_lineage_over_postgres_and_flight(server_factory):
             "FROM system.access.table_lineage WHERE source_table_full_name = 'main.lake.dim'"
         ).fetchall()
         assert parts == [("main", "lake", "dim")]
+        # Impact analysis: what gold is made from, what is made from bronze.
+        up = "SELECT depth, source_table_full_name, target_table_full_name FROM " \
+             "system.access.lineage_upstream('main.lake.gold', 3) ORDER BY 1, 2, 3"
+        assert c.execute(up).fetchall() == [
+            (1, "main.lake.dim", "main.lake.gold"),
+            (1, "main.lake.gold", "main.lake.gold"),
+            (1, "main.lake.silver", "main.lake.gold"),
+            (2, "main.lake.bronze", "main.lake.silver"),
+            (2, "main.lake.silver", "main.lake.silver"),
+        ]
+        assert c.execute(up.replace("', 3)", "', 1)")).fetchall() == [
+            (1, "main.lake.dim", "main.lake.gold"),
+            (1, "main.lake.gold", "main.lake.gold"),
+            (1, "main.lake.silver", "main.lake.gold"),
+        ]
+        down = "SELECT depth, source_table_full_name, target_table_full_name, target_type " \
+               "FROM system.access.lineage_downstream('main.lake.bronze', 5) ORDER BY 1, 2, 3"
+        assert c.execute(down).fetchall() == [
+            (1, "main.lake.bronze", "main.lake.silver", "TABLE"),
+            (2, "main.lake.silver", "main.lake.gold", "TABLE"),
+            (2, "main.lake.silver", "main.lake.silver", "TABLE"),
+            (3, "main.lake.gold", "main.lake.gold", "TABLE"),
+            (3, "main.lake.gold", "main.lake.gold_v", "VIEW"),
+        ]
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="column lineage"):
+            c.execute("SELECT * FROM system.access.lineage_upstream('main.lake.gold', 1, 'total')")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="depth"):
+            c.execute("SELECT * FROM system.access.lineage_upstream('main.lake.gold', 0)")
         c.execute("CREATE USER dora PASSWORD 'doras-secret'")
     with psycopg.connect(srv.dsn(user="dora", password="doras-secret"), autocommit=True) as dora:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="readable by admins"):
             dora.execute("SELECT * FROM system.access.table_lineage")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="for admins"):
+            dora.execute("SELECT * FROM system.access.lineage_downstream('main.lake.bronze', 2)")

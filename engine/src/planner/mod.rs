@@ -7,6 +7,7 @@
 //! placed into the plan by [`historic::HistoricRelations`], a `RelationPlanner`.
 
 mod historic;
+mod lineage_functions;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use datafusion::error::{DataFusionError, Result};
 pub(crate) use historic::{
     evaluate_timestamp, refuse_historic_target, refuse_historic_targets, HistoricRelations,
 };
+pub(crate) use lineage_functions::LineageFunctions;
 
 /// Plans a statement in `state`. Errors are DataFusion's, with Weir's own inside
 /// `DataFusionError::External`, so callers map planning errors one way.

@@ -2,6 +2,7 @@
 //! `table_lineage` one row per table a statement read, with the table it wrote.
 
 mod audit;
+pub(crate) mod lineage_graph;
 mod table_lineage;
 
 use crate::system_tables::SystemTable;

@@ -1,0 +1,178 @@
+//! `system.access.lineage_upstream('c.s.t', depth)` and `system.access.lineage_downstream(...)`:
+//! table functions over the recorded table lineage, one row per edge with its depth, so that
+//! "what is this made from" and "what breaks if I change it" are one SELECT. They are placed
+//! into the plan by a `RelationPlanner`. The Postgres compatibility rewrites strip the schema
+//! from every table function call before planning (DataFusion resolves them by bare name), so
+//! `lineage_upstream(...)` is the same call. Like the lineage table, they are for admins.
+
+use std::sync::Arc;
+
+use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::planner::{
+    PlannedRelation, RelationPlanner, RelationPlannerContext, RelationPlanning,
+};
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::sql::sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, ObjectName, ObjectNamePart, TableAlias, TableFactor, Value,
+};
+use weir_catalog::{AuditLog, Metastore};
+
+use crate::access::Access;
+use crate::batches::{batch, mem_table, Col};
+use crate::error::{EngineError, Result};
+use crate::system_tables::access::lineage_graph::{walk, Direction};
+
+/// Plans the lineage functions for one reader.
+#[derive(Debug)]
+pub(crate) struct LineageFunctions {
+    pub log: Arc<AuditLog>,
+    pub metastore: Arc<Metastore>,
+    /// Whose rights the reading plan has.
+    pub rights: String,
+}
+
+/// The function a relation calls, with its arguments and alias: sqlparser reads a qualified
+/// call as a table function (`TableFactor::Function`), a bare one as a table with arguments.
+fn call(
+    factor: TableFactor,
+) -> std::result::Result<(Direction, Vec<FunctionArg>, Option<TableAlias>), TableFactor> {
+    let direction = match &factor {
+        TableFactor::Function {
+            name,
+            lateral: false,
+            ..
+        }
+        | TableFactor::Table {
+            name,
+            args: Some(_),
+            ..
+        } => direction(name),
+        _ => None,
+    };
+    let Some(direction) = direction else {
+        return Err(factor);
+    };
+    match factor {
+        TableFactor::Function { args, alias, .. } => Ok((direction, args, alias)),
+        TableFactor::Table {
+            args: Some(args),
+            alias,
+            ..
+        } => Ok((direction, args.args, alias)),
+        other => Err(other),
+    }
+}
+
+/// Which function `name` is, if it is one of them.
+fn direction(name: &ObjectName) -> Option<Direction> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => i.value.to_lowercase(),
+            other => other.to_string(),
+        })
+        .collect();
+    match parts
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["system", "access", "lineage_upstream"] | ["lineage_upstream"] => {
+            Some(Direction::Upstream)
+        }
+        ["system", "access", "lineage_downstream"] | ["lineage_downstream"] => {
+            Some(Direction::Downstream)
+        }
+        _ => None,
+    }
+}
+
+fn literal(arg: &FunctionArg) -> Option<&Value> {
+    match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => Some(&v.value),
+        _ => None,
+    }
+}
+
+/// The table (`c.s.t`, lower-cased) and depth the call names.
+fn arguments(args: &[FunctionArg]) -> Result<(String, usize)> {
+    let usage = "takes a table's full name and a depth: ('catalog.schema.table', depth)";
+    match args {
+        [_, _, _] => Err(EngineError::not_supported(
+            "column lineage is not recorded yet: lineage functions take ('catalog.schema.table', depth)",
+        )),
+        [table, depth] => {
+            let table = match literal(table) {
+                Some(Value::SingleQuotedString(t)) if t.split('.').count() == 3 => t.to_lowercase(),
+                _ => return Err(EngineError::invalid(usage)),
+            };
+            let depth = match literal(depth) {
+                Some(Value::Number(n, _)) => n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|d| (1..=100).contains(d))
+                    .ok_or_else(|| EngineError::invalid("depth must be an integer from 1 to 100"))?,
+                _ => return Err(EngineError::invalid(usage)),
+            };
+            Ok((table, depth))
+        }
+        _ => Err(EngineError::invalid(usage)),
+    }
+}
+
+impl LineageFunctions {
+    fn rows(
+        &self,
+        direction: Direction,
+        args: &[FunctionArg],
+    ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+        let (table, depth) = arguments(args)?;
+        if !Access::load(&self.metastore, &self.rights)?.is_admin() {
+            return Err(EngineError::PermissionDenied(
+                "permission denied: the lineage functions are for admins".into(),
+            ));
+        }
+        let mut cols = vec![
+            Col::str_not_null("source_table_full_name"),
+            Col::str_not_null("source_type"),
+            Col::str_not_null("target_table_full_name"),
+            Col::str_not_null("target_type"),
+            Col::int("depth"),
+        ];
+        for hop in walk(&self.log.lineage()?, &table, direction, depth) {
+            cols[0].push_str(Some(hop.source.0));
+            cols[1].push_str(Some(hop.source.1));
+            cols[2].push_str(Some(hop.target.0));
+            cols[3].push_str(Some(hop.target.1));
+            cols[4].push_int(Some(hop.depth as i64));
+        }
+        mem_table(batch(cols)?)
+    }
+}
+
+impl RelationPlanner for LineageFunctions {
+    fn plan_relation(
+        &self,
+        relation: TableFactor,
+        _context: &mut dyn RelationPlannerContext,
+    ) -> datafusion::error::Result<RelationPlanning> {
+        let (direction, args, alias) = match call(relation) {
+            Ok(call) => call,
+            Err(relation) => return Ok(RelationPlanning::Original(Box::new(relation))),
+        };
+        let provider = self
+            .rows(direction, &args)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let name = match direction {
+            Direction::Upstream => "lineage_upstream",
+            Direction::Downstream => "lineage_downstream",
+        };
+        let plan = LogicalPlanBuilder::scan(name, provider_as_source(provider), None)?.build()?;
+        Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(
+            plan, alias,
+        ))))
+    }
+}
