@@ -22,11 +22,13 @@ def peak_rss_mib(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def running_weir(binary: Path, password: str = "bench") -> Iterator[tuple[subprocess.Popen, int, int]]:
+def running_weir(binary: Path, password: str = "bench",
+                 extra_args: list[str] | None = None) -> Iterator[tuple[subprocess.Popen, int, int]]:
     """A server on a temporary data directory; yields (process, postgres port, flight port)."""
     with tempfile.TemporaryDirectory() as d:
         proc = subprocess.Popen(
-            [str(binary), "serve", "--data-dir", d, "--pg-addr", "127.0.0.1:0", "--flight-addr", "127.0.0.1:0"],
+            [str(binary), "serve", "--data-dir", d, "--pg-addr", "127.0.0.1:0", "--flight-addr", "127.0.0.1:0",
+             *(extra_args or [])],
             env={**os.environ, "WEIR_ADMIN_PASSWORD": password},
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )

@@ -25,6 +25,8 @@ pub struct EngineConfig {
     pub admin_password: Option<String>,
     /// Days of audit records to keep; `None` keeps them all.
     pub audit_retention_days: Option<u32>,
+    /// Whether statements and logins are audited and lineage recorded.
+    pub audit: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -99,12 +101,14 @@ impl Engine {
             views: Arc::new(crate::views::StoredViews),
             audit: audit.clone(),
         });
-        state
-            .observers
-            .add(Arc::new(crate::audit::AuditRecorder::new(audit.clone())));
-        state
-            .observers
-            .add(Arc::new(crate::lineage::LineageRecorder::new(audit)));
+        if config.audit {
+            state
+                .observers
+                .add(Arc::new(crate::audit::AuditRecorder::new(audit.clone())));
+            state
+                .observers
+                .add(Arc::new(crate::lineage::LineageRecorder::new(audit)));
+        }
         Ok((Engine { state }, generated))
     }
 

@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Days of audit records to keep (system.access.audit); 0 keeps them all. [default: 365]
     #[arg(long, env = "WEIR_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u32>,
+    /// Record the audit log and table lineage (`system.access.*`). [default: true]
+    #[arg(long, env = "WEIR_AUDIT")]
+    pub audit: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +99,7 @@ struct FileConfig {
     log_level: Option<String>,
     shutdown_grace_secs: Option<u64>,
     audit_retention_days: Option<u32>,
+    audit: Option<bool>,
 }
 
 /// Weir's own events at info; the libraries' (delta-rs logs every snapshot load) at warn, and
@@ -117,6 +121,7 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// `None`: audit records are kept forever.
     pub audit_retention_days: Option<u32>,
+    pub audit: bool,
 }
 
 impl ServerConfig {
@@ -196,6 +201,7 @@ impl ServerConfig {
                 0 => None,
                 days => Some(days),
             },
+            audit: args.audit.or(file.audit).unwrap_or(true),
         })
     }
 }

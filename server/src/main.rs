@@ -57,6 +57,7 @@ async fn serve(config: ServerConfig) -> Result<()> {
         storage_options: config.storage_options.clone(),
         admin_password: std::env::var("WEIR_ADMIN_PASSWORD").ok(),
         audit_retention_days: config.audit_retention_days,
+        audit: config.audit,
     })
     .map_err(|e| anyhow::anyhow!("{e}"))
     .with_context(|| format!("opening data directory {}", config.data_dir.display()))?;

@@ -293,6 +293,7 @@ mod tests {
             storage_options: Default::default(),
             admin_password: Some("pw".into()),
             audit_retention_days: None,
+            audit: true,
         })
         .unwrap();
         let recorder = Arc::new(Recorder::default());
