@@ -142,3 +142,20 @@ def test_records_older_than_the_retention_are_pruned(server_factory):
     pruned = server_factory(data_dir=srv.data_dir, extra_args=["--audit-retention-days", "30"])
     texts = [r[4] for r in audit_rows(pruned)]
     assert "SELECT 'old'" not in texts and "SELECT 'recent' AS marker" in texts
+
+
+def test_each_statement_of_a_psql_request_is_its_own_row(server_factory):
+    """psql -c sends one simple-protocol request; each statement in it is audited with its own
+    text, up to the one that fails (the statements after it never run)."""
+    from test_psql import psql
+
+    srv = server_factory()
+    proc = psql(srv, "CREATE TABLE m (id INT); INSERT INTO m VALUES (1); SELECT nope FROM m; "
+                     "INSERT INTO m VALUES (2)", check=False)
+    assert proc.returncode != 0 and "nope" in proc.stderr, proc.stderr
+    rows = [(r[3], r[4], r[5], r[7], r[9]) for r in audit_rows(srv) if r[3] != "login"]
+    assert Counter(rows) == Counter([
+        ("create_table", "CREATE TABLE m (id INT)", "succeeded", None, None),
+        ("insert", "INSERT INTO m VALUES (1)", "succeeded", None, 1),
+        ("query", "SELECT nope FROM m", "failed", "42703", None),
+    ])

@@ -130,11 +130,10 @@ impl LineageFunctions {
         args: &[FunctionArg],
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
         let (table, depth) = arguments(args)?;
-        if !Access::load(&self.metastore, &self.rights)?.is_admin() {
-            return Err(EngineError::PermissionDenied(
-                "permission denied: the lineage functions are for admins".into(),
-            ));
-        }
+        crate::system_tables::access::require_admin(
+            &Access::load(&self.metastore, &self.rights)?,
+            "lineage (system.access.lineage_upstream / lineage_downstream)",
+        )?;
         let mut cols = vec![
             Col::str_not_null("source_table_full_name"),
             Col::str_not_null("source_type"),

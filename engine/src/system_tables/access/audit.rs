@@ -4,7 +4,7 @@
 //! values of every user, so the table is readable by admins only.
 
 use crate::batches::Col;
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
 
 #[derive(Debug)]
@@ -40,11 +40,7 @@ impl SystemTable for Audit {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        if !reader.access.is_admin() {
-            return Err(EngineError::PermissionDenied(
-                "permission denied: system.access.audit is readable by admins".into(),
-            ));
-        }
+        super::require_admin(reader.access, "system.access.audit")?;
         for r in reader.audit.records()? {
             let decision = if r.sqlstate.as_deref().is_some_and(|s| DENIED.contains(&s)) {
                 "denied"

@@ -7,6 +7,22 @@ mod table_lineage;
 
 use crate::system_tables::SystemTable;
 
+/// Refuses `what` to a reader who is not an admin: audit and lineage rows name the objects,
+/// statements and values of every user, so until grants on system tables exist they are the
+/// admins'.
+pub(crate) fn require_admin(
+    access: &crate::access::Access,
+    what: &str,
+) -> crate::error::Result<()> {
+    if access.is_admin() {
+        Ok(())
+    } else {
+        Err(crate::error::EngineError::PermissionDenied(format!(
+            "permission denied: {what} is readable by admins"
+        )))
+    }
+}
+
 /// The schema's name in `system`.
 pub(crate) const SCHEMA: &str = "access";
 

@@ -3,7 +3,7 @@
 //! so the table is readable by admins only.
 
 use crate::batches::Col;
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
 
 #[derive(Debug)]
@@ -49,11 +49,7 @@ impl SystemTable for TableLineage {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        if !reader.access.is_admin() {
-            return Err(EngineError::PermissionDenied(
-                "permission denied: system.access.table_lineage is readable by admins".into(),
-            ));
-        }
+        super::require_admin(reader.access, "system.access.table_lineage")?;
         for e in reader.audit.lineage()? {
             let sides = [Some(e.source), e.target];
             for (i, side) in sides.into_iter().enumerate() {
