@@ -32,6 +32,8 @@ def test_statements_logins_and_denials_over_postgres(server_factory):
         c.execute("CREATE USER bob PASSWORD 'bobs-secret'")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(srv.dsn(user="bob", password="wrong"))
+    with pytest.raises(psycopg.OperationalError, match='database "nowhere" does not exist'):
+        psycopg.connect(srv.dsn(database="nowhere", user="bob", password="bobs-secret"))
     with psycopg.connect(srv.dsn(user="bob", password="bobs-secret"), autocommit=True) as bob:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             bob.execute("SELECT * FROM t")
@@ -54,6 +56,7 @@ def test_statements_logins_and_denials_over_postgres(server_factory):
         # The password never reaches the audit log.
         stmt("CREATE USER bob PASSWORD '***'", "create_user"),
         login("bob", "failed", "denied", "28P01"),
+        login("bob", "failed", "allowed", "3D000"),
         login("bob", "succeeded", "allowed", None),
         stmt("SELECT * FROM t", "query", status="failed", decision="denied", state="42501",
              user="bob"),

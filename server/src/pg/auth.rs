@@ -106,11 +106,18 @@ impl StartupHandler for WeirStartupHandler {
         if let PgWireFrontendMessage::Startup(startup) = &message {
             // Refuse an unknown database before authentication starts, with a clean FATAL.
             let user = startup.parameters.get("user").cloned().unwrap_or_default();
-            requested_catalog(
-                &self.engine,
-                &user,
-                startup.parameters.get("database").map(String::as_str),
-            )?;
+            let database = startup.parameters.get("database").map(String::as_str);
+            if let Err(e) = requested_catalog(&self.engine, &user, database) {
+                if let PgWireError::UserError(info) = &e {
+                    self.engine.record_login(
+                        &user,
+                        pg_client(client.socket_addr()),
+                        None,
+                        Some((&info.code, &info.message)),
+                    );
+                }
+                return Err(e);
+            }
         }
         self.sasl
             .on_startup(client, message)
