@@ -253,6 +253,22 @@ def test_naive_datetime_parameter_into_timestamp_column(conn, fresh_schema):
     assert got == naive.replace(tzinfo=UTC)
 
 
+def test_each_history_timestamp_reads_its_own_version(conn, fresh_schema):
+    # The time DESCRIBE HISTORY shows for a version is the time TIMESTAMP AS OF resolves to
+    # that version: copying it from the history never lands on the version before.
+    t = f"{fresh_schema}.history_times"
+    conn.execute(f"CREATE TABLE {t} (id INT)")
+    for i in range(1, 4):
+        conn.execute(f"INSERT INTO {t} VALUES ({i})")
+    cur = conn.execute(f"DESCRIBE HISTORY {t}")
+    cols = [d.name for d in cur.description]
+    history = {r[cols.index("version")]: r[cols.index("timestamp")] for r in cur.fetchall()}
+    assert sorted(history) == [0, 1, 2, 3]
+    for version, ts in history.items():
+        wall = ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        assert count(conn, f"{t} TIMESTAMP AS OF '{wall}'") == version, (version, wall)
+
+
 def test_time_travel_reads_a_time_without_zone_in_the_session_time_zone(server, conn, fresh_schema):
     # `TIMESTAMP AS OF '<local time>'` is the session's local time; a view reads with the time
     # zone of the session that reads it. (The value is computed here from the table's history,
