@@ -210,15 +210,17 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Every lineage edge, oldest first.
-    pub fn lineage(&self) -> Result<Vec<LineageEdge>> {
+    /// The lineage edges of statements run at `from_ms` (inclusive) until `until_ms`
+    /// (exclusive), oldest first; `None` leaves that end open.
+    pub fn lineage(&self, from_ms: Option<i64>, until_ms: Option<i64>) -> Result<Vec<LineageEdge>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT event_time_ms, statement_id, created_by, source_name, source_type,
                 target_name, target_type
-             FROM table_lineage ORDER BY seq",
+             FROM table_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([], |row| {
+        let bounds = params![from_ms.unwrap_or(i64::MIN), until_ms.unwrap_or(i64::MAX)];
+        let rows = stmt.query_map(bounds, |row| {
             let target: Option<String> = row.get(5)?;
             let target_type: Option<String> = row.get(6)?;
             Ok(LineageEdge {
@@ -232,16 +234,18 @@ impl AuditLog {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Every record, oldest first.
-    pub fn records(&self) -> Result<Vec<AuditRecord>> {
+    /// The records of events at `from_ms` (inclusive) until `until_ms` (exclusive), oldest
+    /// first; `None` leaves that end open.
+    pub fn records(&self, from_ms: Option<i64>, until_ms: Option<i64>) -> Result<Vec<AuditRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT event_time_ms, user, client_address, protocol, session_id, statement_id,
                 action, status, sqlstate, error_message, statement_text, securables, rows,
                 duration_ms
-             FROM audit ORDER BY seq",
+             FROM audit WHERE event_time_ms >= ?1 AND event_time_ms < ?2 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([], |row| {
+        let bounds = params![from_ms.unwrap_or(i64::MIN), until_ms.unwrap_or(i64::MAX)];
+        let rows = stmt.query_map(bounds, |row| {
             Ok((
                 AuditRecord {
                     event_time_ms: row.get(0)?,
@@ -300,8 +304,16 @@ mod tests {
         log.record(&record(1, "query")).expect("write");
         log.record(&record(2, "insert")).expect("write");
         assert_eq!(
-            log.records().expect("read"),
+            log.records(None, None).expect("read"),
             vec![record(1, "query"), record(2, "insert")]
+        );
+        assert_eq!(
+            log.records(Some(2), Some(3)).expect("read"),
+            vec![record(2, "insert")]
+        );
+        assert_eq!(
+            log.records(None, Some(2)).expect("read"),
+            vec![record(1, "query")]
         );
     }
 
@@ -320,7 +332,7 @@ mod tests {
         // Reopening prunes.
         let log = AuditLog::open(&path, Some(7)).expect("reopen");
         let actions: Vec<String> = log
-            .records()
+            .records(None, None)
             .expect("read")
             .into_iter()
             .map(|r| r.action)

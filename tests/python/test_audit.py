@@ -162,3 +162,23 @@ def test_each_statement_of_a_psql_request_is_its_own_row(server_factory):
         ("insert", "INSERT INTO m VALUES (1)", "succeeded", None, 1),
         ("query", "SELECT nope FROM m", "failed", "42703", None),
     ])
+
+
+def test_time_filters_select_the_same_rows_as_without_them(server_factory):
+    """Filters on event_time / event_date bound what is read from the store; the rows they keep
+    are exactly those a full read keeps."""
+    srv = server_factory()
+    with srv.connect() as c:
+        c.execute("CREATE TABLE f (id INT)")
+        total = c.execute("SELECT count(*) FROM system.access.audit").fetchone()[0]
+        assert total == 2  # the login and the CREATE TABLE
+        q = "SELECT count(*) FROM system.access.audit WHERE "
+        assert c.execute(q + "event_time < TIMESTAMP '2000-01-01 00:00:00'").fetchone()[0] == 0
+        assert c.execute(q + "event_date > current_date()").fetchone()[0] == 0
+        assert c.execute(q + "event_date = current_date() AND action_name = 'create_table'"
+                         ).fetchone()[0] == 1
+        assert c.execute(q + "event_time >= now() - INTERVAL '1 hour' AND event_time <= now()"
+                         ).fetchone()[0] == total + 4  # and the four counts before this one
+        assert c.execute(
+            "SELECT count(*) FROM system.access.table_lineage "
+            "WHERE event_date BETWEEN current_date() - 1 AND current_date()").fetchone()[0] == 0

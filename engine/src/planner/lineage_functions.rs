@@ -141,7 +141,7 @@ impl LineageFunctions {
             Col::str_not_null("target_type"),
             Col::int("depth"),
         ];
-        for hop in walk(&self.log.lineage()?, &table, direction, depth) {
+        for hop in walk(&self.log.lineage(None, None)?, &table, direction, depth) {
             cols[0].push_str(Some(hop.source.0));
             cols[1].push_str(Some(hop.source.1));
             cols[2].push_str(Some(hop.target.0));

@@ -9,6 +9,9 @@
 pub(crate) mod access;
 pub(crate) mod catalog;
 pub(crate) mod information_schema;
+mod time_range;
+
+pub(crate) use time_range::TimeRange;
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use datafusion::catalog::{SchemaProvider, Session as DfSession, TableProvider};
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use weir_catalog::{AuditLog, Metastore};
 
@@ -45,6 +48,8 @@ pub(crate) struct Reader<'a> {
     /// catalog the reader may see (`system.information_schema`).
     pub catalogs: &'a [String],
     pub audit: &'a AuditLog,
+    /// The events the query's filters allow (log tables read only these).
+    pub time: TimeRange,
 }
 
 /// Which catalogs a schema of system tables describes.
@@ -109,7 +114,7 @@ struct SystemTableScan {
 }
 
 impl SystemTableScan {
-    fn rows(&self) -> Result<arrow::record_batch::RecordBatch> {
+    fn rows(&self, time: TimeRange) -> Result<arrow::record_batch::RecordBatch> {
         let metastore = &self.state.metastore;
         let access = Access::load(metastore, &self.rights)?;
         let catalogs = match &self.scope {
@@ -121,6 +126,7 @@ impl SystemTableScan {
             access: &access,
             catalogs: &catalogs,
             audit: &self.state.audit,
+            time,
         };
         let mut cols = self.table.columns();
         self.table.fill(&reader, &mut cols)?;
@@ -138,15 +144,23 @@ impl TableProvider for SystemTableScan {
         TableType::Base
     }
 
+    /// Filters reach the scan to bound log tables by time; DataFusion still applies them.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
     async fn scan(
         &self,
         _state: &dyn DfSession,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let rows = self
-            .rows()
+            .rows(TimeRange::from_filters(filters))
             .map_err(|e: EngineError| DataFusionError::External(Box::new(e)))?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![rows]],

@@ -41,7 +41,7 @@ impl SystemTable for Audit {
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
         super::require_admin(reader.access, "system.access.audit")?;
-        for r in reader.audit.records()? {
+        for r in reader.audit.records(reader.time.from, reader.time.until)? {
             let decision = if r.sqlstate.as_deref().is_some_and(|s| DENIED.contains(&s)) {
                 "denied"
             } else {

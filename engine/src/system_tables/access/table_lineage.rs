@@ -50,7 +50,7 @@ impl SystemTable for TableLineage {
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
         super::require_admin(reader.access, "system.access.table_lineage")?;
-        for e in reader.audit.lineage()? {
+        for e in reader.audit.lineage(reader.time.from, reader.time.until)? {
             let sides = [Some(e.source), e.target];
             for (i, side) in sides.into_iter().enumerate() {
                 let base = i * 6;
