@@ -43,7 +43,7 @@ pub struct AuditRecord {
     pub error_message: Option<String>,
     /// The statement's text, secrets redacted.
     pub statement_text: Option<String>,
-    /// The tables the statement wrote (`catalog.schema.table`).
+    /// The tables and views the statement read, then those it wrote (`catalog.schema.table`).
     pub securables: Vec<String>,
     /// Rows returned, or for DML the rows affected.
     pub rows: Option<i64>,

@@ -1,6 +1,7 @@
 //! Audit: the observer that writes one record per statement and per login attempt to the audit
 //! log (`weir_catalog::AuditLog`), which `system.access.audit` reads. A statement's record is
-//! written when it ends, with the tables its commits wrote.
+//! written when it ends, with the securables it touched: the tables and views its plans read,
+//! then those it wrote.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,21 +9,31 @@ use std::sync::{Arc, Mutex};
 use weir_catalog::{AuditLog, AuditRecord};
 
 use crate::observe::{
-    ClientInfo, CommitEvent, EngineObserver, LoginEvent, StatementInfo, StatementOutcome,
+    ClientInfo, CommitEvent, EngineObserver, LoginEvent, StatementInfo, StatementOutcome, TableRead,
 };
 
 /// Writes the audit log.
 pub(crate) struct AuditRecorder {
     log: Arc<AuditLog>,
-    /// The tables written so far by each running statement.
-    written: Mutex<HashMap<uuid::Uuid, Vec<String>>>,
+    /// The tables and views each running statement touched so far.
+    touched: Mutex<HashMap<uuid::Uuid, Vec<String>>>,
 }
 
 impl AuditRecorder {
     pub(crate) fn new(log: Arc<AuditLog>) -> Self {
         AuditRecorder {
             log,
-            written: Mutex::default(),
+            touched: Mutex::default(),
+        }
+    }
+
+    fn touch(&self, statement: &StatementInfo, names: impl IntoIterator<Item = String>) {
+        let mut touched = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        let list = touched.entry(statement.id).or_default();
+        for name in names {
+            if !list.contains(&name) {
+                list.push(name);
+            }
         }
     }
 
@@ -39,17 +50,21 @@ fn address(client: &ClientInfo) -> Option<String> {
 }
 
 impl EngineObserver for AuditRecorder {
+    fn read(&self, statement: &StatementInfo, tables: &[TableRead]) {
+        self.touch(statement, tables.iter().map(|t| t.name.clone()));
+    }
+
     fn committed(&self, commit: &CommitEvent<'_>) {
-        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        let tables = written.entry(commit.statement.id).or_default();
-        if !tables.iter().any(|t| t == commit.table) {
-            tables.push(commit.table.to_string());
-        }
+        self.touch(commit.statement, [commit.table.to_string()]);
+    }
+
+    fn view_defined(&self, statement: &StatementInfo, view: &str) {
+        self.touch(statement, [view.to_string()]);
     }
 
     fn statement_finished(&self, statement: &StatementInfo, outcome: &StatementOutcome) {
         let securables = self
-            .written
+            .touched
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&statement.id)

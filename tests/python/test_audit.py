@@ -51,7 +51,7 @@ def test_statements_logins_and_denials_over_postgres(server_factory):
         login("admin", "succeeded", "allowed", None),
         stmt("CREATE TABLE t (id INT)", "create_table", sec="main.default.t"),
         stmt("INSERT INTO t VALUES (1), (2)", "insert", sec="main.default.t", rows=2),
-        stmt("SELECT id FROM t ORDER BY id", "query", rows=2),
+        stmt("SELECT id FROM t ORDER BY id", "query", sec="main.default.t", rows=2),
         stmt("SELEC 1", "unparsed", status="failed", state="42601"),
         # The password never reaches the audit log.
         stmt("CREATE USER bob PASSWORD '***'", "create_user"),

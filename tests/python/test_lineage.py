@@ -66,6 +66,15 @@ def test_pipeline_lineage_over_postgres_and_flight(server_factory):
             "FROM system.access.table_lineage WHERE source_table_full_name = 'main.lake.dim'"
         ).fetchall()
         assert parts == [("main", "lake", "dim")]
+        # The audit row of each statement names every table and view it touched.
+        touched = dict(c.execute(
+            "SELECT statement_text, securables FROM system.access.audit "
+            "WHERE action_name IN ('update', 'create_view', 'merge')").fetchall())
+        assert {k: set(v.split(",")) for k, v in touched.items()} == {
+            update: {"main.lake.gold", "main.lake.dim"},
+            view: {"main.lake.gold", "main.lake.gold_v"},
+            merge: {"main.lake.silver", "main.lake.bronze"},
+        }
         # Impact analysis: what gold is made from, what is made from bronze.
         up = "SELECT depth, source_table_full_name, target_table_full_name FROM " \
              "system.access.lineage_upstream('main.lake.gold', 3) ORDER BY 1, 2, 3"
