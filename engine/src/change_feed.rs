@@ -11,7 +11,7 @@ use weir_catalog::{TableEntry, TableKind};
 
 use crate::engine_state::EngineState;
 use crate::error::{EngineError, Result};
-use crate::time_travel::AsOf;
+use crate::time_travel::{version_by_time, AsOf};
 
 impl EngineState {
     pub(crate) async fn changes_provider(
@@ -45,7 +45,7 @@ impl EngineState {
         }
         let newest = table.version().unwrap_or(0);
         self.register_store(&table);
-        let mut builder = table.scan_cdf();
+        let mut builder = table.clone().scan_cdf();
         builder = match start {
             AsOf::Version(v) if *v > newest => {
                 return Err(EngineError::Coded {
@@ -57,12 +57,20 @@ impl EngineState {
                 })
             }
             AsOf::Version(v) => builder.with_starting_version(*v),
-            AsOf::Timestamp(t) => builder.with_starting_timestamp(*t),
+            // Times name versions as time travel does (by their log file's time; delta-rs's
+            // change feed would compare the commit info's own, earlier, timestamp).
+            AsOf::Timestamp(t) => match version_by_time(&table, newest, *t, true).await {
+                Some(v) => builder.with_starting_version(v),
+                None => builder.with_starting_timestamp(*t),
+            },
         };
         builder = match end {
             None => builder,
             Some(AsOf::Version(v)) => builder.with_ending_version((*v).min(newest)),
-            Some(AsOf::Timestamp(t)) => builder.with_ending_timestamp(*t),
+            Some(AsOf::Timestamp(t)) => match version_by_time(&table, newest, *t, false).await {
+                Some(v) => builder.with_ending_version(v),
+                None => builder.with_ending_timestamp(*t),
+            },
         };
         Ok(Arc::new(ChangeFeedScan {
             inner: DeltaCdfTableProvider::try_new(builder)?,

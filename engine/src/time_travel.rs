@@ -99,3 +99,54 @@ impl EngineState {
         ))
     }
 }
+
+/// When a version was committed, as time travel (`TIMESTAMP AS OF`) reads it: the modification
+/// time of its log file, which the Delta protocol makes the commit's time. The commit info's own
+/// timestamp is taken before the file is written, a few milliseconds earlier, so showing it
+/// would send a reader who copies it to the version before. `None` if the file is gone.
+pub(crate) async fn commit_time(table: &deltalake::DeltaTable, version: u64) -> Option<i64> {
+    use object_store::ObjectStoreExt;
+    if let Some(ms) = table
+        .snapshot()
+        .ok()
+        .and_then(|s| s.version_timestamp(version))
+    {
+        return Some(ms);
+    }
+    let path = deltalake::logstore::commit_uri_from_version(Some(version));
+    table
+        .object_store()
+        .head(&path)
+        .await
+        .ok()
+        .map(|meta| meta.last_modified.timestamp_millis())
+}
+
+/// The first version committed at or after `at` (`at_or_after`), or the last committed at or
+/// before it, by the commit times time travel uses ([`commit_time`]); `None` when no version is
+/// on that side. Commit times grow with versions, so this is a binary search over `0..=newest`.
+pub(crate) async fn version_by_time(
+    table: &deltalake::DeltaTable,
+    newest: u64,
+    at: DateTime<Utc>,
+    at_or_after: bool,
+) -> Option<u64> {
+    let at = at.timestamp_millis();
+    // The first version whose time is past `at` (or at least `at`, when looking after it).
+    let (mut lo, mut hi) = (0u64, newest + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let t = commit_time(table, mid).await?;
+        let past = if at_or_after { t >= at } else { t > at };
+        if past {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    if at_or_after {
+        (lo <= newest).then_some(lo)
+    } else {
+        lo.checked_sub(1)
+    }
+}

@@ -269,6 +269,28 @@ def test_each_history_timestamp_reads_its_own_version(conn, fresh_schema):
         assert count(conn, f"{t} TIMESTAMP AS OF '{wall}'") == version, (version, wall)
 
 
+def test_change_feed_time_bounds_name_the_versions_history_shows(conn, fresh_schema):
+    # A time copied from DESCRIBE HISTORY starts (or ends) the change feed at that very
+    # version, as it does for TIMESTAMP AS OF.
+    t = f"{fresh_schema}.feed_times"
+    conn.execute(f"CREATE TABLE {t} (id INT) TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
+    for i in range(1, 4):
+        conn.execute(f"INSERT INTO {t} VALUES ({i})")
+    cur = conn.execute(f"DESCRIBE HISTORY {t}")
+    cols = [d.name for d in cur.description]
+    history = {r[cols.index("version")]: r[cols.index("timestamp")] for r in cur.fetchall()}
+    for version in (1, 2, 3):
+        wall = history[version].astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        first = conn.execute(
+            f"SELECT min(_commit_version), max(_commit_version) FROM table_changes('{t}', '{wall}')"
+        ).fetchone()
+        assert first == (version, 3), (version, wall, first)
+        last = conn.execute(
+            f"SELECT min(_commit_version), max(_commit_version) "
+            f"FROM table_changes('{t}', 1, '{wall}')").fetchone()
+        assert last == (1, version), (version, wall, last)
+
+
 def test_time_travel_reads_a_time_without_zone_in_the_session_time_zone(server, conn, fresh_schema):
     # `TIMESTAMP AS OF '<local time>'` is the session's local time; a view reads with the time
     # zone of the session that reads it. (The value is computed here from the table's history,

@@ -64,7 +64,11 @@ impl Session {
             let json = |v: Option<&serde_json::Value>| v.map(|v| v.to_string());
             let version = newest.saturating_sub(i as u64);
             cols[0].push_int(Some(version as i64));
-            cols[1].push_int(commit_time(&table, version).await.or(info.timestamp));
+            cols[1].push_int(
+                crate::time_travel::commit_time(&table, version)
+                    .await
+                    .or(info.timestamp),
+            );
             cols[2].push_str(info.user_id.clone());
             cols[3].push_str(info.user_name.clone().or_else(|| {
                 info.info
@@ -98,26 +102,4 @@ impl Session {
         )?
         .build()?)
     }
-}
-
-/// When a version was committed, as time travel (`TIMESTAMP AS OF`) reads it: the modification
-/// time of its log file, which the Delta protocol makes the commit's time. The commit info's own
-/// timestamp is taken before the file is written, a few milliseconds earlier, so showing it
-/// would send a reader who copies it to the version before. `None` if the file is gone.
-async fn commit_time(table: &deltalake::DeltaTable, version: u64) -> Option<i64> {
-    use object_store::ObjectStoreExt;
-    if let Some(ms) = table
-        .snapshot()
-        .ok()
-        .and_then(|s| s.version_timestamp(version))
-    {
-        return Some(ms);
-    }
-    let path = deltalake::logstore::commit_uri_from_version(Some(version));
-    table
-        .object_store()
-        .head(&path)
-        .await
-        .ok()
-        .map(|meta| meta.last_modified.timestamp_millis())
 }
