@@ -282,6 +282,12 @@ impl From<arrow::error::ArrowError> for EngineError {
 
 fn classify_datafusion(e: DataFusionError) -> EngineError {
     match e {
+        // Several errors found at once (two unknown columns): the first is reported, as
+        // PostgreSQL reports the first it meets.
+        DataFusionError::Collection(errors) if !errors.is_empty() => {
+            let mut errors = errors;
+            classify_datafusion(errors.swap_remove(0))
+        }
         DataFusionError::SQL(pe, _) => EngineError::from(*pe),
         DataFusionError::SchemaError(se, _) => {
             use datafusion::common::SchemaError as S;
