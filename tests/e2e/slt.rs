@@ -80,7 +80,10 @@ impl sqllogictest::AsyncDB for Pg {
 }
 
 fn slt_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("slt");
+    // Cargo sets the package directory when it runs a test; the compile-time one is stale when
+    // the binary was built from another checkout sharing the target directory.
+    let package = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+    let dir = Path::new(&package).join("slt");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/slt")
         .filter_map(|e| e.ok().map(|e| e.path()))
