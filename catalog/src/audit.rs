@@ -63,6 +63,24 @@ pub struct LineageEdge {
     pub target: Option<(String, String)>,
 }
 
+/// One column-lineage edge: a statement wrote `target_column` of `target` from
+/// `source_column` of `source`, in the way `transformation` says (OpenLineage's type and
+/// subtype: `DIRECT`/`IDENTITY`, `INDIRECT`/`FILTER`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnEdge {
+    pub event_time_ms: i64,
+    pub statement_id: String,
+    pub created_by: String,
+    /// `catalog.schema.table` and its type (`TABLE` or `VIEW`).
+    pub source: (String, String),
+    pub source_column: String,
+    pub target: (String, String),
+    pub target_column: String,
+    pub transformation: (String, String),
+    /// The source column's values were masked for the statement's user.
+    pub masked: bool,
+}
+
 /// The audit log's store.
 pub struct AuditLog {
     conn: Mutex<Connection>,
@@ -107,6 +125,22 @@ CREATE TABLE IF NOT EXISTS table_lineage (
     target_type TEXT
 );
 CREATE INDEX IF NOT EXISTS table_lineage_time ON table_lineage (event_time_ms);
+CREATE TABLE IF NOT EXISTS column_lineage (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_time_ms INTEGER NOT NULL,
+    statement_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    source_type TEXT NOT NULL,
+    source_column TEXT NOT NULL,
+    target_name TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_column TEXT NOT NULL,
+    transformation_type TEXT NOT NULL,
+    transformation_subtype TEXT NOT NULL,
+    masked INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS column_lineage_time ON column_lineage (event_time_ms);
 ";
 
 impl AuditLog {
@@ -178,6 +212,9 @@ impl AuditLog {
         let lineage = conn.execute(
             "DELETE FROM table_lineage WHERE event_time_ms < ?1",
             params![cutoff],
+        )? + conn.execute(
+            "DELETE FROM column_lineage WHERE event_time_ms < ?1",
+            params![cutoff],
         )?;
         Ok(lineage
             + conn.execute(
@@ -186,8 +223,8 @@ impl AuditLog {
             )?)
     }
 
-    /// Writes the lineage edges of one statement, all or none.
-    pub fn record_lineage(&self, edges: &[LineageEdge]) -> Result<()> {
+    /// Writes the table and column lineage edges of one statement, all or none.
+    pub fn record_lineage(&self, edges: &[LineageEdge], columns: &[ColumnEdge]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for e in edges {
@@ -206,8 +243,61 @@ impl AuditLog {
                 ],
             )?;
         }
+        for e in columns {
+            tx.execute(
+                "INSERT INTO column_lineage (event_time_ms, statement_id, created_by, source_name,
+                    source_type, source_column, target_name, target_type, target_column,
+                    transformation_type, transformation_subtype, masked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    e.event_time_ms,
+                    e.statement_id,
+                    e.created_by,
+                    e.source.0,
+                    e.source.1,
+                    e.source_column,
+                    e.target.0,
+                    e.target.1,
+                    e.target_column,
+                    e.transformation.0,
+                    e.transformation.1,
+                    e.masked,
+                ],
+            )?;
+        }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The column lineage edges of statements run at `from_ms` (inclusive) until `until_ms`
+    /// (exclusive), oldest first; `None` leaves that end open.
+    pub fn column_lineage(
+        &self,
+        from_ms: Option<i64>,
+        until_ms: Option<i64>,
+    ) -> Result<Vec<ColumnEdge>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT event_time_ms, statement_id, created_by, source_name, source_type,
+                source_column, target_name, target_type, target_column, transformation_type,
+                transformation_subtype, masked
+             FROM column_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 ORDER BY seq",
+        )?;
+        let bounds = params![from_ms.unwrap_or(i64::MIN), until_ms.unwrap_or(i64::MAX)];
+        let rows = stmt.query_map(bounds, |row| {
+            Ok(ColumnEdge {
+                event_time_ms: row.get(0)?,
+                statement_id: row.get(1)?,
+                created_by: row.get(2)?,
+                source: (row.get(3)?, row.get(4)?),
+                source_column: row.get(5)?,
+                target: (row.get(6)?, row.get(7)?),
+                target_column: row.get(8)?,
+                transformation: (row.get(9)?, row.get(10)?),
+                masked: row.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// The lineage edges of statements run at `from_ms` (inclusive) until `until_ms`

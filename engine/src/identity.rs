@@ -15,9 +15,10 @@ pub struct Identity {
     /// Columns hidden from `rights` in the tables resolved so far, so that naming one is reported
     /// as a permission error rather than an unknown column.
     hidden: Mutex<Vec<(String, Vec<String>)>>,
-    /// The metastore tables and views resolved for this identity's plans so far: what a
-    /// statement names. (The tables inside a view are resolved for the view's own identity.)
-    resolved: Mutex<Vec<crate::observe::TableRead>>,
+    /// The metastore tables and views resolved for this identity's plans in the current
+    /// statement: what it names, and how many of them were reported. (The tables inside a view
+    /// are resolved for the view's own identity.)
+    resolved: Mutex<(Vec<crate::observe::TableRead>, usize)>,
     /// The execution settings of the session `user` runs (its time zone, say), which the
     /// views it reads plan with. `None`: the engine's defaults.
     execution: Mutex<Option<datafusion::config::ExecutionOptions>>,
@@ -76,14 +77,33 @@ impl Identity {
     /// Records a table or view the planner resolved by name.
     pub(crate) fn note_resolved(&self, read: crate::observe::TableRead) {
         let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
-        if !resolved.contains(&read) {
-            resolved.push(read);
+        if !resolved.0[resolved.1..].contains(&read) {
+            resolved.0.push(read);
         }
     }
 
     /// The tables and views resolved since the last call.
     pub(crate) fn take_resolved(&self) -> Vec<crate::observe::TableRead> {
-        std::mem::take(&mut *self.resolved.lock().unwrap_or_else(|p| p.into_inner()))
+        let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        let new = resolved.0[resolved.1..].to_vec();
+        resolved.1 = resolved.0.len();
+        new
+    }
+
+    /// The views resolved in the current statement (`catalog.schema.view`).
+    pub(crate) fn resolved_views(&self) -> Vec<String> {
+        let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        resolved
+            .0
+            .iter()
+            .filter(|r| r.is_view)
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    /// Forgets what was resolved: a new statement begins.
+    pub(crate) fn forget_resolved(&self) {
+        *self.resolved.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
     }
 
     pub fn forget_hidden(&self) {

@@ -11,7 +11,7 @@ mod engine_state;
 pub mod error;
 mod exec;
 mod identity;
-mod lineage;
+pub mod lineage;
 mod listing;
 mod namespace;
 pub mod observe;

@@ -126,6 +126,16 @@ pub trait EngineObserver: Send + Sync {
     /// read.
     fn view_defined(&self, _statement: &StatementInfo, _view: &str) {}
     fn login(&self, _login: &LoginEvent) {}
+    /// The column lineage of a write the statement planned to `target` (`catalog.schema.name`,
+    /// a table or view); told before the write is made (whether it is made, `committed` or
+    /// `view_defined` tells).
+    fn column_lineage(
+        &self,
+        _statement: &StatementInfo,
+        _target: &str,
+        _lineage: &crate::lineage::ColumnLineage,
+    ) {
+    }
 }
 
 /// The observers registered on an engine.
@@ -175,6 +185,15 @@ impl Observers {
 
     pub fn login(&self, login: &LoginEvent) {
         self.each(|o| o.login(login));
+    }
+
+    pub fn column_lineage(
+        &self,
+        statement: &StatementInfo,
+        target: &str,
+        lineage: &crate::lineage::ColumnLineage,
+    ) {
+        self.each(|o| o.column_lineage(statement, target, lineage));
     }
 }
 

@@ -115,7 +115,7 @@ impl Session {
     pub(crate) fn begin_statement(&mut self, text: String, kind: Option<StatementKind>) {
         let info = Arc::new(self.describe_statement(text, kind));
         // What was resolved outside of a statement (a Parse, a Describe) is none of its reads.
-        self.identity.take_resolved();
+        self.identity.forget_resolved();
         // The statement before, if it never ended, is told as abandoned first.
         self.statement_end = None;
         self.state.observers.statement_started(&info);
@@ -185,6 +185,56 @@ impl Session {
         }
         if !reads.is_empty() {
             self.state.observers.read(statement, &reads);
+        }
+    }
+
+    /// Tells observers where the columns of a write to `target` come from: `plan`'s output
+    /// columns, in order, become the columns `targets`. `catalog.schema` are the defaults the
+    /// plan was made with.
+    pub(crate) fn note_written_columns(
+        &self,
+        target: &str,
+        plan: &LogicalPlan,
+        targets: &[String],
+        catalog: &str,
+        schema: &str,
+    ) {
+        let lineage = self.column_lineage_of(plan, targets, catalog, schema);
+        self.note_column_lineage(target, &lineage);
+    }
+
+    /// What column lineage needs to name the tables and views of the statement's plans made
+    /// with defaults `catalog.schema`.
+    pub(crate) fn lineage_names(&self, catalog: &str, schema: &str) -> crate::lineage::PlanNames {
+        crate::lineage::PlanNames {
+            catalog: catalog.to_string(),
+            schema: schema.to_string(),
+            views: self.identity.resolved_views(),
+        }
+    }
+
+    /// The column lineage of `plan`'s output columns, in order, written to columns `targets`.
+    pub(crate) fn column_lineage_of(
+        &self,
+        plan: &LogicalPlan,
+        targets: &[String],
+        catalog: &str,
+        schema: &str,
+    ) -> crate::lineage::ColumnLineage {
+        let names = self.lineage_names(catalog, schema);
+        crate::lineage::ColumnLineage::of_plan(plan, &names, targets)
+    }
+
+    /// Tells observers the column lineage of a write to `target`.
+    pub(crate) fn note_column_lineage(
+        &self,
+        target: &str,
+        lineage: &crate::lineage::ColumnLineage,
+    ) {
+        if let Some(statement) = &self.statement {
+            self.state
+                .observers
+                .column_lineage(statement, target, lineage);
         }
     }
 

@@ -1,5 +1,6 @@
-"""system.access.table_lineage: what each statement read and wrote, taken from its resolved plan,
-for a bronze -> silver -> gold pipeline run over psycopg and ADBC."""
+"""system.access.table_lineage and column_lineage: what each statement read and wrote, column by
+column, taken from its resolved plan, for a bronze -> silver -> gold pipeline run over psycopg and
+ADBC, and the lineage functions that walk them."""
 
 from __future__ import annotations
 
@@ -99,8 +100,70 @@ def test_pipeline_lineage_over_postgres_and_flight(server_factory):
             (3, "main.lake.gold", "main.lake.gold", "TABLE"),
             (3, "main.lake.gold", "main.lake.gold_v", "VIEW"),
         ]
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="column lineage"):
-            c.execute("SELECT * FROM system.access.lineage_upstream('main.lake.gold', 1, 'total')")
+        # Column lineage: every column written, each column it came from and how.
+        columns = c.execute(
+            "SELECT a.statement_text, l.source_table_name, l.source_column_name, "
+            "l.target_table_name, l.target_column_name, l.transformation_type, "
+            "l.transformation_subtype, l.masked FROM system.access.column_lineage l "
+            "JOIN system.access.audit a ON l.statement_id = a.statement_id").fetchall()
+        D, I = "DIRECT", "INDIRECT"
+        assert Counter(columns) == Counter([
+            (ctas, "bronze", "id", "silver", "id", D, "IDENTITY", False),
+            (ctas, "bronze", "amount", "silver", "id", I, "FILTER", False),
+            (ctas, "bronze", "city", "silver", "city", D, "TRANSFORMATION", False),
+            (ctas, "bronze", "amount", "silver", "city", I, "FILTER", False),
+            (ctas, "bronze", "amount", "silver", "amount", D, "IDENTITY", False),
+            (ctas, "bronze", "amount", "silver", "amount", I, "FILTER", False),
+            (insert_gold, "dim", "region", "gold", "region", D, "IDENTITY", False),
+            (insert_gold, "dim", "region", "gold", "region", I, "GROUP_BY", False),
+            (insert_gold, "dim", "city", "gold", "region", I, "JOIN", False),
+            (insert_gold, "silver", "city", "gold", "region", I, "JOIN", False),
+            (insert_gold, "silver", "amount", "gold", "total", D, "AGGREGATION", False),
+            (insert_gold, "dim", "region", "gold", "total", I, "GROUP_BY", False),
+            (insert_gold, "dim", "city", "gold", "total", I, "JOIN", False),
+            (insert_gold, "silver", "city", "gold", "total", I, "JOIN", False),
+            (view, "gold", "region", "gold_v", "region", D, "IDENTITY", False),
+            (view, "gold", "total", "gold_v", "total", D, "IDENTITY", False),
+            # MERGE writes only the column it sets, matched on the ON columns.
+            (merge, "bronze", "amount", "silver", "amount", D, "IDENTITY", False),
+            (merge, "bronze", "id", "silver", "amount", I, "JOIN", False),
+            (merge, "silver", "id", "silver", "amount", I, "JOIN", False),
+            # UPDATE: a constant, on rows chosen by its own column and a subquery's.
+            (update, "gold", "region", "gold", "total", I, "FILTER", False),
+            (update, "dim", "region", "gold", "total", I, "FILTER", False),
+        ])
+        # Impact of a column: what breaks if bronze.amount changes, to any depth.
+        col_down = "SELECT depth, source_table_full_name, source_column_name, target_table_full_name, " \
+                   "target_column_name, transformation_subtype FROM " \
+                   "system.access.lineage_downstream('main.lake.bronze', 5, 'amount') " \
+                   "ORDER BY 1, 2, 3, 4, 5, 6"
+        assert c.execute(col_down).fetchall() == [
+            (1, "main.lake.bronze", "amount", "main.lake.silver", "amount", "FILTER"),
+            (1, "main.lake.bronze", "amount", "main.lake.silver", "amount", "IDENTITY"),
+            (1, "main.lake.bronze", "amount", "main.lake.silver", "city", "FILTER"),
+            (1, "main.lake.bronze", "amount", "main.lake.silver", "id", "FILTER"),
+            (2, "main.lake.silver", "amount", "main.lake.gold", "total", "AGGREGATION"),
+            (2, "main.lake.silver", "city", "main.lake.gold", "region", "JOIN"),
+            (2, "main.lake.silver", "city", "main.lake.gold", "total", "JOIN"),
+            (2, "main.lake.silver", "id", "main.lake.silver", "amount", "JOIN"),
+            (3, "main.lake.gold", "region", "main.lake.gold", "total", "FILTER"),
+            (3, "main.lake.gold", "region", "main.lake.gold_v", "region", "IDENTITY"),
+            (3, "main.lake.gold", "total", "main.lake.gold_v", "total", "IDENTITY"),
+        ]
+        col_up = "SELECT depth, source_table_full_name, source_column_name, target_column_name, " \
+                 "transformation_subtype FROM " \
+                 "system.access.lineage_upstream('main.lake.gold_v', 2, 'total') ORDER BY 1, 2, 3, 5"
+        assert c.execute(col_up).fetchall() == [
+            (1, "main.lake.gold", "total", "total", "IDENTITY"),
+            (2, "main.lake.dim", "city", "total", "JOIN"),
+            (2, "main.lake.dim", "region", "total", "FILTER"),
+            (2, "main.lake.dim", "region", "total", "GROUP_BY"),
+            (2, "main.lake.gold", "region", "total", "FILTER"),
+            (2, "main.lake.silver", "amount", "total", "AGGREGATION"),
+            (2, "main.lake.silver", "city", "total", "JOIN"),
+        ]
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="column"):
+            c.execute("SELECT * FROM system.access.lineage_upstream('main.lake.gold', 1, 2)")
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="depth"):
             c.execute("SELECT * FROM system.access.lineage_upstream('main.lake.gold', 0)")
         c.execute("CREATE USER dora PASSWORD 'doras-secret'")
@@ -109,3 +172,57 @@ def test_pipeline_lineage_over_postgres_and_flight(server_factory):
             dora.execute("SELECT * FROM system.access.table_lineage")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="readable by admins"):
             dora.execute("SELECT * FROM system.access.lineage_downstream('main.lake.bronze', 2)")
+
+
+def test_column_lineage_through_views_masks_windows_and_unions(server_factory):
+    srv = server_factory()
+    statements = [
+        "CREATE SCHEMA crm",
+        "CREATE TABLE crm.people (id INT, email STRING, city STRING, score INT)",
+        "INSERT INTO crm.people VALUES (1, 'a@x.kr', 'Seoul', 5), (2, 'b@x.kr', 'Busan', 7)",
+        "CREATE FUNCTION crm.hide(e STRING) RETURNS STRING RETURN '***'",
+        "ALTER TABLE crm.people ALTER COLUMN email SET MASK crm.hide",
+        "CREATE VIEW crm.people_v AS SELECT id, city FROM crm.people WHERE score > 0",
+        "CREATE TABLE crm.report AS SELECT v.city, p.email, "
+        "rank() OVER (PARTITION BY v.city ORDER BY p.score) AS r "
+        "FROM crm.people_v v JOIN crm.people p ON v.id = p.id",
+        "INSERT INTO crm.report VALUES ('Daegu', 'c@x.kr', 1)",
+        "INSERT INTO crm.report SELECT city, email, 1 FROM crm.people UNION ALL SELECT 'x', 'y', 2",
+        # A CTE named like the view is not the view.
+        "USE SCHEMA crm",
+        "INSERT INTO crm.report WITH people_v AS (SELECT city, score FROM crm.people) "
+        "SELECT city, 'z', score FROM people_v",
+    ]
+    with srv.connect() as c:
+        for sql in statements:
+            c.execute(sql)
+        rows = c.execute(
+            "SELECT a.statement_text, l.source_table_name, l.source_type, l.source_column_name, "
+            "l.target_table_name, l.target_type, l.target_column_name, "
+            "l.transformation_subtype, l.masked FROM system.access.column_lineage l "
+            "JOIN system.access.audit a ON l.statement_id = a.statement_id").fetchall()
+    view, report, union, cte = statements[5], statements[6], statements[8], statements[10]
+    T, V = "TABLE", "VIEW"
+    assert Counter(rows) == Counter([
+        (view, "people", T, "id", "people_v", V, "id", "IDENTITY", False),
+        (view, "people", T, "score", "people_v", V, "id", "FILTER", False),
+        (view, "people", T, "city", "people_v", V, "city", "IDENTITY", False),
+        (view, "people", T, "score", "people_v", V, "city", "FILTER", False),
+        # Read through the view, a column comes from the view (whose own lineage goes on);
+        # the masked email is flagged; rank() depends on its window's partition and order.
+        (report, "people_v", V, "city", "report", T, "city", "IDENTITY", False),
+        (report, "people_v", V, "id", "report", T, "city", "JOIN", False),
+        (report, "people", T, "id", "report", T, "city", "JOIN", False),
+        (report, "people", T, "email", "report", T, "email", "IDENTITY", True),
+        (report, "people_v", V, "id", "report", T, "email", "JOIN", False),
+        (report, "people", T, "id", "report", T, "email", "JOIN", False),
+        (report, "people_v", V, "city", "report", T, "r", "WINDOW", False),
+        (report, "people", T, "score", "report", T, "r", "WINDOW", False),
+        (report, "people_v", V, "id", "report", T, "r", "JOIN", False),
+        (report, "people", T, "id", "report", T, "r", "JOIN", False),
+        # INSERT ... VALUES has no source columns; a UNION branch of constants adds none.
+        (union, "people", T, "city", "report", T, "city", "IDENTITY", False),
+        (union, "people", T, "email", "report", T, "email", "IDENTITY", True),
+        (cte, "people", T, "city", "report", T, "city", "IDENTITY", False),
+        (cte, "people", T, "score", "report", T, "r", "IDENTITY", False),
+    ])

@@ -63,6 +63,11 @@ fn call(udf: datafusion::logical_expr::ScalarUDF, columns: &[String]) -> Expr {
 }
 
 impl GovernedTable {
+    /// The columns whose values this reader sees masked.
+    pub fn masked_columns(&self) -> Vec<String> {
+        self.policies.masks.iter().map(|(c, _)| c.clone()).collect()
+    }
+
     /// `always_visible` are columns shown even under column grants (the change feed's
     /// `_change_type`, `_commit_version`, `_commit_timestamp`).
     pub fn try_new(

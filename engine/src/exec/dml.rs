@@ -208,6 +208,9 @@ impl Session {
         };
         self.writable(entry, verb)?;
         let target = dismantle(input)?;
+        if kind == WriteKind::Update {
+            self.note_updated_columns(entry, input, &target);
+        }
         if has_correlated_subquery(&target)? {
             return self.dml_as_merge(entry, input, target, kind).await;
         }
@@ -216,6 +219,38 @@ impl Session {
         } else {
             self.update(entry, target).await
         }
+    }
+
+    /// Tells observers where the columns an UPDATE assigns come from (the columns it leaves
+    /// as they are are not written).
+    fn note_updated_columns(&self, entry: &TableEntry, input: &LogicalPlan, target: &Target) {
+        let names: Vec<String> = input
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut lineage = self.column_lineage_of(
+            input,
+            &names,
+            &self.current_catalog(),
+            &self.current_schema(),
+        );
+        let unchanged: Vec<&str> = target
+            .assignments
+            .iter()
+            .filter_map(|a| match a {
+                Expr::Alias(a) => match a.expr.as_ref() {
+                    Expr::Column(c) if c.name == a.name => Some(a.name.as_str()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        lineage
+            .columns
+            .retain(|c| !unchanged.contains(&c.name.as_str()));
+        self.note_column_lineage(&entry.full_name(), &lineage);
     }
 
     async fn delete(&mut self, entry: &TableEntry, target: Target) -> Result<StatementOutput> {

@@ -27,6 +27,14 @@ impl Session {
                 entry.full_name()
             )));
         }
+        let targets: Vec<String> = entry.columns.iter().map(|c| c.name.clone()).collect();
+        self.note_written_columns(
+            &entry.full_name(),
+            &input,
+            &targets,
+            &self.current_catalog(),
+            &self.current_schema(),
+        );
         let write = self.begin_write(entry, kind).await?;
         let table = write.table()?;
         let input = cast_to_table_schema(input, &table).await?;

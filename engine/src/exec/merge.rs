@@ -249,6 +249,8 @@ impl Session {
             .with_session_state(Arc::new(self.ctx.state()))
             .with_commit_properties(write.properties());
 
+        // What each clause assigns, and when: the write's column lineage.
+        let mut assigned: Vec<(String, Expr, Option<Expr>)> = vec![];
         for clause in &merge.clauses {
             let predicate = clause.predicate.as_ref().map(&plan_expr).transpose()?;
             match (&clause.clause_kind, &clause.action) {
@@ -272,6 +274,9 @@ impl Session {
                             }
                             sets.push((column, plan_expr(&a.value)?));
                         }
+                    }
+                    for (c, e) in &sets {
+                        assigned.push((c.clone(), e.clone(), predicate.clone()));
                     }
                     let apply = |mut b: UpdateBuilder| {
                         if let Some(p) = &predicate {
@@ -349,6 +354,9 @@ impl Session {
                             columns.into_iter().zip(values).collect()
                         }
                     };
+                    for (c, e) in &sets {
+                        assigned.push((c.clone(), e.clone(), predicate.clone()));
+                    }
                     builder = builder.when_not_matched_insert(|mut b: InsertBuilder| {
                         if let Some(p) = &predicate {
                             b = b.predicate(p.clone());
@@ -376,6 +384,17 @@ impl Session {
             self.check_single_match(&entry, &target, &source, &on)
                 .await?;
         }
+        let names = self.lineage_names(&self.current_catalog(), &self.current_schema());
+        let mut lineage = crate::lineage::columns::Assignments::new(
+            &[target.logical_plan(), source.logical_plan()],
+            &rows,
+            &names,
+        );
+        lineage.affect_all(&on, crate::lineage::Subtype::Join);
+        for (column, value, condition) in &assigned {
+            lineage.assign(column, value, condition.as_ref());
+        }
+        self.note_column_lineage(&entry.full_name(), &lineage.finish());
         let (table, metrics) = builder
             .await
             .map_err(|e| Self::constraint_error(&entry, e.into()))?;

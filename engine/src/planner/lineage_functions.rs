@@ -1,6 +1,7 @@
 //! `system.access.lineage_upstream('c.s.t', depth)` and `system.access.lineage_downstream(...)`:
 //! table functions over the recorded table lineage, one row per edge with its depth, so that
-//! "what is this made from" and "what breaks if I change it" are one SELECT. They are placed
+//! "what is this made from" and "what breaks if I change it" are one SELECT. Their column forms,
+//! `lineage_upstream('c.s.t', depth, 'column')`, walk the column lineage the same way. They are placed
 //! into the plan by a `RelationPlanner`. The Postgres compatibility rewrites strip the schema
 //! from every table function call before planning (DataFusion resolves them by bare name), so
 //! `lineage_upstream(...)` is the same call. Like the lineage table, they are for admins.
@@ -21,7 +22,7 @@ use weir_catalog::{AuditLog, Metastore};
 use crate::access::Access;
 use crate::batches::{batch, mem_table, Col};
 use crate::error::{EngineError, Result};
-use crate::system_tables::access::lineage_graph::{walk, Direction};
+use crate::system_tables::access::lineage_graph::{column_edges, table_edges, walk, Direction};
 
 /// Plans the lineage functions for one reader.
 #[derive(Debug)]
@@ -97,30 +98,44 @@ fn literal(arg: &FunctionArg) -> Option<&Value> {
     }
 }
 
-/// The table (`c.s.t`, lower-cased) and depth the call names.
-fn arguments(args: &[FunctionArg]) -> Result<(String, usize)> {
-    let usage = "takes a table's full name and a depth: ('catalog.schema.table', depth)";
-    match args {
-        [_, _, _] => Err(EngineError::not_supported(
-            "column lineage is not recorded yet: lineage functions take ('catalog.schema.table', depth)",
-        )),
-        [table, depth] => {
-            let table = match literal(table) {
-                Some(Value::SingleQuotedString(t)) if t.split('.').count() == 3 => t.to_lowercase(),
-                _ => return Err(EngineError::invalid(usage)),
-            };
-            let depth = match literal(depth) {
-                Some(Value::Number(n, _)) => n
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|d| (1..=100).contains(d))
-                    .ok_or_else(|| EngineError::invalid("depth must be an integer from 1 to 100"))?,
-                _ => return Err(EngineError::invalid(usage)),
-            };
-            Ok((table, depth))
-        }
-        _ => Err(EngineError::invalid(usage)),
-    }
+/// What a call names: a table (`c.s.t`, lower-cased), a depth, and for the column form a
+/// column (lower-cased).
+struct Arguments {
+    table: String,
+    depth: usize,
+    column: Option<String>,
+}
+
+fn arguments(args: &[FunctionArg]) -> Result<Arguments> {
+    let usage = "takes a table's full name, a depth and optionally a column: \
+                 ('catalog.schema.table', depth [, 'column'])";
+    let (table, depth, column) = match args {
+        [table, depth] => (table, depth, None),
+        [table, depth, column] => (table, depth, Some(column)),
+        _ => return Err(EngineError::invalid(usage)),
+    };
+    let table = match literal(table) {
+        Some(Value::SingleQuotedString(t)) if t.split('.').count() == 3 => t.to_lowercase(),
+        _ => return Err(EngineError::invalid(usage)),
+    };
+    let depth = match literal(depth) {
+        Some(Value::Number(n, _)) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|d| (1..=100).contains(d))
+            .ok_or_else(|| EngineError::invalid("depth must be an integer from 1 to 100"))?,
+        _ => return Err(EngineError::invalid(usage)),
+    };
+    let column = match column.map(literal) {
+        None => None,
+        Some(Some(Value::SingleQuotedString(c))) if !c.is_empty() => Some(c.to_lowercase()),
+        Some(_) => return Err(EngineError::invalid(usage)),
+    };
+    Ok(Arguments {
+        table,
+        depth,
+        column,
+    })
 }
 
 impl LineageFunctions {
@@ -129,24 +144,57 @@ impl LineageFunctions {
         direction: Direction,
         args: &[FunctionArg],
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
-        let (table, depth) = arguments(args)?;
+        let Arguments {
+            table,
+            depth,
+            column,
+        } = arguments(args)?;
         crate::system_tables::access::require_admin(
             &Access::load(&self.metastore, &self.rights)?,
             "lineage (system.access.lineage_upstream / lineage_downstream)",
         )?;
+        let Some(column) = column else {
+            let mut cols = vec![
+                Col::str_not_null("source_table_full_name"),
+                Col::str_not_null("source_type"),
+                Col::str_not_null("target_table_full_name"),
+                Col::str_not_null("target_type"),
+                Col::int("depth"),
+            ];
+            let edges = table_edges(self.log.lineage(None, None)?);
+            for hop in walk(edges, &table, direction, depth) {
+                cols[0].push_str(Some(hop.source));
+                cols[1].push_str(Some(hop.about.0));
+                cols[2].push_str(Some(hop.target));
+                cols[3].push_str(Some(hop.about.1));
+                cols[4].push_int(Some(hop.depth as i64));
+            }
+            return mem_table(batch(cols)?);
+        };
         let mut cols = vec![
             Col::str_not_null("source_table_full_name"),
+            Col::str_not_null("source_column_name"),
             Col::str_not_null("source_type"),
             Col::str_not_null("target_table_full_name"),
+            Col::str_not_null("target_column_name"),
             Col::str_not_null("target_type"),
+            Col::str_not_null("transformation_type"),
+            Col::str_not_null("transformation_subtype"),
+            Col::bool("masked"),
             Col::int("depth"),
         ];
-        for hop in walk(&self.log.lineage(None, None)?, &table, direction, depth) {
+        let edges = column_edges(self.log.column_lineage(None, None)?);
+        for hop in walk(edges, &(table, column), direction, depth) {
             cols[0].push_str(Some(hop.source.0));
             cols[1].push_str(Some(hop.source.1));
-            cols[2].push_str(Some(hop.target.0));
-            cols[3].push_str(Some(hop.target.1));
-            cols[4].push_int(Some(hop.depth as i64));
+            cols[2].push_str(Some(hop.about.source_type));
+            cols[3].push_str(Some(hop.target.0));
+            cols[4].push_str(Some(hop.target.1));
+            cols[5].push_str(Some(hop.about.target_type));
+            cols[6].push_str(Some(hop.about.transformation_type));
+            cols[7].push_str(Some(hop.about.transformation_subtype));
+            cols[8].push_bool(Some(hop.about.masked));
+            cols[9].push_int(Some(hop.depth as i64));
         }
         mem_table(batch(cols)?)
     }

@@ -160,6 +160,19 @@ impl Session {
             } else {
                 SaveMode::ErrorIfExists
             };
+            let targets: Vec<String> = plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            self.note_written_columns(
+                &format!("{c}.{s}.{t}"),
+                &plan,
+                &targets,
+                &self.current_catalog(),
+                &self.current_schema(),
+            );
             let handle = storage.uninitialized_table(&url)?;
             let log_store = handle.log_store();
             let snapshot = if exists_at_url {

@@ -55,6 +55,13 @@ impl Session {
         )
         .await?;
         self.note_reads(&plan, &c, &s);
+        let view_columns: Vec<String> = plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        self.note_written_columns(&format!("{c}.{s}.{t}"), &plan, &view_columns, &c, &s);
         if references_table(&plan, &c, &s, &t) {
             return Err(EngineError::invalid(format!(
                 "view '{c}.{s}.{t}' cannot reference itself"

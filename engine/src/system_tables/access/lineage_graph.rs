@@ -2,8 +2,9 @@
 //! what that was made from, ...) or downstream of it (what was made from it), to a depth.
 
 use std::collections::{BTreeSet, HashSet};
+use std::hash::Hash;
 
-use weir_catalog::LineageEdge;
+use weir_catalog::{ColumnEdge, LineageEdge};
 
 /// Which way to walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,42 +13,46 @@ pub(crate) enum Direction {
     Downstream,
 }
 
-/// One edge met on the walk: `source` (and its type) was read to write `target`, `depth` edges
-/// away from the table the walk started at.
+/// One edge met on the walk: `source` was read to write `target` (tables, or columns of
+/// tables), `depth` edges away from where the walk started; `about` is what else the edge
+/// records (the objects' types, a column's transformation).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Hop {
+pub(crate) struct Hop<N, A> {
     pub depth: usize,
-    pub source: (String, String),
-    pub target: (String, String),
+    pub source: N,
+    pub target: N,
+    pub about: A,
 }
 
-/// The distinct edges within `depth` of `start`, nearest first. Reads (edges without a target)
-/// lead nowhere and are left out.
-pub(crate) fn walk(
-    edges: &[LineageEdge],
-    start: &str,
+/// The distinct edges within `depth` of `start`, nearest first. `edges` are
+/// `(source, target, about)`.
+pub(crate) fn walk<N, A>(
+    edges: impl IntoIterator<Item = (N, N, A)>,
+    start: &N,
     direction: Direction,
     depth: usize,
-) -> Vec<Hop> {
-    let distinct: BTreeSet<(&(String, String), &(String, String))> = edges
-        .iter()
-        .filter_map(|e| e.target.as_ref().map(|t| (&e.source, t)))
-        .collect();
+) -> Vec<Hop<N, A>>
+where
+    N: Ord + Hash + Clone,
+    A: Ord + Clone,
+{
+    let distinct: BTreeSet<(N, N, A)> = edges.into_iter().collect();
     let mut hops = vec![];
-    let mut visited: HashSet<&str> = HashSet::from([start]);
-    let mut frontier: HashSet<&str> = HashSet::from([start]);
+    let mut visited: HashSet<&N> = HashSet::from([start]);
+    let mut frontier: HashSet<&N> = HashSet::from([start]);
     for d in 1..=depth {
         let mut next = HashSet::new();
-        for (source, target) in &distinct {
+        for (source, target, about) in &distinct {
             let (near, far) = match direction {
-                Direction::Upstream => (target.0.as_str(), source.0.as_str()),
-                Direction::Downstream => (source.0.as_str(), target.0.as_str()),
+                Direction::Upstream => (target, source),
+                Direction::Downstream => (source, target),
             };
             if frontier.contains(near) {
                 hops.push(Hop {
                     depth: d,
-                    source: (*source).clone(),
-                    target: (*target).clone(),
+                    source: source.clone(),
+                    target: target.clone(),
+                    about: about.clone(),
                 });
                 if visited.insert(far) {
                     next.insert(far);
@@ -61,6 +66,46 @@ pub(crate) fn walk(
     }
     hops.sort();
     hops
+}
+
+/// The table edges of the recorded lineage, for [`walk`]: reads (edges without a target) lead
+/// nowhere and are left out. `about` is the source's and the target's types.
+pub(crate) fn table_edges(
+    edges: Vec<LineageEdge>,
+) -> impl Iterator<Item = (String, String, (String, String))> {
+    edges.into_iter().filter_map(|e| {
+        e.target
+            .map(|(target, target_type)| (e.source.0, target, (e.source.1, target_type)))
+    })
+}
+
+/// What a column edge records besides its ends.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct ColumnHop {
+    pub source_type: String,
+    pub target_type: String,
+    pub transformation_type: String,
+    pub transformation_subtype: String,
+    pub masked: bool,
+}
+
+/// The column edges of the recorded lineage, for [`walk`]: nodes are `(table, column)`.
+pub(crate) fn column_edges(
+    edges: Vec<ColumnEdge>,
+) -> impl Iterator<Item = ((String, String), (String, String), ColumnHop)> {
+    edges.into_iter().map(|e| {
+        (
+            (e.source.0, e.source_column),
+            (e.target.0, e.target_column),
+            ColumnHop {
+                source_type: e.source.1,
+                target_type: e.target.1,
+                transformation_type: e.transformation.0,
+                transformation_subtype: e.transformation.1,
+                masked: e.masked,
+            },
+        )
+    })
 }
 
 #[cfg(test)]
@@ -77,10 +122,24 @@ mod tests {
         }
     }
 
-    fn pairs(hops: &[Hop]) -> Vec<(usize, &str, &str)> {
+    fn pairs(hops: &[Hop<String, (String, String)>]) -> Vec<(usize, &str, &str)> {
         hops.iter()
-            .map(|h| (h.depth, h.source.0.as_str(), h.target.0.as_str()))
+            .map(|h| (h.depth, h.source.as_str(), h.target.as_str()))
             .collect()
+    }
+
+    fn table_walk(
+        edges: &[LineageEdge],
+        start: &str,
+        direction: Direction,
+        depth: usize,
+    ) -> Vec<Hop<String, (String, String)>> {
+        walk(
+            table_edges(edges.to_vec()),
+            &start.to_string(),
+            direction,
+            depth,
+        )
     }
 
     #[test]
@@ -94,7 +153,7 @@ mod tests {
             edge("gold", "report"),
         ];
         assert_eq!(
-            pairs(&walk(&edges, "gold", Direction::Upstream, 5)),
+            pairs(&table_walk(&edges, "gold", Direction::Upstream, 5)),
             vec![
                 (1, "dim", "gold"),
                 (1, "silver", "gold"),
@@ -103,11 +162,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            pairs(&walk(&edges, "gold", Direction::Upstream, 1)),
+            pairs(&table_walk(&edges, "gold", Direction::Upstream, 1)),
             vec![(1, "dim", "gold"), (1, "silver", "gold")]
         );
         assert_eq!(
-            pairs(&walk(&edges, "bronze", Direction::Downstream, 3)),
+            pairs(&table_walk(&edges, "bronze", Direction::Downstream, 3)),
             vec![
                 (1, "bronze", "silver"),
                 (2, "silver", "gold"),

@@ -1,7 +1,9 @@
 //! `system.access`: who did what. `audit` has one row per statement and login attempt;
-//! `table_lineage` one row per table a statement read, with the table it wrote.
+//! `table_lineage` one row per table a statement read, with the table it wrote;
+//! `column_lineage` one row per column written and each column it came from.
 
 mod audit;
+mod column_lineage;
 pub(crate) mod lineage_graph;
 mod table_lineage;
 
@@ -27,4 +29,8 @@ pub(crate) fn require_admin(
 pub(crate) const SCHEMA: &str = "access";
 
 /// Its tables.
-pub(crate) static TABLES: &[&dyn SystemTable] = &[&audit::Audit, &table_lineage::TableLineage];
+pub(crate) static TABLES: &[&dyn SystemTable] = &[
+    &audit::Audit,
+    &table_lineage::TableLineage,
+    &column_lineage::ColumnLineage,
+];

@@ -10,7 +10,7 @@ use crate::system_tables::{Reader, SystemTable};
 pub(crate) struct TableLineage;
 
 /// `catalog.schema.table` split into its parts (a name of another shape keeps it whole).
-fn parts(full: &str) -> [Option<String>; 3] {
+pub(super) fn parts(full: &str) -> [Option<String>; 3] {
     match full.splitn(3, '.').collect::<Vec<_>>().as_slice() {
         [c, s, t] => [
             Some(c.to_string()),
@@ -21,21 +21,42 @@ fn parts(full: &str) -> [Option<String>; 3] {
     }
 }
 
+/// The six columns naming a lineage edge's source, then the six naming its target.
+pub(super) fn side_columns() -> Vec<Col> {
+    let mut cols = vec![];
+    for side in ["source", "target"] {
+        cols.push(Col::str(&format!("{side}_table_full_name")));
+        cols.push(Col::str(&format!("{side}_table_catalog")));
+        cols.push(Col::str(&format!("{side}_table_schema")));
+        cols.push(Col::str(&format!("{side}_table_name")));
+        cols.push(Col::str(&format!("{side}_path")));
+        cols.push(Col::str(&format!("{side}_type")));
+    }
+    cols
+}
+
+/// Fills the six columns of one side from `cols[base..]`: `side` is a name and its type.
+pub(super) fn push_side(cols: &mut [Col], base: usize, side: Option<(String, String)>) {
+    let (name, kind) = match side {
+        Some((n, k)) => (Some(n), Some(k)),
+        None => (None, None),
+    };
+    let [c, s, t] = name.as_deref().map(parts).unwrap_or_default();
+    cols[base].push_str(name);
+    cols[base + 1].push_str(c);
+    cols[base + 2].push_str(s);
+    cols[base + 3].push_str(t);
+    cols[base + 4].push_str(None::<String>);
+    cols[base + 5].push_str(kind);
+}
+
 impl SystemTable for TableLineage {
     fn name(&self) -> &'static str {
         "table_lineage"
     }
 
     fn columns(&self) -> Vec<Col> {
-        let mut cols = vec![];
-        for side in ["source", "target"] {
-            cols.push(Col::str(&format!("{side}_table_full_name")));
-            cols.push(Col::str(&format!("{side}_table_catalog")));
-            cols.push(Col::str(&format!("{side}_table_schema")));
-            cols.push(Col::str(&format!("{side}_table_name")));
-            cols.push(Col::str(&format!("{side}_path")));
-            cols.push(Col::str(&format!("{side}_type")));
-        }
+        let mut cols = side_columns();
         cols.extend([
             Col::str("entity_type"),
             Col::str("entity_id"),
@@ -51,21 +72,8 @@ impl SystemTable for TableLineage {
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
         super::require_admin(reader.access, "system.access.table_lineage")?;
         for e in reader.audit.lineage(reader.time.from, reader.time.until)? {
-            let sides = [Some(e.source), e.target];
-            for (i, side) in sides.into_iter().enumerate() {
-                let base = i * 6;
-                let (name, kind) = match side {
-                    Some((n, k)) => (Some(n), Some(k)),
-                    None => (None, None),
-                };
-                let [c, s, t] = name.as_deref().map(parts).unwrap_or_default();
-                cols[base].push_str(name);
-                cols[base + 1].push_str(c);
-                cols[base + 2].push_str(s);
-                cols[base + 3].push_str(t);
-                cols[base + 4].push_str(None::<String>);
-                cols[base + 5].push_str(kind);
-            }
+            push_side(cols, 0, Some(e.source));
+            push_side(cols, 6, e.target);
             // Set by procedure and job runs (not yet).
             cols[12].push_str(None::<String>);
             cols[13].push_str(None::<String>);

@@ -1,13 +1,17 @@
-//! Table lineage: the observer that turns what a statement's plans read (`TableRead`, from the
-//! resolved plan, never from its text) and what it wrote (its Delta commits, or the view it
-//! defined) into lineage edges, written to the audit log's lineage when the statement
-//! succeeds; `system.access.table_lineage` reads them. A view read is a source of its own (the
-//! view's own edges lead on to its base tables, recorded when it was defined).
+//! The lineage recorder: the observer that turns what a statement's plans read (`TableRead`,
+//! from the resolved plan, never from its text), the column lineage of the writes it planned,
+//! and what it wrote (its Delta commits, or the view it defined) into table and column lineage
+//! edges, written to the audit log's lineage when the statement succeeds;
+//! `system.access.table_lineage` and `system.access.column_lineage` read them. A view read is a
+//! source of its own (the view's own edges lead on to its base tables, recorded when it was
+//! defined).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use weir_catalog::{AuditLog, LineageEdge};
+use weir_catalog::{AuditLog, ColumnEdge, LineageEdge};
+
+use super::ColumnLineage;
 
 use crate::observe::{CommitEvent, EngineObserver, StatementInfo, StatementOutcome, TableRead};
 
@@ -20,6 +24,8 @@ struct Seen {
     reads: Vec<TableRead>,
     /// Full name and type of each object written.
     writes: Vec<(String, &'static str)>,
+    /// The column lineage of each write planned, by target.
+    columns: Vec<(String, ColumnLineage)>,
 }
 
 /// Records table lineage.
@@ -50,8 +56,43 @@ impl LineageRecorder {
     }
 }
 
+/// The column edges of the writes a statement made, from sources it read.
+fn column_edges(statement: &StatementInfo, seen: &Seen) -> Vec<ColumnEdge> {
+    let mut out = vec![];
+    for (target, kind) in &seen.writes {
+        for (_, lineage) in seen.columns.iter().filter(|(t, _)| t == target) {
+            for column in &lineage.columns {
+                for input in &column.inputs {
+                    let s = &input.source;
+                    if !seen.reads.iter().any(|r| r.name == s.table) {
+                        continue;
+                    }
+                    out.push(ColumnEdge {
+                        event_time_ms: statement.started_at_ms,
+                        statement_id: statement.id.to_string(),
+                        created_by: statement.user.clone(),
+                        source: (
+                            s.table.clone(),
+                            if s.is_view { VIEW } else { TABLE }.to_string(),
+                        ),
+                        source_column: s.column.clone(),
+                        target: (target.clone(), kind.to_string()),
+                        target_column: column.name.clone(),
+                        transformation: (
+                            input.subtype.kind().to_string(),
+                            input.subtype.as_str().to_string(),
+                        ),
+                        masked: s.masked,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The edges of a statement that read `reads` and wrote `writes`.
-fn edges(statement: &StatementInfo, seen: Seen) -> Vec<LineageEdge> {
+fn edges(statement: &StatementInfo, seen: &Seen) -> Vec<LineageEdge> {
     let edge = |read: &TableRead, target: Option<(String, String)>| LineageEdge {
         event_time_ms: statement.started_at_ms,
         statement_id: statement.id.to_string(),
@@ -95,6 +136,12 @@ impl EngineObserver for LineageRecorder {
         self.wrote(statement, view, VIEW);
     }
 
+    fn column_lineage(&self, statement: &StatementInfo, target: &str, lineage: &ColumnLineage) {
+        self.seen(statement, |s| {
+            s.columns.push((target.to_string(), lineage.clone()))
+        });
+    }
+
     fn statement_finished(&self, statement: &StatementInfo, outcome: &StatementOutcome) {
         let seen = self
             .running
@@ -104,11 +151,12 @@ impl EngineObserver for LineageRecorder {
         let (Some(seen), StatementOutcome::Succeeded { .. }) = (seen, outcome) else {
             return;
         };
-        let edges = edges(statement, seen);
-        if edges.is_empty() {
+        let edges = edges(statement, &seen);
+        let columns = column_edges(statement, &seen);
+        if edges.is_empty() && columns.is_empty() {
             return;
         }
-        if let Err(e) = self.log.record_lineage(&edges) {
+        if let Err(e) = self.log.record_lineage(&edges, &columns) {
             tracing::error!(statement = %statement.id, "lineage lost: {e}");
         }
     }

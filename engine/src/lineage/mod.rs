@@ -1,0 +1,10 @@
+//! Lineage: which tables and columns each statement's writes came from, read from its resolved
+//! plans ([`columns`]), and recorded for `system.access.table_lineage` and
+//! `system.access.column_lineage` ([`recorder`]).
+
+pub mod columns;
+mod recorder;
+
+pub(crate) use columns::PlanNames;
+pub use columns::{ColumnLineage, InputField, SourceColumn, Subtype, TargetColumn};
+pub(crate) use recorder::LineageRecorder;

@@ -1,0 +1,63 @@
+//! `system.access.column_lineage`: one row per column a statement wrote and each column it came
+//! from, in Databricks' shape plus how (OpenLineage's transformation type and subtype) and
+//! whether the source column was masked for the writer. Readable by admins only, like the table
+//! lineage.
+
+use crate::batches::Col;
+use crate::error::Result;
+use crate::system_tables::{Reader, SystemTable};
+
+use super::table_lineage::{push_side, side_columns};
+
+#[derive(Debug)]
+pub(crate) struct ColumnLineage;
+
+impl SystemTable for ColumnLineage {
+    fn name(&self) -> &'static str {
+        "column_lineage"
+    }
+
+    fn columns(&self) -> Vec<Col> {
+        let mut cols = side_columns();
+        cols.extend([
+            Col::str_not_null("source_column_name"),
+            Col::str_not_null("target_column_name"),
+            Col::str_not_null("transformation_type"),
+            Col::str_not_null("transformation_subtype"),
+            Col::bool("masked"),
+            Col::str("entity_type"),
+            Col::str("entity_id"),
+            Col::str("entity_run_id"),
+            Col::str_not_null("created_by"),
+            Col::time("event_time"),
+            Col::date("event_date"),
+            Col::str_not_null("statement_id"),
+        ]);
+        cols
+    }
+
+    fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
+        super::require_admin(reader.access, "system.access.column_lineage")?;
+        for e in reader
+            .audit
+            .column_lineage(reader.time.from, reader.time.until)?
+        {
+            push_side(cols, 0, Some(e.source));
+            push_side(cols, 6, Some(e.target));
+            cols[12].push_str(Some(e.source_column));
+            cols[13].push_str(Some(e.target_column));
+            cols[14].push_str(Some(e.transformation.0));
+            cols[15].push_str(Some(e.transformation.1));
+            cols[16].push_bool(Some(e.masked));
+            // Set by procedure and job runs (not yet).
+            cols[17].push_str(None::<String>);
+            cols[18].push_str(None::<String>);
+            cols[19].push_str(None::<String>);
+            cols[20].push_str(Some(e.created_by));
+            cols[21].push_int(Some(e.event_time_ms));
+            cols[22].push_date_of_ms(Some(e.event_time_ms));
+            cols[23].push_str(Some(e.statement_id));
+        }
+        Ok(())
+    }
+}
