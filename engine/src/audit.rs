@@ -3,38 +3,22 @@
 //! written when it ends, with the securables it touched: the tables and views its plans read,
 //! then those it wrote.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use weir_catalog::{AuditLog, AuditRecord};
 
 use crate::observe::{
-    ClientInfo, CommitEvent, EngineObserver, LoginEvent, StatementInfo, StatementOutcome, TableRead,
+    ClientInfo, EngineObserver, LoginEvent, StatementInfo, StatementOutcome, StatementTrace,
 };
 
 /// Writes the audit log.
 pub(crate) struct AuditRecorder {
     log: Arc<AuditLog>,
-    /// The tables and views each running statement touched so far.
-    touched: Mutex<HashMap<uuid::Uuid, Vec<String>>>,
 }
 
 impl AuditRecorder {
     pub(crate) fn new(log: Arc<AuditLog>) -> Self {
-        AuditRecorder {
-            log,
-            touched: Mutex::default(),
-        }
-    }
-
-    fn touch(&self, statement: &StatementInfo, names: impl IntoIterator<Item = String>) {
-        let mut touched = self.touched.lock().unwrap_or_else(|p| p.into_inner());
-        let list = touched.entry(statement.id).or_default();
-        for name in names {
-            if !list.contains(&name) {
-                list.push(name);
-            }
-        }
+        AuditRecorder { log }
     }
 
     fn write(&self, record: &AuditRecord) {
@@ -45,30 +29,34 @@ impl AuditRecorder {
     }
 }
 
+/// The tables and views a statement read, then those it wrote, each once.
+fn securables(trace: &StatementTrace) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for name in trace
+        .reads
+        .iter()
+        .map(|r| &r.name)
+        .chain(trace.writes.iter().map(|w| &w.name))
+    {
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
 fn address(client: &ClientInfo) -> Option<String> {
     client.address.map(|a| a.to_string())
 }
 
 impl EngineObserver for AuditRecorder {
-    fn read(&self, statement: &StatementInfo, tables: &[TableRead]) {
-        self.touch(statement, tables.iter().map(|t| t.name.clone()));
-    }
-
-    fn committed(&self, commit: &CommitEvent<'_>) {
-        self.touch(commit.statement, [commit.table.to_string()]);
-    }
-
-    fn view_defined(&self, statement: &StatementInfo, view: &str) {
-        self.touch(statement, [view.to_string()]);
-    }
-
-    fn statement_finished(&self, statement: &StatementInfo, outcome: &StatementOutcome) {
-        let securables = self
-            .touched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&statement.id)
-            .unwrap_or_default();
+    fn statement_finished(
+        &self,
+        statement: &StatementInfo,
+        outcome: &StatementOutcome,
+        trace: &StatementTrace,
+    ) {
+        let securables = securables(trace);
         let (status, rows, sqlstate, error_message) = match outcome {
             StatementOutcome::Succeeded { rows } => {
                 ("succeeded", rows.map(|r| r as i64), None, None)

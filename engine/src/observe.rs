@@ -3,6 +3,10 @@
 //! statement of every session (either front, any protocol message) reports its start and end,
 //! and every Delta write reports its commit (see [`crate::delta::commit`]).
 //!
+//! While a statement runs, the registry gathers its [`StatementTrace`] — the tables and views
+//! its plans read, what it wrote, the column lineage of its writes — once, and hands it to
+//! every observer with the statement's end.
+//!
 //! Observer methods run on the statement's own task: they must be quick and never block (buffer
 //! and hand the work to a task of their own).
 
@@ -114,34 +118,72 @@ pub struct CommitEvent<'a> {
     pub metrics: &'a WriteMetrics,
 }
 
-/// Receives the engine's events. Every method has a default that ignores the event.
-pub trait EngineObserver: Send + Sync {
-    fn statement_started(&self, _statement: &StatementInfo) {}
-    fn statement_finished(&self, _statement: &StatementInfo, _outcome: &StatementOutcome) {}
-    fn committed(&self, _commit: &CommitEvent<'_>) {}
-    /// The tables and views a statement's plan reads (told once per plan it makes: a MERGE
-    /// plans its source and its target).
-    fn read(&self, _statement: &StatementInfo, _tables: &[TableRead]) {}
-    /// A statement defined view `view` (`catalog.schema.view`), which reads what the statement
-    /// read.
-    fn view_defined(&self, _statement: &StatementInfo, _view: &str) {}
-    fn login(&self, _login: &LoginEvent) {}
-    /// The column lineage of a write the statement planned to `target` (`catalog.schema.name`,
-    /// a table or view); told before the write is made (whether it is made, `committed` or
-    /// `view_defined` tells).
-    fn column_lineage(
-        &self,
-        _statement: &StatementInfo,
-        _target: &str,
-        _lineage: &crate::lineage::ColumnLineage,
-    ) {
+/// A table or view a statement wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableWrite {
+    /// `catalog.schema.name`
+    pub name: String,
+    pub is_view: bool,
+    /// Rows it added, when known (a view defines none).
+    pub rows_written: Option<u64>,
+}
+
+/// What one statement touched, gathered while it ran.
+#[derive(Debug, Clone, Default)]
+pub struct StatementTrace {
+    /// The tables and views its plans read, in the order first read.
+    pub reads: Vec<TableRead>,
+    /// The tables it committed to and the views it defined, in order.
+    pub writes: Vec<TableWrite>,
+    /// The column lineage of each write it planned, by target (planned is not made: what was
+    /// made is in `writes`).
+    pub columns: Vec<(String, crate::lineage::ColumnLineage)>,
+}
+
+impl StatementTrace {
+    /// The column lineage planned for `target`, if any.
+    pub fn columns_of<'a>(
+        &'a self,
+        target: &'a str,
+    ) -> impl Iterator<Item = &'a crate::lineage::ColumnLineage> {
+        self.columns
+            .iter()
+            .filter(move |(t, _)| t == target)
+            .map(|(_, l)| l)
+    }
+
+    fn wrote(&mut self, write: TableWrite) {
+        match self.writes.iter_mut().find(|w| w.name == write.name) {
+            Some(w) => {
+                if let Some(rows) = write.rows_written {
+                    w.rows_written = Some(w.rows_written.unwrap_or(0) + rows);
+                }
+            }
+            None => self.writes.push(write),
+        }
     }
 }
 
-/// The observers registered on an engine.
+/// Receives the engine's events. Every method has a default that ignores the event.
+pub trait EngineObserver: Send + Sync {
+    fn statement_started(&self, _statement: &StatementInfo) {}
+    /// The statement ended; `trace` is what it touched.
+    fn statement_finished(
+        &self,
+        _statement: &StatementInfo,
+        _outcome: &StatementOutcome,
+        _trace: &StatementTrace,
+    ) {
+    }
+    fn committed(&self, _commit: &CommitEvent<'_>) {}
+    fn login(&self, _login: &LoginEvent) {}
+}
+
+/// The observers registered on an engine, and the traces of the statements running.
 #[derive(Default)]
 pub struct Observers {
     observers: RwLock<Vec<Arc<dyn EngineObserver>>>,
+    traces: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, StatementTrace>>,
 }
 
 impl Observers {
@@ -163,37 +205,75 @@ impl Observers {
         }
     }
 
+    fn trace(&self, statement: &StatementInfo, f: impl FnOnce(&mut StatementTrace)) {
+        let mut traces = self.traces.lock().unwrap_or_else(|p| p.into_inner());
+        f(traces.entry(statement.id).or_default());
+    }
+
     pub fn statement_started(&self, statement: &StatementInfo) {
         self.each(|o| o.statement_started(statement));
     }
 
     pub fn statement_finished(&self, statement: &StatementInfo, outcome: &StatementOutcome) {
-        self.each(|o| o.statement_finished(statement, outcome));
+        let trace = self
+            .traces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&statement.id)
+            .unwrap_or_default();
+        self.each(|o| o.statement_finished(statement, outcome, &trace));
     }
 
     pub fn committed(&self, commit: &CommitEvent<'_>) {
+        self.trace(commit.statement, |t| {
+            t.wrote(TableWrite {
+                name: commit.table.to_string(),
+                is_view: false,
+                rows_written: commit.metrics.rows_written,
+            })
+        });
         self.each(|o| o.committed(commit));
     }
 
+    /// The tables and views a statement's plan reads (told once per plan it makes: a MERGE
+    /// plans its source and its target).
     pub fn read(&self, statement: &StatementInfo, tables: &[TableRead]) {
-        self.each(|o| o.read(statement, tables));
+        self.trace(statement, |t| {
+            for table in tables {
+                if !t.reads.contains(table) {
+                    t.reads.push(table.clone());
+                }
+            }
+        });
     }
 
+    /// A statement defined view `view` (`catalog.schema.view`), which reads what the statement
+    /// read.
     pub fn view_defined(&self, statement: &StatementInfo, view: &str) {
-        self.each(|o| o.view_defined(statement, view));
+        self.trace(statement, |t| {
+            t.wrote(TableWrite {
+                name: view.to_string(),
+                is_view: true,
+                rows_written: None,
+            })
+        });
     }
 
-    pub fn login(&self, login: &LoginEvent) {
-        self.each(|o| o.login(login));
-    }
-
+    /// The column lineage of a write the statement planned to `target` (`catalog.schema.name`,
+    /// a table or view), told before the write is made.
     pub fn column_lineage(
         &self,
         statement: &StatementInfo,
         target: &str,
         lineage: &crate::lineage::ColumnLineage,
     ) {
-        self.each(|o| o.column_lineage(statement, target, lineage));
+        self.trace(statement, |t| {
+            t.columns.push((target.to_string(), lineage.clone()))
+        });
+    }
+
+    pub fn login(&self, login: &LoginEvent) {
+        self.each(|o| o.login(login));
     }
 }
 

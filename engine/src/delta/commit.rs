@@ -239,7 +239,12 @@ mod tests {
         fn statement_started(&self, s: &StatementInfo) {
             self.0.lock().unwrap().push(Event::Started { id: s.id });
         }
-        fn statement_finished(&self, s: &StatementInfo, outcome: &StatementOutcome) {
+        fn statement_finished(
+            &self,
+            s: &StatementInfo,
+            outcome: &StatementOutcome,
+            _trace: &crate::observe::StatementTrace,
+        ) {
             self.0.lock().unwrap().push(Event::Finished {
                 id: s.id,
                 ok: matches!(outcome, StatementOutcome::Succeeded { .. }),

@@ -6,77 +6,52 @@
 //! source of its own (the view's own edges lead on to its base tables, recorded when it was
 //! defined).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use weir_catalog::{AuditLog, ColumnEdge, LineageEdge};
 
-use super::ColumnLineage;
-
-use crate::observe::{CommitEvent, EngineObserver, StatementInfo, StatementOutcome, TableRead};
+use crate::observe::{EngineObserver, StatementInfo, StatementOutcome, StatementTrace, TableRead};
 
 const TABLE: &str = "TABLE";
 const VIEW: &str = "VIEW";
 
-/// What one running statement read and wrote so far.
-#[derive(Default)]
-struct Seen {
-    reads: Vec<TableRead>,
-    /// Full name and type of each object written.
-    writes: Vec<(String, &'static str)>,
-    /// The column lineage of each write planned, by target.
-    columns: Vec<(String, ColumnLineage)>,
+fn object_type(is_view: bool) -> &'static str {
+    if is_view {
+        VIEW
+    } else {
+        TABLE
+    }
 }
 
-/// Records table lineage.
+/// Records table and column lineage.
 pub(crate) struct LineageRecorder {
     log: Arc<AuditLog>,
-    running: Mutex<HashMap<uuid::Uuid, Seen>>,
 }
 
 impl LineageRecorder {
     pub(crate) fn new(log: Arc<AuditLog>) -> Self {
-        LineageRecorder {
-            log,
-            running: Mutex::default(),
-        }
-    }
-
-    fn seen(&self, statement: &StatementInfo, f: impl FnOnce(&mut Seen)) {
-        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        f(running.entry(statement.id).or_default());
-    }
-
-    fn wrote(&self, statement: &StatementInfo, name: &str, kind: &'static str) {
-        self.seen(statement, |s| {
-            if !s.writes.iter().any(|(n, _)| n == name) {
-                s.writes.push((name.to_string(), kind));
-            }
-        });
+        LineageRecorder { log }
     }
 }
 
 /// The column edges of the writes a statement made, from sources it read.
-fn column_edges(statement: &StatementInfo, seen: &Seen) -> Vec<ColumnEdge> {
+fn column_edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<ColumnEdge> {
     let mut out = vec![];
-    for (target, kind) in &seen.writes {
-        for (_, lineage) in seen.columns.iter().filter(|(t, _)| t == target) {
+    for write in &trace.writes {
+        for lineage in trace.columns_of(&write.name) {
             for column in &lineage.columns {
                 for input in &column.inputs {
                     let s = &input.source;
-                    if !seen.reads.iter().any(|r| r.name == s.table) {
+                    if !trace.reads.iter().any(|r| r.name == s.table) {
                         continue;
                     }
                     out.push(ColumnEdge {
                         event_time_ms: statement.started_at_ms,
                         statement_id: statement.id.to_string(),
                         created_by: statement.user.clone(),
-                        source: (
-                            s.table.clone(),
-                            if s.is_view { VIEW } else { TABLE }.to_string(),
-                        ),
+                        source: (s.table.clone(), object_type(s.is_view).to_string()),
                         source_column: s.column.clone(),
-                        target: (target.clone(), kind.to_string()),
+                        target: (write.name.clone(), object_type(write.is_view).to_string()),
                         target_column: column.name.clone(),
                         transformation: (
                             input.subtype.kind().to_string(),
@@ -91,68 +66,45 @@ fn column_edges(statement: &StatementInfo, seen: &Seen) -> Vec<ColumnEdge> {
     out
 }
 
-/// The edges of a statement that read `reads` and wrote `writes`.
-fn edges(statement: &StatementInfo, seen: &Seen) -> Vec<LineageEdge> {
+/// The table edges of a statement: each read to each write, or reads alone.
+fn edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<LineageEdge> {
     let edge = |read: &TableRead, target: Option<(String, String)>| LineageEdge {
         event_time_ms: statement.started_at_ms,
         statement_id: statement.id.to_string(),
         created_by: statement.user.clone(),
-        source: (
-            read.name.clone(),
-            if read.is_view { VIEW } else { TABLE }.to_string(),
-        ),
+        source: (read.name.clone(), object_type(read.is_view).to_string()),
         target,
     };
-    if seen.writes.is_empty() {
-        return seen.reads.iter().map(|r| edge(r, None)).collect();
+    if trace.writes.is_empty() {
+        return trace.reads.iter().map(|r| edge(r, None)).collect();
     }
-    seen.writes
+    trace
+        .writes
         .iter()
-        .flat_map(|(name, kind)| {
-            seen.reads
-                .iter()
-                .map(move |r| (r, Some((name.clone(), kind.to_string()))))
+        .flat_map(|w| {
+            trace.reads.iter().map(move |r| {
+                (
+                    r,
+                    Some((w.name.clone(), object_type(w.is_view).to_string())),
+                )
+            })
         })
         .map(|(r, target)| edge(r, target))
         .collect()
 }
 
 impl EngineObserver for LineageRecorder {
-    fn read(&self, statement: &StatementInfo, tables: &[TableRead]) {
-        self.seen(statement, |s| {
-            for t in tables {
-                if !s.reads.contains(t) {
-                    s.reads.push(t.clone());
-                }
-            }
-        });
-    }
-
-    fn committed(&self, commit: &CommitEvent<'_>) {
-        self.wrote(commit.statement, commit.table, TABLE);
-    }
-
-    fn view_defined(&self, statement: &StatementInfo, view: &str) {
-        self.wrote(statement, view, VIEW);
-    }
-
-    fn column_lineage(&self, statement: &StatementInfo, target: &str, lineage: &ColumnLineage) {
-        self.seen(statement, |s| {
-            s.columns.push((target.to_string(), lineage.clone()))
-        });
-    }
-
-    fn statement_finished(&self, statement: &StatementInfo, outcome: &StatementOutcome) {
-        let seen = self
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&statement.id);
-        let (Some(seen), StatementOutcome::Succeeded { .. }) = (seen, outcome) else {
+    fn statement_finished(
+        &self,
+        statement: &StatementInfo,
+        outcome: &StatementOutcome,
+        trace: &StatementTrace,
+    ) {
+        if !matches!(outcome, StatementOutcome::Succeeded { .. }) {
             return;
-        };
-        let edges = edges(statement, &seen);
-        let columns = column_edges(statement, &seen);
+        }
+        let edges = edges(statement, trace);
+        let columns = column_edges(statement, trace);
         if edges.is_empty() && columns.is_empty() {
             return;
         }
