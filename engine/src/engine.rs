@@ -27,6 +27,8 @@ pub struct EngineConfig {
     pub audit_retention_days: Option<u32>,
     /// Whether statements and logins are audited and lineage recorded.
     pub audit: bool,
+    /// Where OpenLineage events go; `None` sends none.
+    pub openlineage: Option<crate::lineage::openlineage::OpenLineageConfig>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -89,6 +91,13 @@ impl Engine {
             &config.data_dir.join("audit.db"),
             config.audit_retention_days,
         )?);
+        let openlineage = config
+            .openlineage
+            .as_ref()
+            .filter(|c| c.file.is_some() || c.url.is_some())
+            .map(|c| crate::lineage::openlineage::OpenLineageEmitter::start(c, metastore.clone()))
+            .transpose()?
+            .map(Arc::new);
         let runtime = RuntimeEnvBuilder::new().build_arc()?;
         let state = Arc::new(EngineState {
             metastore,
@@ -100,7 +109,14 @@ impl Engine {
             base_state: crate::session_state::base_state(runtime.clone()),
             views: Arc::new(crate::views::StoredViews),
             audit: audit.clone(),
+            openlineage_sinks: openlineage
+                .as_ref()
+                .map(|o| o.statuses())
+                .unwrap_or_default(),
         });
+        if let Some(emitter) = openlineage {
+            state.observers.add(emitter);
+        }
         if config.audit {
             state
                 .observers

@@ -47,6 +47,8 @@ pub struct EngineState {
     pub views: Arc<dyn ViewPlanner>,
     /// The audit log, written by `audit::AuditRecorder`, read by `system.access.audit`.
     pub audit: Arc<AuditLog>,
+    /// What each OpenLineage sink has done (`system.access.openlineage_sinks`).
+    pub openlineage_sinks: Vec<Arc<crate::lineage::openlineage::SinkStatus>>,
 }
 
 impl std::fmt::Debug for EngineState {

@@ -75,6 +75,22 @@ impl StatementKind {
     }
 
     /// A stable lower-case name (audit's action).
+    /// Whether the statement writes a table's data or defines a view over data: what
+    /// OpenLineage tells as a run.
+    pub fn writes_data(self) -> bool {
+        matches!(
+            self,
+            StatementKind::Insert
+                | StatementKind::Update
+                | StatementKind::Delete
+                | StatementKind::Merge
+                | StatementKind::CreateTableAsSelect
+                | StatementKind::CreateView
+                | StatementKind::Restore
+                | StatementKind::Ingest
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             StatementKind::Query => "query",

@@ -79,6 +79,21 @@ pub struct ServeArgs {
     /// Record the audit log and table lineage (`system.access.*`). [default: true]
     #[arg(long, env = "WEIR_AUDIT")]
     pub audit: Option<bool>,
+    /// Append OpenLineage events (one JSON document per line) to this file.
+    #[arg(long, env = "WEIR_OPENLINEAGE_FILE")]
+    pub openlineage_file: Option<PathBuf>,
+    /// Send OpenLineage events to this collector (POST URL/api/v1/lineage, Marquez's API).
+    #[arg(long, env = "WEIR_OPENLINEAGE_URL")]
+    pub openlineage_url: Option<String>,
+    /// API key sent to the OpenLineage URL as a bearer token.
+    #[arg(long, env = "WEIR_OPENLINEAGE_API_KEY", hide_env_values = true)]
+    pub openlineage_api_key: Option<String>,
+    /// Namespace of Weir's OpenLineage jobs and of datasets named by table name. [default: weir]
+    #[arg(long, env = "WEIR_OPENLINEAGE_NAMESPACE")]
+    pub openlineage_namespace: Option<String>,
+    /// OpenLineage events that may wait for each sink before new ones are dropped. [default: 10000]
+    #[arg(long, env = "WEIR_OPENLINEAGE_QUEUE")]
+    pub openlineage_queue: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +115,11 @@ struct FileConfig {
     shutdown_grace_secs: Option<u64>,
     audit_retention_days: Option<u32>,
     audit: Option<bool>,
+    openlineage_file: Option<PathBuf>,
+    openlineage_url: Option<String>,
+    openlineage_api_key: Option<String>,
+    openlineage_namespace: Option<String>,
+    openlineage_queue: Option<usize>,
 }
 
 /// Weir's own events at info; the libraries' (delta-rs logs every snapshot load) at warn, and
@@ -122,6 +142,8 @@ pub struct ServerConfig {
     /// `None`: audit records are kept forever.
     pub audit_retention_days: Option<u32>,
     pub audit: bool,
+    /// `None` when no sink is configured.
+    pub openlineage: Option<weir_engine::lineage::openlineage::OpenLineageConfig>,
 }
 
 impl ServerConfig {
@@ -202,6 +224,29 @@ impl ServerConfig {
                 days => Some(days),
             },
             audit: args.audit.or(file.audit).unwrap_or(true),
+            openlineage: {
+                let file_sink = args.openlineage_file.or(file.openlineage_file);
+                let url = args.openlineage_url.or(file.openlineage_url);
+                let queue = args
+                    .openlineage_queue
+                    .or(file.openlineage_queue)
+                    .unwrap_or(10_000);
+                if queue == 0 {
+                    anyhow::bail!("openlineage_queue must be at least 1");
+                }
+                (file_sink.is_some() || url.is_some()).then(|| {
+                    weir_engine::lineage::openlineage::OpenLineageConfig {
+                        namespace: args
+                            .openlineage_namespace
+                            .or(file.openlineage_namespace)
+                            .unwrap_or_else(|| "weir".into()),
+                        file: file_sink,
+                        url,
+                        api_key: args.openlineage_api_key.or(file.openlineage_api_key),
+                        queue_capacity: queue,
+                    }
+                })
+            },
         })
     }
 }

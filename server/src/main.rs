@@ -58,6 +58,7 @@ async fn serve(config: ServerConfig) -> Result<()> {
         admin_password: std::env::var("WEIR_ADMIN_PASSWORD").ok(),
         audit_retention_days: config.audit_retention_days,
         audit: config.audit,
+        openlineage: config.openlineage.clone(),
     })
     .map_err(|e| anyhow::anyhow!("{e}"))
     .with_context(|| format!("opening data directory {}", config.data_dir.display()))?;

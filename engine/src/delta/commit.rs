@@ -299,6 +299,7 @@ mod tests {
             admin_password: Some("pw".into()),
             audit_retention_days: None,
             audit: true,
+            openlineage: None,
         })
         .unwrap();
         let recorder = Arc::new(Recorder::default());

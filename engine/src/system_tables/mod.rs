@@ -48,6 +48,8 @@ pub(crate) struct Reader<'a> {
     /// catalog the reader may see (`system.information_schema`).
     pub catalogs: &'a [String],
     pub audit: &'a AuditLog,
+    /// The OpenLineage sinks and what they have done.
+    pub openlineage_sinks: &'a [Arc<crate::lineage::openlineage::SinkStatus>],
     /// The events the query's filters allow (log tables read only these).
     pub time: TimeRange,
 }
@@ -126,6 +128,7 @@ impl SystemTableScan {
             access: &access,
             catalogs: &catalogs,
             audit: &self.state.audit,
+            openlineage_sinks: &self.state.openlineage_sinks,
             time,
         };
         let mut cols = self.table.columns();

@@ -1,10 +1,12 @@
 //! `system.access`: who did what. `audit` has one row per statement and login attempt;
 //! `table_lineage` one row per table a statement read, with the table it wrote;
-//! `column_lineage` one row per column written and each column it came from.
+//! `column_lineage` one row per column written and each column it came from;
+//! `openlineage_sinks` one row per OpenLineage sink with its delivery counts.
 
 mod audit;
 mod column_lineage;
 pub(crate) mod lineage_graph;
+mod openlineage_sinks;
 mod table_lineage;
 
 use crate::system_tables::SystemTable;
@@ -33,4 +35,5 @@ pub(crate) static TABLES: &[&dyn SystemTable] = &[
     &audit::Audit,
     &table_lineage::TableLineage,
     &column_lineage::ColumnLineage,
+    &openlineage_sinks::OpenLineageSinks,
 ];
