@@ -13,6 +13,15 @@ use crate::error::{EngineError, Result};
 use crate::output::StatementOutput;
 use crate::parser::{GovernanceStatement as G, GrantTarget, Name};
 use crate::session::Session;
+use crate::system_tables::catalog::{is_system, system_securable, SYSTEM_CATALOG};
+
+/// What may be granted on `system` and its tables, which Weir alone writes.
+const SYSTEM_PRIVILEGES: &[Privilege] = &[
+    Privilege::UseCatalog,
+    Privilege::UseSchema,
+    Privilege::Select,
+    Privilege::Browse,
+];
 
 impl Session {
     /// The securable a GRANT target names, checked to exist.
@@ -20,6 +29,7 @@ impl Session {
         let m = &self.state.metastore;
         Ok(match target {
             GrantTarget::Metastore => Securable::Metastore,
+            GrantTarget::Catalog(c) if c == SYSTEM_CATALOG => Securable::Catalog(c.clone()),
             GrantTarget::Catalog(c) => {
                 if m.get_catalog(c)?.is_none() {
                     return Err(crate::system_tables::catalog::missing_catalog(&c));
@@ -28,6 +38,9 @@ impl Session {
             }
             GrantTarget::Schema(n) => {
                 let (c, s) = self.qualify_schema(n)?;
+                if c == SYSTEM_CATALOG {
+                    return system_securable(&s, None);
+                }
                 if m.get_schema(&c, &s)?.is_none() {
                     return Err(EngineError::UndefinedSchema(format!(
                         "schema '{c}.{s}' does not exist"
@@ -37,6 +50,9 @@ impl Session {
             }
             GrantTarget::Table(n) => {
                 let (c, s, t) = self.qualify_table(n)?;
+                if c == SYSTEM_CATALOG {
+                    return system_securable(&s, Some(&t));
+                }
                 let e = self.lookup_table(&c, &s, &t)?;
                 table_securable(&e)
             }
@@ -162,6 +178,17 @@ impl Session {
                     access.require_admin("grant on the metastore")?;
                 }
                 for p in &privileges {
+                    if is_system(&securable) && !SYSTEM_PRIVILEGES.contains(p) {
+                        return Err(EngineError::Coded {
+                            sqlstate: "0LP01",
+                            message: format!(
+                                "privilege {} cannot be granted on {}: the system catalog is \
+                                 read-only (USE CATALOG, USE SCHEMA, SELECT and BROWSE can be)",
+                                p.as_str(),
+                                securable.full_name()
+                            ),
+                        });
+                    }
                     if !p.applies_to(securable.kind()) {
                         return Err(EngineError::Coded {
                             sqlstate: "0LP01",
@@ -172,6 +199,12 @@ impl Session {
                             ),
                         });
                     }
+                }
+                if !columns.is_empty() && is_system(&securable) {
+                    return Err(EngineError::Coded {
+                        sqlstate: "0LP01",
+                        message: "column grants are not supported on system tables".into(),
+                    });
                 }
                 if !columns.is_empty() {
                     let Securable::Table(c, s, t) = &securable else {
@@ -204,6 +237,11 @@ impl Session {
             }
             G::SetOwner { on, owner } => {
                 let securable = self.securable_of(&on)?;
+                if is_system(&securable) {
+                    return Err(crate::system_tables::catalog::missing_catalog(
+                        SYSTEM_CATALOG,
+                    ));
+                }
                 access.require_manage(&securable)?;
                 self.require_principal(&owner)?;
                 access.require_may_give_to(&owner)?;

@@ -4,7 +4,9 @@
 //! `lineage_upstream('c.s.t', depth, 'column')`, walk the column lineage the same way. They are placed
 //! into the plan by a `RelationPlanner`. The Postgres compatibility rewrites strip the schema
 //! from every table function call before planning (DataFusion resolves them by bare name), so
-//! `lineage_upstream(...)` is the same call. Like the lineage table, they are for admins.
+//! `lineage_upstream(...)` is the same call. They read what `system.access.table_lineage` (or
+//! `column_lineage`) would show the reader: its grant is needed, and a walk never passes
+//! through a table the reader may not see.
 
 use std::sync::Arc;
 
@@ -149,10 +151,14 @@ impl LineageFunctions {
             depth,
             column,
         } = arguments(args)?;
-        crate::system_tables::access::require_admin(
-            &Access::load(&self.metastore, &self.rights)?,
-            "lineage (system.access.lineage_upstream / lineage_downstream)",
-        )?;
+        let access = Access::load(&self.metastore, &self.rights)?;
+        let lineage_table = if column.is_some() {
+            "column_lineage"
+        } else {
+            "table_lineage"
+        };
+        crate::system_tables::access::require_select(&access, lineage_table)?;
+        let visible = crate::system_tables::access::Visibility::new(&access, &self.metastore);
         let Some(column) = column else {
             let mut cols = vec![
                 Col::str_not_null("source_table_full_name"),
@@ -161,7 +167,8 @@ impl LineageFunctions {
                 Col::str_not_null("target_type"),
                 Col::int("depth"),
             ];
-            let edges = table_edges(self.log.lineage(None, None)?);
+            let edges = table_edges(self.log.lineage(None, None)?)
+                .filter(|(source, target, _)| visible.table(source) && visible.table(target));
             for hop in walk(edges, &table, direction, depth) {
                 cols[0].push_str(Some(hop.source));
                 cols[1].push_str(Some(hop.about.0));
@@ -183,7 +190,10 @@ impl LineageFunctions {
             Col::bool("masked"),
             Col::int("depth"),
         ];
-        let edges = column_edges(self.log.column_lineage(None, None)?);
+        let edges =
+            column_edges(self.log.column_lineage(None, None)?).filter(|(source, target, _)| {
+                visible.column(&source.0, &source.1) && visible.column(&target.0, &target.1)
+            });
         for hop in walk(edges, &(table, column), direction, depth) {
             cols[0].push_str(Some(hop.source.0));
             cols[1].push_str(Some(hop.source.1));

@@ -27,6 +27,50 @@ pub(crate) fn missing_catalog(name: &str) -> EngineError {
     }
 }
 
+/// The tables of schema `schema` of `system`; `None` when it has no such schema.
+fn schema_tables(
+    schema: &str,
+) -> Option<&'static [&'static dyn crate::system_tables::SystemTable]> {
+    match schema {
+        access::SCHEMA => Some(access::TABLES),
+        INFORMATION_SCHEMA => Some(information_schema::TABLES),
+        _ => None,
+    }
+}
+
+/// The securable of a schema or table of `system` a GRANT names, checked to exist.
+pub(crate) fn system_securable(
+    schema: &str,
+    table: Option<&str>,
+) -> crate::error::Result<weir_catalog::Securable> {
+    use weir_catalog::Securable;
+    let tables = schema_tables(schema).ok_or_else(|| {
+        EngineError::UndefinedSchema(format!("schema '{SYSTEM_CATALOG}.{schema}' does not exist"))
+    })?;
+    match table {
+        None => Ok(Securable::Schema(SYSTEM_CATALOG.into(), schema.into())),
+        Some(t) if tables.iter().any(|st| st.name() == t) => Ok(Securable::Table(
+            SYSTEM_CATALOG.into(),
+            schema.into(),
+            t.into(),
+        )),
+        Some(t) => Err(EngineError::UndefinedTable(format!(
+            "table '{SYSTEM_CATALOG}.{schema}.{t}' does not exist"
+        ))),
+    }
+}
+
+/// Whether `on` is `system` or one of its schemas or tables.
+pub(crate) fn is_system(on: &weir_catalog::Securable) -> bool {
+    use weir_catalog::Securable;
+    match on {
+        Securable::Catalog(c) | Securable::Schema(c, _) | Securable::Table(c, _, _) => {
+            c == SYSTEM_CATALOG
+        }
+        Securable::Metastore | Securable::Function(..) => false,
+    }
+}
+
 /// `system`, as one principal sees it.
 #[derive(Debug)]
 pub(crate) struct SystemCatalog {
@@ -40,21 +84,13 @@ impl CatalogProvider for SystemCatalog {
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        match name.to_lowercase().as_str() {
-            access::SCHEMA => Some(Arc::new(SystemSchema {
-                state: self.state.clone(),
-                tables: access::TABLES,
-                scope: Scope::AllVisible,
-                rights: self.rights.clone(),
-            })),
-            INFORMATION_SCHEMA => Some(Arc::new(SystemSchema {
-                state: self.state.clone(),
-                tables: information_schema::TABLES,
-                scope: Scope::AllVisible,
-                rights: self.rights.clone(),
-            })),
-            _ => None,
-        }
+        let tables = schema_tables(&name.to_lowercase())?;
+        Some(Arc::new(SystemSchema {
+            state: self.state.clone(),
+            tables,
+            scope: Scope::AllVisible,
+            rights: self.rights.clone(),
+        }))
     }
 
     fn register_schema(

@@ -1,7 +1,8 @@
 //! `system.access.audit`: one row per statement (both fronts, every protocol message that runs
 //! one, Flight bulk ingest, text that did not parse) and per login attempt, in Databricks'
-//! shape with Weir's statement columns. Statement texts and error messages name objects and
-//! values of every user, so the table is readable by admins only.
+//! shape with Weir's statement columns. Admins read it, and whoever is granted SELECT on it;
+//! those see their own rows and the rows of statements whose tables and views they may all see
+//! whole (a statement's text names its tables and columns).
 
 use crate::batches::Col;
 use crate::error::Result;
@@ -40,8 +41,17 @@ impl SystemTable for Audit {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        super::require_admin(reader.access, "system.access.audit")?;
+        super::require_select(reader.access, self.name())?;
+        let visible = super::Visibility::new(reader.access, reader.metastore);
+        let me = reader.access.user();
         for r in reader.audit.records(reader.time.from, reader.time.until)? {
+            if !visible.everything()
+                && r.user != me
+                && (r.securables.is_empty()
+                    || !r.securables.iter().all(|s| visible.whole_table(s)))
+            {
+                continue;
+            }
             let decision = if r.sqlstate.as_deref().is_some_and(|s| DENIED.contains(&s)) {
                 "denied"
             } else {

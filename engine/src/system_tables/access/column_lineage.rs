@@ -1,7 +1,7 @@
 //! `system.access.column_lineage`: one row per column a statement wrote and each column it came
 //! from, in Databricks' shape plus how (OpenLineage's transformation type and subtype) and
-//! whether the source column was masked for the writer. Readable by admins only, like the table
-//! lineage.
+//! whether the source column was masked for the writer. Admins read it, and whoever is granted
+//! SELECT on it; those see the rows whose tables and columns they may see.
 
 use crate::batches::Col;
 use crate::error::Result;
@@ -37,11 +37,17 @@ impl SystemTable for ColumnLineage {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        super::require_admin(reader.access, "system.access.column_lineage")?;
+        super::require_select(reader.access, self.name())?;
+        let visible = super::Visibility::new(reader.access, reader.metastore);
         for e in reader
             .audit
             .column_lineage(reader.time.from, reader.time.until)?
         {
+            if !visible.column(&e.source.0, &e.source_column)
+                || !visible.column(&e.target.0, &e.target_column)
+            {
+                continue;
+            }
             push_side(cols, 0, Some(e.source));
             push_side(cols, 6, Some(e.target));
             cols[12].push_str(Some(e.source_column));

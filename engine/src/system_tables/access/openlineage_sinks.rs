@@ -1,6 +1,7 @@
 //! `system.access.openlineage_sinks`: one row per OpenLineage sink (`--openlineage-file`,
 //! `--openlineage-url`) with what it has delivered, retried and dropped, so that a collector
-//! that is down shows here rather than in any user's statement. Readable by admins only.
+//! that is down shows here rather than in any user's statement. Admins read it, and whoever is
+//! granted SELECT on it.
 
 use crate::batches::Col;
 use crate::error::Result;
@@ -29,7 +30,7 @@ impl SystemTable for OpenLineageSinks {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        super::require_admin(reader.access, "system.access.openlineage_sinks")?;
+        super::require_select(reader.access, self.name())?;
         for sink in reader.openlineage_sinks {
             let c = sink.counts();
             cols[0].push_str(Some(sink.kind));

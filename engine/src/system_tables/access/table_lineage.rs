@@ -1,6 +1,6 @@
 //! `system.access.table_lineage`: one row per table or view a statement read, with the table or
-//! view it wrote (none for a read), in Databricks' shape. Lineage names tables of every user,
-//! so the table is readable by admins only.
+//! view it wrote (none for a read), in Databricks' shape. Admins read it, and whoever is
+//! granted SELECT on it; those see the rows whose tables they may see.
 
 use crate::batches::Col;
 use crate::error::Result;
@@ -70,8 +70,14 @@ impl SystemTable for TableLineage {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        super::require_admin(reader.access, "system.access.table_lineage")?;
+        super::require_select(reader.access, self.name())?;
+        let visible = super::Visibility::new(reader.access, reader.metastore);
         for e in reader.audit.lineage(reader.time.from, reader.time.until)? {
+            if !visible.table(&e.source.0)
+                || e.target.as_ref().is_some_and(|t| !visible.table(&t.0))
+            {
+                continue;
+            }
             push_side(cols, 0, Some(e.source));
             push_side(cols, 6, e.target);
             // Set by procedure and job runs (not yet).
