@@ -12,6 +12,7 @@ use crate::error::{EngineError, Result};
 use crate::pg_compat::PgCatalogs;
 use crate::session::Session;
 use crate::storage::StorageConfig;
+use crate::system_tables::catalog::SYSTEM_CATALOG;
 
 /// How to open an engine.
 #[derive(Debug, Clone)]
@@ -171,12 +172,15 @@ impl Engine {
             .filter(|c| !c.is_empty())
             .unwrap_or(weir_catalog::DEFAULT_CATALOG)
             .to_lowercase();
-        if self.state.metastore.get_catalog(&catalog)?.is_none() {
+        if !self.catalog_exists(&catalog)? {
             return Err(EngineError::UndefinedCatalog(format!(
                 "database \"{catalog}\" does not exist"
             )));
         }
-        let schema = if self
+        let schema = if catalog == SYSTEM_CATALOG {
+            // `system` has no `default` schema; every reader may read its information_schema.
+            crate::system_tables::information_schema::SCHEMA.to_string()
+        } else if self
             .state
             .metastore
             .get_schema(&catalog, DEFAULT_SCHEMA)?
@@ -200,12 +204,10 @@ impl Engine {
         ))
     }
 
+    /// Whether `catalog` is a catalog of the metastore or `system`.
     pub fn catalog_exists(&self, catalog: &str) -> Result<bool> {
-        Ok(self
-            .state
-            .metastore
-            .get_catalog(&catalog.to_lowercase())?
-            .is_some())
+        let catalog = catalog.to_lowercase();
+        Ok(catalog == SYSTEM_CATALOG || self.state.metastore.get_catalog(&catalog)?.is_some())
     }
 }
 

@@ -31,8 +31,8 @@ pub const TABLE_TYPES: [&str; 2] = ["TABLE", "VIEW"];
 impl Session {
     /// Catalog names, sorted.
     pub fn list_catalogs(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = self
-            .access()?
+        let access = self.access()?;
+        let mut names: Vec<String> = crate::system_tables::listed::Listed(&access)
             .catalogs()?
             .into_iter()
             .map(|c| c.name)
@@ -50,7 +50,7 @@ impl Session {
         let access = self.access()?;
         let mut out = Vec::new();
         for c in catalogs {
-            for s in access.schemas(&c)? {
+            for s in crate::system_tables::listed::Listed(&access).schemas(&c)? {
                 out.push((c.clone(), s.name));
             }
         }
@@ -72,7 +72,7 @@ impl Session {
         let mut out = Vec::new();
         for c in catalogs {
             // Only what the user may see, each table with only its visible columns.
-            for entry in access.tables(&c, None)? {
+            for entry in crate::system_tables::listed::Listed(&access).tables(&c, None)? {
                 let arrow_schema = if with_schema {
                     let fields = entry
                         .columns

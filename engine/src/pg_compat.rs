@@ -101,6 +101,22 @@ impl MetastoreCatalogInfo {
         Access::load(&self.metastore, &self.rights)
             .map_err(|e| DataFusionError::External(Box::new(e)))
     }
+
+    /// What listings show the reader (the `system` catalog included).
+    fn listed<T>(
+        &self,
+        f: impl FnOnce(&crate::system_tables::listed::Listed<'_>) -> crate::error::Result<T>,
+    ) -> Result<T, DataFusionError> {
+        listed(self.access()?, f)
+    }
+}
+
+/// `f` over what listings show `access`'s principal (the `system` catalog included).
+fn listed<T>(
+    access: Access,
+    f: impl FnOnce(&crate::system_tables::listed::Listed<'_>) -> crate::error::Result<T>,
+) -> Result<T, DataFusionError> {
+    f(&crate::system_tables::listed::Listed(&access)).map_err(eng)
 }
 
 fn eng(e: crate::error::EngineError) -> DataFusionError {
@@ -117,9 +133,7 @@ impl std::fmt::Debug for MetastoreCatalogInfo {
 impl CatalogInfo for MetastoreCatalogInfo {
     async fn catalog_names(&self) -> Result<Vec<String>, DataFusionError> {
         Ok(self
-            .access()?
-            .catalogs()
-            .map_err(eng)?
+            .listed(|l| l.catalogs())?
             .into_iter()
             .map(|c| c.name)
             .collect())
@@ -133,13 +147,13 @@ impl CatalogInfo for MetastoreCatalogInfo {
             return Ok(Some(vec![]));
         }
         let mut names: Vec<String> = self
-            .access()?
-            .schemas(catalog_name)
-            .map_err(eng)?
+            .listed(|l| l.schemas(catalog_name))?
             .into_iter()
             .map(|s| s.name)
             .collect();
-        names.push("information_schema".into());
+        if !names.iter().any(|n| n == "information_schema") {
+            names.push("information_schema".into());
+        }
         Ok(Some(names))
     }
 
@@ -155,9 +169,7 @@ impl CatalogInfo for MetastoreCatalogInfo {
             return Ok(Some(self.information_schema.clone()));
         }
         Ok(Some(
-            self.access()?
-                .tables(catalog_name, Some(schema_name))
-                .map_err(eng)?
+            self.listed(|l| l.tables(catalog_name, Some(schema_name)))?
                 .into_iter()
                 .map(|t| t.name)
                 .collect(),
@@ -170,11 +182,7 @@ impl CatalogInfo for MetastoreCatalogInfo {
         schema_name: &str,
         table_name: &str,
     ) -> Result<Option<SchemaRef>, DataFusionError> {
-        let Some(t) = self
-            .access()?
-            .table(catalog_name, schema_name, table_name)
-            .map_err(eng)?
-        else {
+        let Some(t) = self.listed(|l| l.table(catalog_name, schema_name, table_name))? else {
             return Ok(None);
         };
         let fields: Vec<Field> = t
@@ -424,13 +432,11 @@ impl WeirPgCatalog {
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
         const PG_CLASS_OID: i64 = 1259;
         let relations = self.relations().await?;
-        let tables: HashMap<(String, String), weir_catalog::TableEntry> = self
-            .access()?
-            .tables(self.catalog(), None)
-            .map_err(eng)?
-            .into_iter()
-            .map(|t| ((t.schema.clone(), t.name.clone()), t))
-            .collect();
+        let tables: HashMap<(String, String), weir_catalog::TableEntry> =
+            listed(self.access()?, |l| l.tables(self.catalog(), None))?
+                .into_iter()
+                .map(|t| ((t.schema.clone(), t.name.clone()), t))
+                .collect();
         let (mut objoid, mut classoid, mut objsubid, mut text) = (vec![], vec![], vec![], vec![]);
         for (oid, key) in &relations {
             let Some(t) = tables.get(key) else { continue };
@@ -476,10 +482,7 @@ impl WeirPgCatalog {
         &self,
         table: Arc<dyn datafusion::catalog::TableProvider>,
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
-        let catalogs: std::collections::HashSet<String> = self
-            .access()?
-            .catalogs()
-            .map_err(eng)?
+        let catalogs: std::collections::HashSet<String> = listed(self.access()?, |l| l.catalogs())?
             .into_iter()
             .map(|c| c.name)
             .collect();

@@ -590,9 +590,14 @@ async fn metadata_comes_from_the_metastore() {
 
     let info = c.get_catalogs().await.unwrap();
     let catalogs = rows_text(&fetch(&mut c, info).await.unwrap());
+    // `system` is listed like any catalog.
     assert_eq!(
         catalogs,
-        vec![vec!["main".to_string()], vec!["other".to_string()]]
+        vec![
+            vec!["main".to_string()],
+            vec!["other".to_string()],
+            vec!["system".to_string()]
+        ]
     );
 
     // No catalog: schemas of every catalog; patterns filter.
@@ -653,13 +658,18 @@ async fn metadata_comes_from_the_metastore() {
         .await
         .unwrap();
     let rows = rows_text(&fetch(&mut c, info).await.unwrap());
-    assert_eq!(
-        rows,
-        vec![vec!["main", "sales", "big", "VIEW"]
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>()]
-    );
+    // The system tables are read-only and computed: listed as views.
+    let views: Vec<Vec<String>> = [
+        ["main", "sales", "big", "VIEW"],
+        ["system", "access", "audit", "VIEW"],
+        ["system", "access", "column_lineage", "VIEW"],
+        ["system", "access", "openlineage_sinks", "VIEW"],
+        ["system", "access", "table_lineage", "VIEW"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|s| s.to_string()).collect())
+    .collect();
+    assert_eq!(rows, views);
 
     // Listing never opens a Delta log, even with schemas: it still works without the data.
     let location = query(&mut c, "DESCRIBE DETAIL main.sales.orders")

@@ -219,3 +219,34 @@ def test_the_notebook_example_runs(server):
     assert out.returncode == 0, out.stderr
     assert "wrote 3 rows" in out.stdout
     assert "psql: Busan|50000.0; Jeju|40000.0; Seoul|60000.0" in out.stdout
+
+
+def test_the_system_catalog_is_listed_to_those_who_may_use_it(server_factory):
+    srv = server_factory()
+    with srv.adbc() as admin:
+        objects = admin.adbc_get_objects(catalog_filter="system").read_all().to_pylist()
+        [system] = objects
+        assert [s["db_schema_name"] for s in system["catalog_db_schemas"]] == ["access"]
+        tables = {t["table_name"]: t for t in system["catalog_db_schemas"][0]["db_schema_tables"]}
+        assert sorted(tables) == ["audit", "column_lineage", "openlineage_sinks", "table_lineage"]
+        columns = tables["openlineage_sinks"]["table_columns"]
+        assert [c["column_name"] for c in columns][:3] == ["sink", "target", "queued"]
+    with srv.connect() as c:
+        c.execute("CREATE USER dora PASSWORD 'doras-secret'")
+    with srv.adbc(user="dora", password="doras-secret") as dora:
+        # Without a grant in it, `system` is not listed.
+        catalogs = [o["catalog_name"] for o in
+                    dora.adbc_get_objects(depth="catalogs").read_all().to_pylist()]
+        assert catalogs == []
+    with srv.connect() as c:
+        c.execute("GRANT USE CATALOG ON CATALOG system TO dora")
+        c.execute("GRANT USE SCHEMA ON SCHEMA system.access TO dora")
+        c.execute("GRANT SELECT ON TABLE system.access.table_lineage TO dora")
+    with srv.adbc(user="dora", password="doras-secret") as dora:
+        [system] = dora.adbc_get_objects(catalog_filter="system").read_all().to_pylist()
+        names = [t["table_name"] for s in system["catalog_db_schemas"]
+                 for t in s["db_schema_tables"]]
+        assert names == ["table_lineage"]
+        with dora.cursor() as cur:
+            cur.execute("SELECT count(*) FROM system.access.table_lineage")
+            assert cur.fetchone() == (0,)

@@ -181,3 +181,16 @@ def test_readme_walkthrough_runs(server_factory):
     )
     assert out.returncode == 0, out.stderr
     assert "num_affected_rows" in out.stdout
+
+
+def test_the_system_catalog_is_a_database_psql_lists_and_connects_to(server, ns):
+    assert "system" in [r[0] for r in rows(psql(server, r"\l").stdout)]
+    out = psql(server, "SELECT current_database(), current_schema()", database="system",
+               tuples_only=True).stdout
+    assert out.strip().splitlines() == ["system|information_schema"]
+    tables = rows(psql(server, r"\dt access.*", database="system").stdout)
+    assert [(r[0], r[1]) for r in tables] == [
+        ("access", "audit"), ("access", "column_lineage"), ("access", "openlineage_sinks"),
+        ("access", "table_lineage")]
+    columns = rows(psql(server, r"\d access.table_lineage", database="system").stdout)
+    assert [r[0] for r in columns][:2] == ["source_table_full_name", "source_table_catalog"]

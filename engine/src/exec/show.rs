@@ -12,6 +12,8 @@ use crate::batches::{batch, mem_table, Col};
 use crate::error::{EngineError, Result};
 use crate::parser::Statement;
 use crate::session::Session;
+use crate::system_tables::catalog::SYSTEM_CATALOG;
+use crate::system_tables::listed::Listed;
 
 /// A Databricks `LIKE` pattern (`*` any characters, `|` alternatives, case-insensitive) as a
 /// predicate on `column`.
@@ -73,13 +75,20 @@ impl Session {
             }
             Statement::ShowSchemas { catalog, like } => {
                 let cat = catalog.clone().unwrap_or_else(|| self.current_catalog());
-                if m.get_catalog(&cat)?.is_none() {
+                let exists = if cat == SYSTEM_CATALOG {
+                    Listed(&self.access()?).sees_system()?
+                } else {
+                    m.get_catalog(&cat)?.is_some()
+                };
+                if !exists {
                     return Err(EngineError::UndefinedCatalog(format!(
                         "catalog '{cat}' does not exist"
                     )));
                 }
+                // `system.information_schema` describes every catalog.
                 self.information_schema(&cat, "schemata")
                     .await?
+                    .filter(column_named("catalog_name").eq(lit(cat.as_str())))?
                     .filter(like_predicate("schema_name", like.as_deref()))?
                     .select(vec![column_named("schema_name").alias("databaseName")])?
                     .sort(vec![column_named("databaseName").sort(true, false)])?
@@ -90,7 +99,12 @@ impl Session {
                     Some(n) => self.qualify_schema(n)?,
                     None => (self.current_catalog(), self.current_schema()),
                 };
-                if m.get_schema(&c, &s)?.is_none() {
+                let exists = if c == SYSTEM_CATALOG {
+                    Listed(&self.access()?).has_schema(&c, &s)?
+                } else {
+                    m.get_schema(&c, &s)?.is_some()
+                };
+                if !exists {
                     return Err(EngineError::UndefinedSchema(format!(
                         "schema '{c}.{s}' does not exist"
                     )));
@@ -98,10 +112,11 @@ impl Session {
                 self.information_schema(&c, "tables")
                     .await?
                     .filter(
-                        column_named("table_schema")
-                            .eq(lit(s))
-                            .and(like_predicate("table_name", like.as_deref())),
+                        column_named("table_catalog")
+                            .eq(lit(c.as_str()))
+                            .and(column_named("table_schema").eq(lit(s))),
                     )?
+                    .filter(like_predicate("table_name", like.as_deref()))?
                     .select(vec![
                         column_named("table_schema").alias("database"),
                         column_named("table_name").alias("tableName"),

@@ -27,8 +27,13 @@ pub(crate) fn missing_catalog(name: &str) -> EngineError {
     }
 }
 
+/// The schemas of `system`.
+pub(crate) fn schema_names() -> [&'static str; 2] {
+    [access::SCHEMA, INFORMATION_SCHEMA]
+}
+
 /// The tables of schema `schema` of `system`; `None` when it has no such schema.
-fn schema_tables(
+pub(crate) fn schema_tables(
     schema: &str,
 ) -> Option<&'static [&'static dyn crate::system_tables::SystemTable]> {
     match schema {
@@ -80,11 +85,21 @@ pub(crate) struct SystemCatalog {
 
 impl CatalogProvider for SystemCatalog {
     fn schema_names(&self) -> Vec<String> {
-        vec![access::SCHEMA.to_string(), INFORMATION_SCHEMA.to_string()]
+        schema_names().iter().map(|s| s.to_string()).collect()
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        let tables = schema_tables(&name.to_lowercase())?;
+        let name = name.to_lowercase();
+        if name == crate::pg_compat::PG_CATALOG {
+            // For PostgreSQL clients connected to database `system` (psql's `\l`, `\dt`).
+            return Some(self.state.pg_catalogs.for_catalog(
+                &self.state.metastore,
+                SYSTEM_CATALOG,
+                &self.rights,
+                &information_schema::table_names().collect::<Vec<_>>(),
+            ));
+        }
+        let tables = schema_tables(&name)?;
         Some(Arc::new(SystemSchema {
             state: self.state.clone(),
             tables,

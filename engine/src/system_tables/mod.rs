@@ -9,6 +9,7 @@
 pub(crate) mod access;
 pub(crate) mod catalog;
 pub(crate) mod information_schema;
+pub(crate) mod listed;
 mod time_range;
 
 pub(crate) use time_range::TimeRange;
@@ -121,7 +122,11 @@ impl SystemTableScan {
         let access = Access::load(metastore, &self.rights)?;
         let catalogs = match &self.scope {
             Scope::Catalog(c) => vec![c.clone()],
-            Scope::AllVisible => access.catalogs()?.into_iter().map(|c| c.name).collect(),
+            Scope::AllVisible => listed::Listed(&access)
+                .catalogs()?
+                .into_iter()
+                .map(|c| c.name)
+                .collect(),
         };
         let reader = Reader {
             metastore,

@@ -65,8 +65,16 @@ impl Session {
         Ok(())
     }
 
-    /// `USE CATALOG name`: its `default` schema becomes current.
+    /// `USE CATALOG name`: its `default` schema becomes current (in `system`, which has none,
+    /// `information_schema`).
     pub(crate) async fn use_catalog(&mut self, c: String) -> Result<()> {
+        use crate::system_tables::catalog::SYSTEM_CATALOG;
+        use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
+        if c == SYSTEM_CATALOG {
+            self.access()?.require_use(&c, None)?;
+            self.set_current(&c, INFORMATION_SCHEMA);
+            return Ok(());
+        }
         let m = self.state.metastore.clone();
         if m.get_catalog(&c)?.is_none() {
             return Err(crate::system_tables::catalog::missing_catalog(&c));

@@ -69,10 +69,16 @@ impl Session {
     pub(crate) async fn use_schema(&mut self, name: Name) -> Result<()> {
         let m = self.state.metastore.clone();
         let (c, s) = self.qualify_schema(&name)?;
-        if m.get_catalog(&c)?.is_none() {
+        let system = c == crate::system_tables::catalog::SYSTEM_CATALOG;
+        if !system && m.get_catalog(&c)?.is_none() {
             return Err(crate::system_tables::catalog::missing_catalog(&c));
         }
-        if m.get_schema(&c, &s)?.is_none() {
+        let exists = if system {
+            crate::system_tables::catalog::schema_names().contains(&s.as_str())
+        } else {
+            m.get_schema(&c, &s)?.is_some()
+        };
+        if !exists {
             return Err(EngineError::UndefinedSchema(format!(
                 "schema '{c}.{s}' does not exist"
             )));

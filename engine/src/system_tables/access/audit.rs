@@ -47,8 +47,7 @@ impl SystemTable for Audit {
         for r in reader.audit.records(reader.time.from, reader.time.until)? {
             if !visible.everything()
                 && r.user != me
-                && (r.securables.is_empty()
-                    || !r.securables.iter().all(|s| visible.whole_table(s)))
+                && (r.securables.is_empty() || !r.securables.iter().all(|s| visible.whole_table(s)))
             {
                 continue;
             }

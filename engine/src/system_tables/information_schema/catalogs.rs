@@ -22,7 +22,7 @@ impl SystemTable for Catalogs {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        for e in reader.access.catalogs()? {
+        for e in crate::system_tables::listed::Listed(reader.access).catalogs()? {
             cols[0].push_str(Some(e.name));
             cols[1].push_str(Some(e.owner));
             cols[2].push_str(e.comment);

@@ -30,7 +30,7 @@ impl SystemTable for Columns {
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
         for c in reader.catalogs {
-            for t in reader.access.tables(c, None)? {
+            for t in crate::system_tables::listed::Listed(reader.access).tables(c, None)? {
                 for (i, col) in t.columns.iter().enumerate() {
                     cols[0].push_str(Some(t.catalog.clone()));
                     cols[1].push_str(Some(t.schema.clone()));

@@ -24,7 +24,7 @@ impl SystemTable for Schemata {
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
         for c in reader.catalogs {
-            for e in reader.access.schemas(c)? {
+            for e in crate::system_tables::listed::Listed(reader.access).schemas(c)? {
                 cols[0].push_str(Some(e.catalog));
                 cols[1].push_str(Some(e.name));
                 cols[2].push_str(Some(e.owner));

@@ -32,7 +32,7 @@ impl SystemTable for Tables {
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
         for c in reader.catalogs {
-            for t in reader.access.tables(c, None)? {
+            for t in crate::system_tables::listed::Listed(reader.access).tables(c, None)? {
                 let view = t.kind == TableKind::View;
                 cols[0].push_str(Some(t.catalog));
                 cols[1].push_str(Some(t.schema));
