@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 import psycopg
+import pyarrow as pa
 import pytest
 
 LINEAGE = ("SELECT l.source_table_full_name, l.source_type, l.target_table_full_name, "
@@ -44,6 +45,9 @@ def test_pipeline_lineage_over_postgres_and_flight(server_factory):
         with conn.cursor() as cur:
             cur.execute("SELECT region, total FROM lake.gold_v")
             assert cur.fetchall() == [("north", 0)]
+            # A bulk ingest's source is its client.
+            cur.adbc_ingest("staged", pa.table({"id": [7]}), mode="create",
+                            db_schema_name="lake")
 
     T, V = "TABLE", "VIEW"
     ctas, insert_gold, view, merge, update = PIPELINE[3], PIPELINE[7], PIPELINE[8], PIPELINE[9], \
@@ -59,9 +63,13 @@ def test_pipeline_lineage_over_postgres_and_flight(server_factory):
         ("main.lake.dim", T, "main.lake.gold", T, "admin", update),
         # A read through the view is a read of the view (over Flight), with no target.
         ("main.lake.gold_v", V, None, None, "admin", "SELECT region, total FROM lake.gold_v"),
+        (None, "CLIENT", "main.lake.staged", T, "admin", "INGEST INTO lake.staged MODE Create"),
     ]
     with srv.connect() as c:
         assert Counter(c.execute(LINEAGE).fetchall()) == Counter(expected)
+        assert c.execute(
+            "SELECT source_path FROM system.access.table_lineage WHERE source_type = 'CLIENT'"
+        ).fetchall() == [("flight://127.0.0.1",)]
         parts = c.execute(
             "SELECT DISTINCT source_table_catalog, source_table_schema, source_table_name "
             "FROM system.access.table_lineage WHERE source_table_full_name = 'main.lake.dim'"

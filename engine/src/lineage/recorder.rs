@@ -14,6 +14,8 @@ use crate::observe::{EngineObserver, StatementInfo, StatementOutcome, StatementT
 
 const TABLE: &str = "TABLE";
 const VIEW: &str = "VIEW";
+/// A source outside the catalog that wrote through a front: a Flight bulk ingest's client.
+pub(crate) const CLIENT: &str = "CLIENT";
 
 fn object_type(is_view: bool) -> &'static str {
     if is_view {
@@ -66,23 +68,49 @@ fn column_edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<Column
     out
 }
 
+/// The source a Flight bulk ingest writes from: the client (`flight://ip`), as a path.
+fn ingest_source(statement: &StatementInfo) -> Option<TableRead> {
+    if statement.kind != Some(crate::StatementKind::Ingest) {
+        return None;
+    }
+    let client = statement.client.address.map_or_else(
+        || "flight://unknown".to_string(),
+        |a| format!("flight://{}", a.ip()),
+    );
+    Some(TableRead {
+        name: client,
+        is_view: false,
+    })
+}
+
 /// The table edges of a statement: each read to each write, or reads alone.
 fn edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<LineageEdge> {
+    let client = ingest_source(statement);
     let edge = |read: &TableRead, target: Option<(String, String)>| LineageEdge {
         event_time_ms: statement.started_at_ms,
         statement_id: statement.id.to_string(),
         created_by: statement.user.clone(),
-        source: (read.name.clone(), object_type(read.is_view).to_string()),
+        source: (
+            read.name.clone(),
+            if client.as_ref() == Some(read) {
+                CLIENT
+            } else {
+                object_type(read.is_view)
+            }
+            .to_string(),
+        ),
         target,
     };
     if trace.writes.is_empty() {
         return trace.reads.iter().map(|r| edge(r, None)).collect();
     }
+    let reads: Vec<TableRead> = trace.reads.iter().cloned().chain(client.clone()).collect();
+    let reads = &reads;
     trace
         .writes
         .iter()
         .flat_map(|w| {
-            trace.reads.iter().map(move |r| {
+            reads.iter().map(move |r| {
                 (
                     r,
                     Some((w.name.clone(), object_type(w.is_view).to_string())),

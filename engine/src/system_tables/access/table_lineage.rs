@@ -35,18 +35,26 @@ pub(super) fn side_columns() -> Vec<Col> {
     cols
 }
 
-/// Fills the six columns of one side from `cols[base..]`: `side` is a name and its type.
+/// Source types named by a path rather than a table name.
+const PATH_TYPES: &[&str] = &["PATH", "CLIENT"];
+
+/// Fills the six columns of one side from `cols[base..]`: `side` is a name (a path, for the
+/// path types) and its type.
 pub(super) fn push_side(cols: &mut [Col], base: usize, side: Option<(String, String)>) {
     let (name, kind) = match side {
         Some((n, k)) => (Some(n), Some(k)),
         None => (None, None),
+    };
+    let (name, path) = match (&kind, name) {
+        (Some(k), Some(n)) if PATH_TYPES.contains(&k.as_str()) => (None, Some(n)),
+        (_, name) => (name, None),
     };
     let [c, s, t] = name.as_deref().map(parts).unwrap_or_default();
     cols[base].push_str(name);
     cols[base + 1].push_str(c);
     cols[base + 2].push_str(s);
     cols[base + 3].push_str(t);
-    cols[base + 4].push_str(None::<String>);
+    cols[base + 4].push_str(path);
     cols[base + 5].push_str(kind);
 }
 
@@ -73,9 +81,8 @@ impl SystemTable for TableLineage {
         super::require_select(reader.access, self.name())?;
         let visible = super::Visibility::new(reader.access, reader.metastore);
         for e in reader.audit.lineage(reader.time.from, reader.time.until)? {
-            if !visible.table(&e.source.0)
-                || e.target.as_ref().is_some_and(|t| !visible.table(&t.0))
-            {
+            let source_visible = e.source.1 == "CLIENT" || visible.table(&e.source.0);
+            if !source_visible || e.target.as_ref().is_some_and(|t| !visible.table(&t.0)) {
                 continue;
             }
             push_side(cols, 0, Some(e.source));
