@@ -341,8 +341,18 @@ impl Session {
 
     /// A table the user may see (42501 otherwise), listing only the columns it may see.
     pub(crate) fn visible_table(&self, c: &str, s: &str, t: &str) -> Result<TableEntry> {
-        let entry = self.lookup_table(c, s, t)?;
+        use crate::system_tables::catalog::{system_securable, SYSTEM_CATALOG};
         let access = self.access()?;
+        if c == SYSTEM_CATALOG {
+            // Weir's own tables are described as listings show them.
+            let on = system_securable(s, Some(t))?;
+            return crate::system_tables::listed::Listed(&access)
+                .table(c, s, t)?
+                .ok_or_else(|| {
+                    crate::access::denied(&self.user, weir_catalog::Privilege::Select, &on)
+                });
+        }
+        let entry = self.lookup_table(c, s, t)?;
         if !access.table_visible(&entry)? {
             return Err(crate::access::denied(
                 &self.user,

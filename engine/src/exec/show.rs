@@ -140,8 +140,9 @@ impl Session {
                 self.information_schema(&c, "columns")
                     .await?
                     .filter(
-                        column_named("table_schema")
-                            .eq(lit(s))
+                        column_named("table_catalog")
+                            .eq(lit(c.as_str()))
+                            .and(column_named("table_schema").eq(lit(s)))
                             .and(column_named("table_name").eq(lit(t))),
                     )?
                     .sort(vec![column_named("ordinal_position").sort(true, false)])?
