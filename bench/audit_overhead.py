@@ -1,10 +1,12 @@
 """What auditing costs a statement: SELECT 1 and a one-row INSERT, with and without the audit
-log and lineage (`--audit true|false`), over psycopg's extended protocol."""
+log and lineage (`--audit true|false`), and with OpenLineage events written to a file as well,
+over psycopg's extended protocol."""
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,16 +39,22 @@ def main() -> None:
     ap.add_argument("--selects", type=int, default=5000)
     ap.add_argument("--inserts", type=int, default=500)
     args = ap.parse_args()
-    for audit in ("false", "true"):
-        with running_weir(args.bin, extra_args=["--audit", audit]) as (_proc, port, _flight):
+    events = Path(tempfile.mkdtemp()) / "openlineage.jsonl"
+    configs = {
+        "audit off": ["--audit", "false"],
+        "audit on": ["--audit", "true"],
+        "audit on + OpenLineage file": ["--audit", "true", "--openlineage-file", str(events)],
+    }
+    for name, flags in configs.items():
+        with running_weir(args.bin, extra_args=flags) as (_proc, port, _flight):
             dsn = f"host=127.0.0.1 port={port} user=admin password=bench dbname=main"
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute("CREATE TABLE t (id INT)")
                 timings(conn, "SELECT %s::int", 200)  # warm up
                 selects = timings(conn, "SELECT %s::int", args.selects)
                 inserts = timings(conn, "INSERT INTO t VALUES (%s)", args.inserts)
-            print(f"audit={audit}: SELECT 1 x{args.selects}: {summary(selects)}")
-            print(f"audit={audit}: INSERT 1 row x{args.inserts}: {summary(inserts)}")
+            print(f"{name}: SELECT 1 x{args.selects}: {summary(selects)}")
+            print(f"{name}: INSERT 1 row x{args.inserts}: {summary(inserts)}")
 
 
 if __name__ == "__main__":
