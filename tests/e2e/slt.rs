@@ -1,5 +1,10 @@
 //! Runs every `tests/slt/*.slt` file against its own fresh server, once over a Postgres
 //! connection and once over Flight SQL: both fronts must give the same answers and SQLSTATEs.
+//!
+//! Records run as `admin`. A record prefixed with `connection <user>` runs as that user, on a
+//! connection of its own kept for the rest of the file, logged in with the password
+//! `<user>-secret` (the file creates the user with it): that is how a file specifies what
+//! several users see and may do.
 
 use std::path::{Path, PathBuf};
 
@@ -186,6 +191,47 @@ impl sqllogictest::AsyncDB for Flight {
     }
 }
 
+/// The password an slt file gives the users it creates.
+fn password_of(user: &str) -> String {
+    format!("{user}-secret")
+}
+
+/// Runs `file`'s records: each on the runner of its connection (`runner_for(None)` for the
+/// admin's, `runner_for(Some(user))` for a user's, made when first named).
+async fn run_file_as_users<D, M>(
+    file: &Path,
+    mut runner_for: impl FnMut(Option<&str>) -> sqllogictest::Runner<D, M>,
+) -> Result<(), sqllogictest::TestError>
+where
+    D: sqllogictest::AsyncDB<ColumnType = DefaultColumnType>,
+    M: sqllogictest::MakeConnection<Conn = D>,
+{
+    use sqllogictest::{Connection, Record};
+    let records = sqllogictest::parse_file::<DefaultColumnType>(file)?;
+    let mut admin = runner_for(None);
+    let mut users: std::collections::HashMap<String, sqllogictest::Runner<D, M>> =
+        Default::default();
+    for mut record in records {
+        let connection = match &mut record {
+            Record::Statement { connection, .. } | Record::Query { connection, .. } => {
+                std::mem::take(connection)
+            }
+            _ => Connection::Default,
+        };
+        match connection {
+            Connection::Default => admin.run_async(record).await?,
+            Connection::Named(user) => {
+                users
+                    .entry(user.clone())
+                    .or_insert_with(|| runner_for(Some(&user)))
+                    .run_async(record)
+                    .await?
+            }
+        };
+    }
+    Ok(())
+}
+
 fn record(
     front: &str,
     file: &Path,
@@ -215,20 +261,32 @@ async fn sqllogictest_files_over_postgres() {
     let mut failures = Vec::new();
     for file in slt_files() {
         let server = WeirServer::start().await;
-        let dsn = server.dsn("main");
-        let mut runner = sqllogictest::Runner::new(move || {
-            let dsn = dsn.clone();
-            async move {
-                let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
-                    .await
-                    .map_err(SltError)?;
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                Ok(Pg { client })
-            }
-        });
-        let result = runner.run_file_async(&file).await;
+        let port = server.port;
+        let result = run_file_as_users(&file, |user| {
+            let dsn = match user {
+                None => format!(
+                    "host=127.0.0.1 port={port} user=admin password={} dbname=main",
+                    crate::server::PASSWORD
+                ),
+                Some(u) => format!(
+                    "host=127.0.0.1 port={port} user={u} password={} dbname=main",
+                    password_of(u)
+                ),
+            };
+            sqllogictest::Runner::new(move || {
+                let dsn = dsn.clone();
+                async move {
+                    let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+                        .await
+                        .map_err(SltError)?;
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                    Ok(Pg { client })
+                }
+            })
+        })
+        .await;
         record("postgres", &file, result, &mut failures);
         server.stop().await;
     }
@@ -241,13 +299,22 @@ async fn sqllogictest_files_over_flight_sql() {
     for file in slt_files() {
         let server = WeirServer::start().await;
         let port = server.flight_port;
-        let mut runner = sqllogictest::Runner::new(move || async move {
-            let client = crate::flight_client::connect_as(port, "admin", crate::server::PASSWORD)
-                .await
-                .map_err(FlightSltError)?;
-            Ok(Flight { client })
-        });
-        let result = runner.run_file_async(&file).await;
+        let result = run_file_as_users(&file, |user| {
+            let (user, password) = match user {
+                None => ("admin".to_string(), crate::server::PASSWORD.to_string()),
+                Some(u) => (u.to_string(), password_of(u)),
+            };
+            sqllogictest::Runner::new(move || {
+                let (user, password) = (user.clone(), password.clone());
+                async move {
+                    let client = crate::flight_client::connect_as(port, &user, &password)
+                        .await
+                        .map_err(FlightSltError)?;
+                    Ok(Flight { client })
+                }
+            })
+        })
+        .await;
         record("flight", &file, result, &mut failures);
         server.stop().await;
     }
