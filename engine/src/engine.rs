@@ -105,7 +105,7 @@ impl Engine {
             storage,
             tables: TableCache::default(),
             runtime: runtime.clone(),
-            pg_catalogs: PgCatalogs::default(),
+            pg_catalogs: PgCatalogs::new(Arc::new(crate::system_tables::listed::WithSystem)),
             observers: Default::default(),
             base_state: crate::session_state::base_state(runtime.clone()),
             views: Arc::new(crate::views::StoredViews),

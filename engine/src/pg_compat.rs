@@ -28,14 +28,47 @@ pub(crate) const PG_CATALOG: &str = "pg_catalog";
 
 use crate::access::Access;
 
-#[derive(Default)]
+/// What listings show a principal: the metastore's catalogs, schemas and tables it may see and
+/// those Weir serves itself. The engine provides it (`system_tables::listed`), so that
+/// pg_catalog lists what SHOW and information_schema list.
+pub(crate) trait NamespaceListing: Send + Sync {
+    fn catalogs(&self, access: &Access) -> crate::error::Result<Vec<weir_catalog::CatalogEntry>>;
+    fn schemas(
+        &self,
+        access: &Access,
+        catalog: &str,
+    ) -> crate::error::Result<Vec<weir_catalog::SchemaEntry>>;
+    fn tables(
+        &self,
+        access: &Access,
+        catalog: &str,
+        schema: Option<&str>,
+    ) -> crate::error::Result<Vec<weir_catalog::TableEntry>>;
+    fn table(
+        &self,
+        access: &Access,
+        catalog: &str,
+        schema: &str,
+        table: &str,
+    ) -> crate::error::Result<Option<weir_catalog::TableEntry>>;
+}
+
 pub struct PgCatalogs {
+    listing: Arc<dyn NamespaceListing>,
     static_tables: Mutex<Option<Arc<PgCatalogStaticTables>>>,
     /// Per (catalog, principal): each principal sees only what it may (its own OIDs, stable).
     by_catalog: Mutex<HashMap<(String, String), Arc<dyn SchemaProvider>>>,
 }
 
 impl PgCatalogs {
+    pub(crate) fn new(listing: Arc<dyn NamespaceListing>) -> Self {
+        PgCatalogs {
+            listing,
+            static_tables: Mutex::default(),
+            by_catalog: Mutex::default(),
+        }
+    }
+
     fn static_tables(&self) -> Result<Arc<PgCatalogStaticTables>, DataFusionError> {
         let mut guard = self.static_tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = guard.as_ref() {
@@ -61,6 +94,7 @@ impl PgCatalogs {
             return p.clone();
         }
         let info = MetastoreCatalogInfo {
+            listing: self.listing.clone(),
             metastore: metastore.clone(),
             catalog: catalog.to_string(),
             rights: rights.to_string(),
@@ -71,6 +105,7 @@ impl PgCatalogs {
             .and_then(|st| PgCatalogSchemaProvider::try_new(info, st, EmptyContextProvider))
         {
             Ok(p) => Arc::new(WeirPgCatalog {
+                listing: self.listing.clone(),
                 inner: Arc::new(p),
                 metastore: metastore.clone(),
                 catalog: catalog.to_string(),
@@ -89,6 +124,7 @@ impl PgCatalogs {
 /// The metastore as datafusion-pg-catalog's `CatalogInfo`, scoped to one catalog (database).
 #[derive(Clone)]
 struct MetastoreCatalogInfo {
+    listing: Arc<dyn NamespaceListing>,
     metastore: Arc<Metastore>,
     catalog: String,
     rights: String,
@@ -105,18 +141,19 @@ impl MetastoreCatalogInfo {
     /// What listings show the reader (the `system` catalog included).
     fn listed<T>(
         &self,
-        f: impl FnOnce(&crate::system_tables::listed::Listed<'_>) -> crate::error::Result<T>,
+        f: impl FnOnce(&dyn NamespaceListing, &Access) -> crate::error::Result<T>,
     ) -> Result<T, DataFusionError> {
-        listed(self.access()?, f)
+        listed(self.listing.as_ref(), self.access()?, f)
     }
 }
 
 /// `f` over what listings show `access`'s principal (the `system` catalog included).
 fn listed<T>(
+    listing: &dyn NamespaceListing,
     access: Access,
-    f: impl FnOnce(&crate::system_tables::listed::Listed<'_>) -> crate::error::Result<T>,
+    f: impl FnOnce(&dyn NamespaceListing, &Access) -> crate::error::Result<T>,
 ) -> Result<T, DataFusionError> {
-    f(&crate::system_tables::listed::Listed(&access)).map_err(eng)
+    f(listing, &access).map_err(eng)
 }
 
 fn eng(e: crate::error::EngineError) -> DataFusionError {
@@ -133,7 +170,7 @@ impl std::fmt::Debug for MetastoreCatalogInfo {
 impl CatalogInfo for MetastoreCatalogInfo {
     async fn catalog_names(&self) -> Result<Vec<String>, DataFusionError> {
         Ok(self
-            .listed(|l| l.catalogs())?
+            .listed(|l, a| l.catalogs(a))?
             .into_iter()
             .map(|c| c.name)
             .collect())
@@ -147,7 +184,7 @@ impl CatalogInfo for MetastoreCatalogInfo {
             return Ok(Some(vec![]));
         }
         let mut names: Vec<String> = self
-            .listed(|l| l.schemas(catalog_name))?
+            .listed(|l, a| l.schemas(a, catalog_name))?
             .into_iter()
             .map(|s| s.name)
             .collect();
@@ -169,7 +206,7 @@ impl CatalogInfo for MetastoreCatalogInfo {
             return Ok(Some(self.information_schema.clone()));
         }
         Ok(Some(
-            self.listed(|l| l.tables(catalog_name, Some(schema_name)))?
+            self.listed(|l, a| l.tables(a, catalog_name, Some(schema_name)))?
                 .into_iter()
                 .map(|t| t.name)
                 .collect(),
@@ -182,7 +219,7 @@ impl CatalogInfo for MetastoreCatalogInfo {
         schema_name: &str,
         table_name: &str,
     ) -> Result<Option<SchemaRef>, DataFusionError> {
-        let Some(t) = self.listed(|l| l.table(catalog_name, schema_name, table_name))? else {
+        let Some(t) = self.listed(|l, a| l.table(a, catalog_name, schema_name, table_name))? else {
             return Ok(None);
         };
         let fields: Vec<Field> = t
@@ -266,12 +303,18 @@ pub fn install_pg_functions(ctx: &SessionContext) {
 
 /// datafusion-pg-catalog's `pg_catalog`, with `pg_database` listing exactly Weir's catalogs (the
 /// library always adds a `postgres` database, which does not exist here).
-#[derive(Debug)]
 struct WeirPgCatalog {
+    listing: Arc<dyn NamespaceListing>,
     inner: Arc<dyn SchemaProvider>,
     metastore: Arc<Metastore>,
     catalog: String,
     rights: String,
+}
+
+impl std::fmt::Debug for WeirPgCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WeirPgCatalog({})", self.catalog)
+    }
 }
 
 impl WeirPgCatalog {
@@ -433,10 +476,12 @@ impl WeirPgCatalog {
         const PG_CLASS_OID: i64 = 1259;
         let relations = self.relations().await?;
         let tables: HashMap<(String, String), weir_catalog::TableEntry> =
-            listed(self.access()?, |l| l.tables(self.catalog(), None))?
-                .into_iter()
-                .map(|t| ((t.schema.clone(), t.name.clone()), t))
-                .collect();
+            listed(self.listing.as_ref(), self.access()?, |l, a| {
+                l.tables(a, self.catalog(), None)
+            })?
+            .into_iter()
+            .map(|t| ((t.schema.clone(), t.name.clone()), t))
+            .collect();
         let (mut objoid, mut classoid, mut objsubid, mut text) = (vec![], vec![], vec![], vec![]);
         for (oid, key) in &relations {
             let Some(t) = tables.get(key) else { continue };
@@ -482,10 +527,11 @@ impl WeirPgCatalog {
         &self,
         table: Arc<dyn datafusion::catalog::TableProvider>,
     ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, DataFusionError> {
-        let catalogs: std::collections::HashSet<String> = listed(self.access()?, |l| l.catalogs())?
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
+        let catalogs: std::collections::HashSet<String> =
+            listed(self.listing.as_ref(), self.access()?, |l, a| l.catalogs(a))?
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
         let mut kept = Vec::new();
         for batch in collect(table.clone()).await? {
             let names = str_column(&batch, "datname")?;

@@ -12,8 +12,7 @@ use crate::error::EngineError;
 use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
 use crate::system_tables::{access, information_schema, Scope, SystemSchema};
 
-/// The catalog's name, reserved: no catalog of the metastore can take it.
-pub const SYSTEM_CATALOG: &str = "system";
+pub use crate::system_tables::names::SYSTEM_CATALOG;
 
 /// The error for a statement that needs catalog `name` of the metastore, which has none of
 /// that name: `system` is read-only (42501), any other catalog does not exist (3D000).

@@ -7,15 +7,22 @@ use weir_catalog::{CatalogEntry, ColumnEntry, SchemaEntry, TableEntry, TableKind
 
 use crate::access::Access;
 use crate::error::Result;
-use crate::system_tables::catalog::{schema_names, schema_tables, SYSTEM_CATALOG};
-use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
+use crate::system_tables::names::SYSTEM_CATALOG;
+use crate::system_tables::{access, SystemTable};
 
-/// The schemas of `system` listings show: not its `information_schema`, which every catalog
-/// has and no listing shows.
+/// The schemas of `system` listings show, with their tables: not its `information_schema`,
+/// which every catalog has and no listing shows.
+const LISTED_SCHEMAS: &[(&str, &[&dyn SystemTable])] = &[(access::SCHEMA, access::TABLES)];
+
 fn listed_schema_names() -> impl Iterator<Item = &'static str> {
-    schema_names()
-        .into_iter()
-        .filter(|s| *s != INFORMATION_SCHEMA)
+    LISTED_SCHEMAS.iter().map(|(name, _)| *name)
+}
+
+fn schema_tables(schema: &str) -> Option<&'static [&'static dyn SystemTable]> {
+    LISTED_SCHEMAS
+        .iter()
+        .find(|(name, _)| *name == schema)
+        .map(|(_, tables)| *tables)
 }
 
 /// Who owns what Weir serves itself.
@@ -141,5 +148,31 @@ impl Listed<'_> {
     /// Whether schema `c.s` exists for the principal.
     pub(crate) fn has_schema(&self, c: &str, s: &str) -> Result<bool> {
         Ok(self.schemas(c)?.iter().any(|e| e.name == s))
+    }
+}
+
+/// The listing pg_catalog lists through.
+pub(crate) struct WithSystem;
+
+impl crate::pg_compat::NamespaceListing for WithSystem {
+    fn catalogs(&self, access: &Access) -> Result<Vec<CatalogEntry>> {
+        Listed(access).catalogs()
+    }
+
+    fn schemas(&self, access: &Access, catalog: &str) -> Result<Vec<SchemaEntry>> {
+        Listed(access).schemas(catalog)
+    }
+
+    fn tables(
+        &self,
+        access: &Access,
+        catalog: &str,
+        schema: Option<&str>,
+    ) -> Result<Vec<TableEntry>> {
+        Listed(access).tables(catalog, schema)
+    }
+
+    fn table(&self, access: &Access, c: &str, s: &str, t: &str) -> Result<Option<TableEntry>> {
+        Listed(access).table(c, s, t)
     }
 }

@@ -22,7 +22,7 @@ pub(crate) fn require_select(
     if access.is_admin() {
         return Ok(());
     }
-    let system = crate::system_tables::catalog::SYSTEM_CATALOG;
+    let system = crate::system_tables::names::SYSTEM_CATALOG;
     access.require_use(system, Some(SCHEMA))?;
     access.require(
         &Securable::Table(system.into(), SCHEMA.into(), table.into()),
