@@ -7,7 +7,7 @@ use crate::batches::Col;
 use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
 
-use super::table_lineage::{push_side, side_columns};
+use super::table_lineage::{push_run, push_side, run_columns, side_columns};
 
 #[derive(Debug)]
 pub(crate) struct ColumnLineage;
@@ -25,14 +25,8 @@ impl SystemTable for ColumnLineage {
             Col::str_not_null("transformation_type"),
             Col::str_not_null("transformation_subtype"),
             Col::bool("masked"),
-            Col::str("entity_type"),
-            Col::str("entity_id"),
-            Col::str("entity_run_id"),
-            Col::str_not_null("created_by"),
-            Col::time("event_time"),
-            Col::date("event_date"),
-            Col::str_not_null("statement_id"),
         ]);
+        cols.extend(run_columns());
         cols
     }
 
@@ -55,14 +49,7 @@ impl SystemTable for ColumnLineage {
             cols[14].push_str(Some(e.transformation.0));
             cols[15].push_str(Some(e.transformation.1));
             cols[16].push_bool(Some(e.masked));
-            // Set by procedure and job runs (not yet).
-            cols[17].push_str(None::<String>);
-            cols[18].push_str(None::<String>);
-            cols[19].push_str(None::<String>);
-            cols[20].push_str(Some(e.created_by));
-            cols[21].push_int(Some(e.event_time_ms));
-            cols[22].push_date_of_ms(Some(e.event_time_ms));
-            cols[23].push_str(Some(e.statement_id));
+            push_run(cols, 17, e.created_by, e.event_time_ms, e.statement_id);
         }
         Ok(())
     }

@@ -58,6 +58,37 @@ pub(super) fn push_side(cols: &mut [Col], base: usize, side: Option<(String, Str
     cols[base + 5].push_str(kind);
 }
 
+/// The columns after an edge's own: what ran the statement and when.
+pub(super) fn run_columns() -> [Col; 7] {
+    [
+        Col::str("entity_type"),
+        Col::str("entity_id"),
+        Col::str("entity_run_id"),
+        Col::str_not_null("created_by"),
+        Col::time("event_time"),
+        Col::date("event_date"),
+        Col::str_not_null("statement_id"),
+    ]
+}
+
+/// Fills the columns of [`run_columns`] from `cols[base..]`.
+pub(super) fn push_run(
+    cols: &mut [Col],
+    base: usize,
+    created_by: String,
+    event_time_ms: i64,
+    statement_id: String,
+) {
+    // The entity columns are set by procedure and job runs (not yet).
+    for c in &mut cols[base..base + 3] {
+        c.push_str(None::<String>);
+    }
+    cols[base + 3].push_str(Some(created_by));
+    cols[base + 4].push_int(Some(event_time_ms));
+    cols[base + 5].push_date_of_ms(Some(event_time_ms));
+    cols[base + 6].push_str(Some(statement_id));
+}
+
 impl SystemTable for TableLineage {
     fn name(&self) -> &'static str {
         "table_lineage"
@@ -65,15 +96,7 @@ impl SystemTable for TableLineage {
 
     fn columns(&self) -> Vec<Col> {
         let mut cols = side_columns();
-        cols.extend([
-            Col::str("entity_type"),
-            Col::str("entity_id"),
-            Col::str("entity_run_id"),
-            Col::str_not_null("created_by"),
-            Col::time("event_time"),
-            Col::date("event_date"),
-            Col::str_not_null("statement_id"),
-        ]);
+        cols.extend(run_columns());
         cols
     }
 
@@ -87,14 +110,7 @@ impl SystemTable for TableLineage {
             }
             push_side(cols, 0, Some(e.source));
             push_side(cols, 6, e.target);
-            // Set by procedure and job runs (not yet).
-            cols[12].push_str(None::<String>);
-            cols[13].push_str(None::<String>);
-            cols[14].push_str(None::<String>);
-            cols[15].push_str(Some(e.created_by));
-            cols[16].push_int(Some(e.event_time_ms));
-            cols[17].push_date_of_ms(Some(e.event_time_ms));
-            cols[18].push_str(Some(e.statement_id));
+            push_run(cols, 12, e.created_by, e.event_time_ms, e.statement_id);
         }
         Ok(())
     }
