@@ -81,6 +81,80 @@ pub struct ColumnEdge {
     pub masked: bool,
 }
 
+/// Where one page of a log read starts (after the entry with sequence number `after`, or at
+/// the first) and how many entries it holds at most (`None`: all the rest).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Page {
+    pub after: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// One page of a log: its entries, oldest first, and where the next page starts (`None`
+/// after the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next: Option<Page>,
+}
+
+impl Page {
+    /// The first page of `limit` entries.
+    pub fn first(limit: usize) -> Self {
+        Page {
+            after: None,
+            limit: Some(limit),
+        }
+    }
+
+    /// `(after, limit)` as SQLite binds them: every sequence number, no limit.
+    fn bounds(self) -> (i64, i64) {
+        (
+            self.after.unwrap_or(i64::MIN),
+            self.limit.map_or(-1, |l| l as i64),
+        )
+    }
+
+    /// The page after this one, whose last entry was `last_seq`, if this one was full.
+    fn next(self, len: usize, last_seq: Option<i64>) -> Option<Page> {
+        match (self.limit, last_seq) {
+            (Some(limit), Some(seq)) if len == limit => Some(Page {
+                after: Some(seq),
+                limit: Some(limit),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Reads one page of rows of a log table: `sql` selects the entry's columns then `seq`, with
+/// `?1`..`?4` the time range, the sequence number to start after and the limit.
+fn read_page<T>(
+    conn: &Connection,
+    sql: &str,
+    from_ms: Option<i64>,
+    until_ms: Option<i64>,
+    page: Page,
+    entry: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<(T, i64)>,
+) -> Result<Paged<T>> {
+    let mut stmt = conn.prepare(sql)?;
+    let (after, limit) = page.bounds();
+    let bounds = params![
+        from_ms.unwrap_or(i64::MIN),
+        until_ms.unwrap_or(i64::MAX),
+        after,
+        limit
+    ];
+    let mut last = None;
+    let mut items = vec![];
+    for r in stmt.query_map(bounds, |row| entry(row))? {
+        let (item, seq) = r?;
+        last = Some(seq);
+        items.push(item);
+    }
+    let next = page.next(items.len(), last);
+    Ok(Paged { items, next })
+}
+
 /// The audit log's store.
 pub struct AuditLog {
     conn: Mutex<Connection>,
@@ -276,92 +350,146 @@ impl AuditLog {
         from_ms: Option<i64>,
         until_ms: Option<i64>,
     ) -> Result<Vec<ColumnEdge>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        Ok(self
+            .column_lineage_page(from_ms, until_ms, Page::default())?
+            .items)
+    }
+
+    /// One page of [`Self::column_lineage`].
+    pub fn column_lineage_page(
+        &self,
+        from_ms: Option<i64>,
+        until_ms: Option<i64>,
+        page: Page,
+    ) -> Result<Paged<ColumnEdge>> {
+        read_page(
+            &self.conn(),
             "SELECT event_time_ms, statement_id, created_by, source_name, source_type,
                 source_column, target_name, target_type, target_column, transformation_type,
-                transformation_subtype, masked
-             FROM column_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 ORDER BY seq",
-        )?;
-        let bounds = params![from_ms.unwrap_or(i64::MIN), until_ms.unwrap_or(i64::MAX)];
-        let rows = stmt.query_map(bounds, |row| {
-            Ok(ColumnEdge {
-                event_time_ms: row.get(0)?,
-                statement_id: row.get(1)?,
-                created_by: row.get(2)?,
-                source: (row.get(3)?, row.get(4)?),
-                source_column: row.get(5)?,
-                target: (row.get(6)?, row.get(7)?),
-                target_column: row.get(8)?,
-                transformation: (row.get(9)?, row.get(10)?),
-                masked: row.get(11)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                transformation_subtype, masked, seq
+             FROM column_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
+             ORDER BY seq LIMIT ?4",
+            from_ms,
+            until_ms,
+            page,
+            |row| {
+                Ok((
+                    ColumnEdge {
+                        event_time_ms: row.get(0)?,
+                        statement_id: row.get(1)?,
+                        created_by: row.get(2)?,
+                        source: (row.get(3)?, row.get(4)?),
+                        source_column: row.get(5)?,
+                        target: (row.get(6)?, row.get(7)?),
+                        target_column: row.get(8)?,
+                        transformation: (row.get(9)?, row.get(10)?),
+                        masked: row.get(11)?,
+                    },
+                    row.get(12)?,
+                ))
+            },
+        )
     }
 
     /// The lineage edges of statements run at `from_ms` (inclusive) until `until_ms`
     /// (exclusive), oldest first; `None` leaves that end open.
     pub fn lineage(&self, from_ms: Option<i64>, until_ms: Option<i64>) -> Result<Vec<LineageEdge>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        Ok(self.lineage_page(from_ms, until_ms, Page::default())?.items)
+    }
+
+    /// One page of [`Self::lineage`].
+    pub fn lineage_page(
+        &self,
+        from_ms: Option<i64>,
+        until_ms: Option<i64>,
+        page: Page,
+    ) -> Result<Paged<LineageEdge>> {
+        read_page(
+            &self.conn(),
             "SELECT event_time_ms, statement_id, created_by, source_name, source_type,
-                target_name, target_type
-             FROM table_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 ORDER BY seq",
-        )?;
-        let bounds = params![from_ms.unwrap_or(i64::MIN), until_ms.unwrap_or(i64::MAX)];
-        let rows = stmt.query_map(bounds, |row| {
-            let target: Option<String> = row.get(5)?;
-            let target_type: Option<String> = row.get(6)?;
-            Ok(LineageEdge {
-                event_time_ms: row.get(0)?,
-                statement_id: row.get(1)?,
-                created_by: row.get(2)?,
-                source: (row.get(3)?, row.get(4)?),
-                target: target.map(|t| (t, target_type.unwrap_or_default())),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                target_name, target_type, seq
+             FROM table_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
+             ORDER BY seq LIMIT ?4",
+            from_ms,
+            until_ms,
+            page,
+            |row| {
+                let target: Option<String> = row.get(5)?;
+                let target_type: Option<String> = row.get(6)?;
+                Ok((
+                    LineageEdge {
+                        event_time_ms: row.get(0)?,
+                        statement_id: row.get(1)?,
+                        created_by: row.get(2)?,
+                        source: (row.get(3)?, row.get(4)?),
+                        target: target.map(|t| (t, target_type.unwrap_or_default())),
+                    },
+                    row.get(7)?,
+                ))
+            },
+        )
     }
 
     /// The records of events at `from_ms` (inclusive) until `until_ms` (exclusive), oldest
     /// first; `None` leaves that end open.
     pub fn records(&self, from_ms: Option<i64>, until_ms: Option<i64>) -> Result<Vec<AuditRecord>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        Ok(self.records_page(from_ms, until_ms, Page::default())?.items)
+    }
+
+    /// One page of [`Self::records`].
+    pub fn records_page(
+        &self,
+        from_ms: Option<i64>,
+        until_ms: Option<i64>,
+        page: Page,
+    ) -> Result<Paged<AuditRecord>> {
+        let paged = read_page(
+            &self.conn(),
             "SELECT event_time_ms, user, client_address, protocol, session_id, statement_id,
                 action, status, sqlstate, error_message, statement_text, securables, rows,
-                duration_ms
-             FROM audit WHERE event_time_ms >= ?1 AND event_time_ms < ?2 ORDER BY seq",
+                duration_ms, seq
+             FROM audit WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
+             ORDER BY seq LIMIT ?4",
+            from_ms,
+            until_ms,
+            page,
+            |row| {
+                Ok((
+                    (
+                        AuditRecord {
+                            event_time_ms: row.get(0)?,
+                            user: row.get(1)?,
+                            client_address: row.get(2)?,
+                            protocol: row.get(3)?,
+                            session_id: row.get(4)?,
+                            statement_id: row.get(5)?,
+                            action: row.get(6)?,
+                            status: row.get(7)?,
+                            sqlstate: row.get(8)?,
+                            error_message: row.get(9)?,
+                            statement_text: row.get(10)?,
+                            securables: vec![],
+                            rows: row.get(12)?,
+                            duration_ms: row.get(13)?,
+                        },
+                        row.get::<_, String>(11)?,
+                    ),
+                    row.get(14)?,
+                ))
+            },
         )?;
-        let bounds = params![from_ms.unwrap_or(i64::MIN), until_ms.unwrap_or(i64::MAX)];
-        let rows = stmt.query_map(bounds, |row| {
-            Ok((
-                AuditRecord {
-                    event_time_ms: row.get(0)?,
-                    user: row.get(1)?,
-                    client_address: row.get(2)?,
-                    protocol: row.get(3)?,
-                    session_id: row.get(4)?,
-                    statement_id: row.get(5)?,
-                    action: row.get(6)?,
-                    status: row.get(7)?,
-                    sqlstate: row.get(8)?,
-                    error_message: row.get(9)?,
-                    statement_text: row.get(10)?,
-                    securables: vec![],
-                    rows: row.get(12)?,
-                    duration_ms: row.get(13)?,
-                },
-                row.get::<_, String>(11)?,
-            ))
-        })?;
-        rows.map(|r| {
-            let (mut record, securables) = r?;
-            record.securables = from_json(&securables)?;
-            Ok(record)
+        let items = paged
+            .items
+            .into_iter()
+            .map(|(mut record, securables)| {
+                record.securables = from_json(&securables)?;
+                Ok(record)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Paged {
+            items,
+            next: paged.next,
         })
-        .collect()
     }
 }
 
@@ -386,6 +514,29 @@ mod tests {
             rows: Some(1),
             duration_ms: Some(2),
         }
+    }
+
+    #[test]
+    fn records_read_in_pages() {
+        let log = AuditLog::open_in_memory().expect("open");
+        for i in 0..5 {
+            log.record(&record(i, "query")).expect("write");
+        }
+        let mut page = Some(Page::first(2));
+        let mut seen = vec![];
+        while let Some(p) = page {
+            let paged = log.records_page(None, None, p).expect("read");
+            assert!(paged.items.len() <= 2);
+            seen.extend(paged.items.iter().map(|r| r.event_time_ms));
+            page = paged.next;
+        }
+        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+        // Pages keep the time range.
+        let paged = log
+            .records_page(Some(3), None, Page::first(10))
+            .expect("read");
+        assert_eq!(paged.items.len(), 2);
+        assert_eq!(paged.next, None);
     }
 
     #[test]

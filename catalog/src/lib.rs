@@ -13,7 +13,7 @@ mod model;
 mod password;
 mod store;
 
-pub use audit::{AuditLog, AuditRecord, ColumnEdge, LineageEdge};
+pub use audit::{AuditLog, AuditRecord, ColumnEdge, LineageEdge, Page, Paged};
 pub use error::{MetastoreError, Result};
 pub use model::{
     CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, PolicyEntry,

@@ -182,3 +182,18 @@ def test_time_filters_select_the_same_rows_as_without_them(server_factory):
         assert c.execute(
             "SELECT count(*) FROM system.access.table_lineage "
             "WHERE event_date BETWEEN current_date() - 1 AND current_date()").fetchone()[0] == 0
+
+
+def test_a_log_longer_than_a_page_is_read_whole_and_once(server_factory):
+    """The audit table is read from its store a page (1,024 rows) at a time: a count over
+    several pages sees every row exactly once."""
+    srv = server_factory()
+    statements = 2_500
+    with srv.connect() as c:
+        # Without parameters, psycopg sends one simple-protocol request: 2,500 statements.
+        c.execute("SELECT 1;" * statements)
+        total, distinct = c.execute(
+            "SELECT count(*), count(DISTINCT statement_id) FROM system.access.audit "
+            "WHERE action_name = 'query' AND statement_text = 'SELECT 1'").fetchone()
+        assert (total, distinct) == (statements, statements)
+        assert len(c.execute("SELECT * FROM system.access.audit LIMIT 5").fetchall()) == 5

@@ -4,7 +4,9 @@
 //!
 //! A system table declares its columns once ([`SystemTable::columns`]) and fills them for one
 //! reader ([`SystemTable::fill`]) when a query scans it, never when it is only planned. Rows are
-//! filtered to what the reader may see.
+//! filtered to what the reader may see. A table over a log that may be long (the audit log)
+//! fills a page at a time ([`SystemTable::fill_page`]): its scan streams the pages, so a query
+//! that stops early (`LIMIT`) reads no more of the log than it needs.
 
 pub(crate) mod access;
 pub(crate) mod catalog;
@@ -20,12 +22,11 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{SchemaProvider, Session as DfSession, TableProvider};
-use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
-use weir_catalog::{AuditLog, Metastore};
+use weir_catalog::{AuditLog, Metastore, Page};
 
 use crate::access::Access;
 use crate::batches::{batch, Col};
@@ -40,7 +41,21 @@ pub(crate) trait SystemTable: Send + Sync + std::fmt::Debug {
     fn columns(&self) -> Vec<Col>;
     /// Fills `cols` (as made by [`Self::columns`]) with the rows `reader` may see.
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()>;
+    /// Fills `cols` with one page of those rows, from where `page` says; returns where the next
+    /// page starts (`None` after the last). Tables that are not logs fill all rows at once.
+    fn fill_page(
+        &self,
+        reader: &Reader<'_>,
+        cols: &mut [Col],
+        _page: Page,
+    ) -> Result<Option<Page>> {
+        self.fill(reader, cols)?;
+        Ok(None)
+    }
 }
+
+/// Entries a scan reads from a log at a time.
+const PAGE_ROWS: usize = 1024;
 
 /// Who reads a system table, and which catalogs the rows are about.
 pub(crate) struct Reader<'a> {
@@ -118,7 +133,12 @@ struct SystemTableScan {
 }
 
 impl SystemTableScan {
-    fn rows(&self, time: TimeRange) -> Result<arrow::record_batch::RecordBatch> {
+    /// One page of the rows the reader may see.
+    fn rows(
+        &self,
+        time: TimeRange,
+        page: Page,
+    ) -> Result<(arrow::record_batch::RecordBatch, Option<Page>)> {
         let metastore = &self.state.metastore;
         let access = Access::load(metastore, &self.rights)?;
         let catalogs = match &self.scope {
@@ -138,8 +158,58 @@ impl SystemTableScan {
             time,
         };
         let mut cols = self.table.columns();
-        self.table.fill(&reader, &mut cols)?;
-        batch(cols)
+        let next = self.table.fill_page(&reader, &mut cols, page)?;
+        Ok((batch(cols)?, next))
+    }
+}
+
+/// The rows of one scan: the first page, read when the scan was planned (so that a reader
+/// without the right fails there), then the following pages, read as the query asks for them.
+#[derive(Debug)]
+struct PagedRows {
+    scan: Arc<SystemTableScan>,
+    time: TimeRange,
+    first: std::sync::Mutex<Option<arrow::record_batch::RecordBatch>>,
+    next: Option<Page>,
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for PagedRows {
+    fn schema(&self) -> &SchemaRef {
+        &self.scan.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::physical_plan::SendableRecordBatchStream {
+        use futures::StreamExt;
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let (scan, time) = (self.scan.clone(), self.time);
+        // A scan executed again (a rare plan that reads its input twice) starts over.
+        let (first, next) = match first {
+            Some(batch) => (Some(batch), self.next),
+            None => (None, Some(Page::first(PAGE_ROWS))),
+        };
+        let rest = futures::stream::try_unfold(next, move |page| {
+            let scan = scan.clone();
+            async move {
+                let Some(page) = page else {
+                    return Ok(None);
+                };
+                let (batch, next) = tokio::task::spawn_blocking(move || scan.rows(time, page))
+                    .await
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                Ok(Some((batch, next)))
+            }
+        });
+        let stream = futures::stream::iter(first.map(Ok)).chain(rest);
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                self.scan.schema.clone(),
+                stream,
+            ),
+        )
     }
 }
 
@@ -166,15 +236,34 @@ impl TableProvider for SystemTableScan {
         _state: &dyn DfSession,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
-        _limit: Option<usize>,
+        limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let rows = self
-            .rows(TimeRange::from_filters(filters))
+        let time = TimeRange::from_filters(filters);
+        let scan = Arc::new(SystemTableScan {
+            table: self.table,
+            schema: self.schema.clone(),
+            state: self.state.clone(),
+            scope: self.scope.clone(),
+            rights: self.rights.clone(),
+        });
+        let (first, next) = scan
+            .rows(time, Page::first(PAGE_ROWS))
             .map_err(|e: EngineError| DataFusionError::External(Box::new(e)))?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![rows]],
-            self.schema.clone(),
-            projection.cloned(),
-        )?)
+        let rows = PagedRows {
+            scan,
+            time,
+            first: std::sync::Mutex::new(Some(first)),
+            next,
+        };
+        Ok(Arc::new(
+            datafusion::physical_plan::streaming::StreamingTableExec::try_new(
+                self.schema.clone(),
+                vec![Arc::new(rows)],
+                projection,
+                [],
+                false,
+                limit,
+            )?,
+        ))
     }
 }

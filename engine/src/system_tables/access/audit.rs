@@ -7,6 +7,7 @@
 use crate::batches::Col;
 use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
+use weir_catalog::Page;
 
 #[derive(Debug)]
 pub(crate) struct Audit;
@@ -41,10 +42,17 @@ impl SystemTable for Audit {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
+        self.fill_page(reader, cols, Page::default()).map(|_| ())
+    }
+
+    fn fill_page(&self, reader: &Reader<'_>, cols: &mut [Col], page: Page) -> Result<Option<Page>> {
         super::require_select(reader.access, self.name())?;
         let visible = super::Visibility::new(reader.access, reader.metastore);
         let me = reader.access.user();
-        for r in reader.audit.records(reader.time.from, reader.time.until)? {
+        let paged = reader
+            .audit
+            .records_page(reader.time.from, reader.time.until, page)?;
+        for r in paged.items {
             if !visible.everything()
                 && r.user != me
                 && (r.securables.is_empty() || !r.securables.iter().all(|s| visible.whole_table(s)))
@@ -78,6 +86,6 @@ impl SystemTable for Audit {
             cols[14].push_int(r.rows);
             cols[15].push_int(r.duration_ms);
         }
-        Ok(())
+        Ok(paged.next)
     }
 }

@@ -6,6 +6,7 @@
 use crate::batches::Col;
 use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
+use weir_catalog::Page;
 
 use super::table_lineage::{push_run, push_side, run_columns, side_columns};
 
@@ -31,12 +32,16 @@ impl SystemTable for ColumnLineage {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
+        self.fill_page(reader, cols, Page::default()).map(|_| ())
+    }
+
+    fn fill_page(&self, reader: &Reader<'_>, cols: &mut [Col], page: Page) -> Result<Option<Page>> {
         super::require_select(reader.access, self.name())?;
         let visible = super::Visibility::new(reader.access, reader.metastore);
-        for e in reader
+        let paged = reader
             .audit
-            .column_lineage(reader.time.from, reader.time.until)?
-        {
+            .column_lineage_page(reader.time.from, reader.time.until, page)?;
+        for e in paged.items {
             if !visible.column(&e.source.0, &e.source_column)
                 || !visible.column(&e.target.0, &e.target_column)
             {
@@ -51,6 +56,6 @@ impl SystemTable for ColumnLineage {
             cols[16].push_bool(Some(e.masked));
             push_run(cols, 17, e.created_by, e.event_time_ms, e.statement_id);
         }
-        Ok(())
+        Ok(paged.next)
     }
 }

@@ -5,6 +5,7 @@
 use crate::batches::Col;
 use crate::error::Result;
 use crate::system_tables::{Reader, SystemTable};
+use weir_catalog::Page;
 
 #[derive(Debug)]
 pub(crate) struct TableLineage;
@@ -101,9 +102,16 @@ impl SystemTable for TableLineage {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
+        self.fill_page(reader, cols, Page::default()).map(|_| ())
+    }
+
+    fn fill_page(&self, reader: &Reader<'_>, cols: &mut [Col], page: Page) -> Result<Option<Page>> {
         super::require_select(reader.access, self.name())?;
         let visible = super::Visibility::new(reader.access, reader.metastore);
-        for e in reader.audit.lineage(reader.time.from, reader.time.until)? {
+        let paged = reader
+            .audit
+            .lineage_page(reader.time.from, reader.time.until, page)?;
+        for e in paged.items {
             let source_visible = e.source.1 == "CLIENT" || visible.table(&e.source.0);
             if !source_visible || e.target.as_ref().is_some_and(|t| !visible.table(&t.0)) {
                 continue;
@@ -112,6 +120,6 @@ impl SystemTable for TableLineage {
             push_side(cols, 6, e.target);
             push_run(cols, 12, e.created_by, e.event_time_ms, e.statement_id);
         }
-        Ok(())
+        Ok(paged.next)
     }
 }
