@@ -204,6 +204,19 @@ impl Engine {
         ))
     }
 
+    /// Waits, for at most `timeout`, until every OpenLineage sink has sent the events queued
+    /// (at shutdown, after the last statement); returns how many events were left unsent.
+    pub async fn flush_lineage_events(&self, timeout: std::time::Duration) -> u64 {
+        for sink in &self.state.openlineage_sinks {
+            sink.flushed(timeout).await;
+        }
+        self.state
+            .openlineage_sinks
+            .iter()
+            .map(|s| s.counts().queued)
+            .sum()
+    }
+
     /// Whether `catalog` is a catalog of the metastore or `system`.
     pub fn catalog_exists(&self, catalog: &str) -> Result<bool> {
         let catalog = catalog.to_lowercase();

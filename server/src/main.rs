@@ -107,7 +107,7 @@ async fn serve(config: ServerConfig) -> Result<()> {
         tracker.clone(),
     )?;
     let flight_task = tokio::spawn(flight.serve(flight_listener, shutdown.clone()));
-    let front = pg::PgFront::new(engine, tls);
+    let front = pg::PgFront::new(engine.clone(), tls);
     let accept = tokio::spawn(front.serve(listener, shutdown.clone(), tracker.clone()));
 
     tokio::select! {
@@ -138,6 +138,13 @@ async fn serve(config: ServerConfig) -> Result<()> {
     .is_err()
     {
         tracing::warn!("grace period over; abandoning running statements");
+    }
+    // Lineage events of the last statements still go out, if the collector takes them soon.
+    let unsent = engine
+        .flush_lineage_events(Duration::from_secs(config.shutdown_grace_secs.min(10)))
+        .await;
+    if unsent > 0 {
+        tracing::warn!(unsent, "OpenLineage events not delivered before shutdown");
     }
     Ok(())
 }

@@ -6,7 +6,9 @@ counted in system.access.openlineage_sinks."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -254,3 +256,25 @@ def test_sinks_are_set_in_the_config_file_and_the_environment(server_factory, tm
     events = [json.loads(line) for line in events_file.read_text().splitlines()]
     assert [(e["eventType"], e["job"]["namespace"]) for e in events] == [
         ("START", "from-env"), ("COMPLETE", "from-env")]
+
+
+def test_events_queued_at_shutdown_are_still_sent(server_factory):
+    hold = threading.Event()
+    collector = Collector(hold=hold)
+    try:
+        srv = server_factory(["--openlineage-url", collector.url])
+        with srv.connect() as c:
+            c.execute("CREATE TABLE t (x INT)")
+            c.execute("INSERT INTO t VALUES (1)")
+        # The START is in flight, the COMPLETE queued, when the server is told to stop: it
+        # waits for the collector rather than exit with the events undelivered.
+        assert collector.received.wait(timeout=30)
+        srv.process.send_signal(signal.SIGTERM)
+        with pytest.raises(subprocess.TimeoutExpired):
+            srv.process.wait(timeout=2)
+        hold.set()
+        assert srv.process.wait(timeout=60) == 0
+    finally:
+        hold.set()
+        collector.close()
+    assert [e["eventType"] for e in collector.events] == ["START", "COMPLETE"]

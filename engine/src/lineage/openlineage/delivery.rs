@@ -48,6 +48,10 @@ pub struct SinkStatus {
     dropped: AtomicU64,
     failed: AtomicU64,
     last_error: Mutex<Option<(i64, String)>>,
+    /// An event is being sent.
+    sending: std::sync::atomic::AtomicBool,
+    /// Told when the sink has nothing left to send.
+    idle: tokio::sync::Notify,
 }
 
 /// A sink's counts at one moment.
@@ -77,6 +81,30 @@ impl SinkStatus {
             dropped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            sending: std::sync::atomic::AtomicBool::new(false),
+            idle: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == 0 && !self.sending.load(Ordering::Acquire)
+    }
+
+    /// Waits until the sink has sent (or given up on) every event queued, for at most
+    /// `timeout`; returns whether it did.
+    pub async fn flushed(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a notice between the two is not missed.
+            notified.as_mut().enable();
+            if self.is_idle() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.is_idle();
+            }
         }
     }
 
@@ -212,7 +240,8 @@ impl Target {
 /// Sends the queued events to `target`, in order, for as long as the queue is open.
 async fn deliver(mut target: Target, status: Arc<SinkStatus>, mut queue: mpsc::Receiver<Arc<str>>) {
     while let Some(event) = queue.recv().await {
-        status.queued.fetch_sub(1, Ordering::Relaxed);
+        status.sending.store(true, Ordering::Release);
+        status.queued.fetch_sub(1, Ordering::AcqRel);
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
             match target.send(&event).await {
@@ -232,6 +261,10 @@ async fn deliver(mut target: Target, status: Arc<SinkStatus>, mut queue: mpsc::R
                     backoff *= 2;
                 }
             }
+        }
+        status.sending.store(false, Ordering::Release);
+        if status.is_idle() {
+            status.idle.notify_waiters();
         }
     }
 }
