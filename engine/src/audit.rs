@@ -29,7 +29,8 @@ impl AuditRecorder {
     }
 }
 
-/// The tables and views a statement read, then those it wrote, each once.
+/// The tables and views a statement read, then those it wrote or set out to write (a write
+/// that failed still names its target), each once.
 fn securables(trace: &StatementTrace) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for name in trace
@@ -37,6 +38,7 @@ fn securables(trace: &StatementTrace) -> Vec<String> {
         .iter()
         .map(|r| &r.name)
         .chain(trace.writes.iter().map(|w| &w.name))
+        .chain(trace.columns.iter().map(|(target, _)| target))
     {
         if !out.contains(name) {
             out.push(name.clone());

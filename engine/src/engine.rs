@@ -207,14 +207,9 @@ impl Engine {
     /// Waits, for at most `timeout`, until every OpenLineage sink has sent the events queued
     /// (at shutdown, after the last statement); returns how many events were left unsent.
     pub async fn flush_lineage_events(&self, timeout: std::time::Duration) -> u64 {
-        for sink in &self.state.openlineage_sinks {
-            sink.flushed(timeout).await;
-        }
-        self.state
-            .openlineage_sinks
-            .iter()
-            .map(|s| s.counts().queued)
-            .sum()
+        let sinks = &self.state.openlineage_sinks;
+        futures::future::join_all(sinks.iter().map(|s| s.flushed(timeout))).await;
+        sinks.iter().map(|s| s.unsent()).sum()
     }
 
     /// Whether `catalog` is a catalog of the metastore or `system`.

@@ -344,7 +344,13 @@ impl Session {
         use crate::system_tables::catalog::{system_securable, SYSTEM_CATALOG};
         let access = self.access()?;
         if c == SYSTEM_CATALOG {
-            // Weir's own tables are described as listings show them.
+            // Weir's own tables are described as listings show them. Its information_schema,
+            // like every catalog's, is read but not described.
+            if s == crate::system_tables::information_schema::SCHEMA {
+                return Err(EngineError::UndefinedSchema(format!(
+                    "schema '{c}.{s}' does not exist"
+                )));
+            }
             let on = system_securable(s, Some(t))?;
             return crate::system_tables::listed::Listed(&access)
                 .table(c, s, t)?

@@ -74,7 +74,6 @@ impl StatementKind {
         )
     }
 
-    /// A stable lower-case name (audit's action).
     /// Whether the statement writes a table's data or defines a view over data: what
     /// OpenLineage tells as a run.
     pub fn writes_data(self) -> bool {
@@ -91,6 +90,7 @@ impl StatementKind {
         )
     }
 
+    /// A stable lower-case name (audit's action).
     pub fn name(self) -> &'static str {
         match self {
             StatementKind::Query => "query",

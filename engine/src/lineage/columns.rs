@@ -295,16 +295,18 @@ impl PlanLineage {
                     keys.merge(left.expr(l, j.left.schema(), names));
                     keys.merge(right.expr(r, j.right.schema(), names));
                 }
-                let both_schema = j.left.schema().join(j.right.schema());
+                let Ok(both_schema) = j.left.schema().join(j.right.schema()) else {
+                    return Self::everything(plan, names);
+                };
                 let both: Vec<Origins> = left
                     .columns
                     .iter()
                     .chain(right.columns.iter())
                     .cloned()
                     .collect();
-                if let (Some(filter), Ok(schema)) = (&j.filter, &both_schema) {
+                if let Some(filter) = &j.filter {
                     let frame = Frame {
-                        schema,
+                        schema: &both_schema,
                         columns: &both,
                     };
                     keys.merge(expr_origins(filter, &frame, names));
@@ -336,9 +338,11 @@ impl PlanLineage {
                 let schema = a.input.schema();
                 let mut columns = vec![];
                 let mut keys = Origins::default();
-                let group: Vec<&Expr> = match a.group_expr.as_slice() {
-                    [Expr::GroupingSet(set)] => set.distinct_expr(),
-                    exprs => exprs.iter().collect(),
+                // The output's grouping columns, as DataFusion lists them (duplicates once).
+                let Ok(group) =
+                    datafusion::logical_expr::utils::grouping_set_to_exprlist(&a.group_expr)
+                else {
+                    return Self::everything(plan, names);
                 };
                 for g in &group {
                     let o = input.expr(g, schema, names);
@@ -568,9 +572,12 @@ fn expr_origins(expr: &Expr, frame: &Frame<'_>, names: &PlanNames) -> Origins {
         }
         Expr::AggregateFunction(f) => {
             for a in &f.params.args {
-                for (s, _) in expr_origins(a, frame, names).direct {
+                let o = expr_origins(a, frame, names);
+                for (s, _) in o.direct {
                     out.add_direct(s, Subtype::Aggregation);
                 }
+                // `sum(CASE WHEN flag THEN amount END)`: `flag` decides what is summed.
+                out.indirect.extend(o.indirect);
             }
             if let Some(filter) = &f.params.filter {
                 out.merge_indirect(expr_origins(filter, frame, names), Subtype::Filter);

@@ -167,8 +167,12 @@ impl LineageFunctions {
                 Col::str_not_null("target_type"),
                 Col::int("depth"),
             ];
-            let edges = table_edges(self.log.lineage(None, None)?)
-                .filter(|(source, target, _)| visible.table(source) && visible.table(target));
+            let edges = table_edges(self.log.lineage(None, None)?).filter(
+                |(source, target, (source_type, _))| {
+                    (source_type == crate::lineage::CLIENT || visible.table(source))
+                        && visible.table(target)
+                },
+            );
             for hop in walk(edges, &table, direction, depth) {
                 cols[0].push_str(Some(hop.source));
                 cols[1].push_str(Some(hop.about.0));

@@ -28,7 +28,7 @@ pub(crate) fn missing_catalog(name: &str) -> EngineError {
 
 /// The schemas of `system`.
 pub(crate) fn schema_names() -> [&'static str; 2] {
-    [access::SCHEMA, INFORMATION_SCHEMA]
+    crate::system_tables::names::SYSTEM_SCHEMAS
 }
 
 /// The tables of schema `schema` of `system`; `None` when it has no such schema.

@@ -145,8 +145,12 @@ impl Listed<'_> {
         Ok(self.tables(c, Some(s))?.into_iter().find(|e| e.name == t))
     }
 
-    /// Whether schema `c.s` exists for the principal.
+    /// Whether schema `c.s` exists for the principal (in `system`, its `information_schema`
+    /// too, which no listing shows but every reader may read).
     pub(crate) fn has_schema(&self, c: &str, s: &str) -> Result<bool> {
+        if c == SYSTEM_CATALOG && s == crate::system_tables::names::SYSTEM_SCHEMAS[1] {
+            return Ok(true);
+        }
         Ok(self.schemas(c)?.iter().any(|e| e.name == s))
     }
 }

@@ -246,9 +246,12 @@ impl TableProvider for SystemTableScan {
             scope: self.scope.clone(),
             rights: self.rights.clone(),
         });
-        let (first, next) = scan
-            .rows(time, Page::first(PAGE_ROWS))
-            .map_err(|e: EngineError| DataFusionError::External(Box::new(e)))?;
+        let reading = scan.clone();
+        let (first, next) =
+            tokio::task::spawn_blocking(move || reading.rows(time, Page::first(PAGE_ROWS)))
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?
+                .map_err(|e: EngineError| DataFusionError::External(Box::new(e)))?;
         let rows = PagedRows {
             scan,
             time,

@@ -2,3 +2,6 @@
 
 /// The catalog's name, reserved: no catalog of the metastore can take it.
 pub const SYSTEM_CATALOG: &str = "system";
+
+/// The schemas of `system`: `access`, and the `information_schema` every catalog has.
+pub const SYSTEM_SCHEMAS: [&str; 2] = ["access", "information_schema"];

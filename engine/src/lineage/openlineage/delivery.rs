@@ -86,6 +86,11 @@ impl SinkStatus {
         }
     }
 
+    /// Events queued or being sent.
+    pub fn unsent(&self) -> u64 {
+        self.queued.load(Ordering::Acquire) + u64::from(self.sending.load(Ordering::Acquire))
+    }
+
     fn is_idle(&self) -> bool {
         self.queued.load(Ordering::Acquire) == 0 && !self.sending.load(Ordering::Acquire)
     }
@@ -155,6 +160,8 @@ enum Target {
     },
     Http {
         endpoint: String,
+        /// The endpoint without credentials, for messages.
+        shown: String,
         api_key: Option<String>,
         client: reqwest::Client,
     },
@@ -205,6 +212,7 @@ impl Target {
             }
             Target::Http {
                 endpoint,
+                shown,
                 api_key,
                 client,
             } => {
@@ -220,7 +228,7 @@ impl Target {
                     Ok(r) => {
                         let status = r.status();
                         Err(Refused {
-                            message: format!("{endpoint} answered {status}"),
+                            message: format!("{shown} answered {status}"),
                             // The collector refused this event: sending it again will not help.
                             retry: status.is_server_error()
                                 || status == reqwest::StatusCode::TOO_MANY_REQUESTS
@@ -228,7 +236,7 @@ impl Target {
                         })
                     }
                     Err(e) => Err(Refused {
-                        message: format!("cannot reach {endpoint}: {e}"),
+                        message: format!("cannot reach {shown}: {}", e.without_url()),
                         retry: true,
                     }),
                 }
@@ -293,14 +301,22 @@ pub(crate) fn start(config: &OpenLineageConfig) -> Result<Vec<Sink>> {
             )));
         }
         let endpoint = format!("{}/api/v1/lineage", url.trim_end_matches('/'));
+        // Shown in system.access.openlineage_sinks and in errors: never with credentials.
+        let mut shown = url::Url::parse(&endpoint).map_err(|e| {
+            EngineError::InvalidParameter(format!("OpenLineage URL '{url}' is not a URL: {e}"))
+        })?;
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        let shown = shown.to_string();
         let client = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .build()
             .map_err(|e| EngineError::Internal(format!("cannot build an HTTP client: {e}")))?;
         targets.push((
-            SinkStatus::new("http", endpoint.clone()),
+            SinkStatus::new("http", shown.clone()),
             Target::Http {
                 endpoint,
+                shown,
                 api_key: config.api_key.clone(),
                 client,
             },

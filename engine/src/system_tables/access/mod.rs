@@ -32,14 +32,24 @@ pub(crate) fn require_select(
 
 /// What of the objects audit and lineage rows name a reader may see: an admin everything;
 /// anyone else the tables and views (and their columns) they may see in listings, so that a row
-/// never tells a reader the name of a table hidden from it. Each table is looked up once.
+/// never tells a reader the name of a table hidden from it. A statement's own text and error
+/// may carry its values, so it is shown only to readers who may read the tables it touched
+/// whole: every row and column, nothing masked. Each table is looked up once.
 pub(crate) struct Visibility<'a> {
     access: &'a crate::access::Access,
     metastore: &'a weir_catalog::Metastore,
-    /// Full name → whether it is visible, and the columns visible (`None`: all).
-    seen: std::cell::RefCell<
-        std::collections::HashMap<String, Option<Option<std::collections::BTreeSet<String>>>>,
-    >,
+    seen: std::cell::RefCell<std::collections::HashMap<String, Seen>>,
+}
+
+/// What a reader may see of one table.
+#[derive(Debug, Clone)]
+enum Seen {
+    /// Not even its name (or it no longer exists).
+    Hidden,
+    /// Its name and these columns (`None`: all).
+    Listed(Option<std::collections::BTreeSet<String>>),
+    /// All of it: every row and column, no mask.
+    Whole,
 }
 
 impl<'a> Visibility<'a> {
@@ -58,41 +68,54 @@ impl<'a> Visibility<'a> {
         self.access.is_admin()
     }
 
-    /// `None`: the table is not visible (or no longer exists); else its visible columns.
-    fn lookup(&self, full_name: &str) -> Option<Option<std::collections::BTreeSet<String>>> {
+    fn lookup(&self, full_name: &str) -> Seen {
         if let Some(known) = self.seen.borrow().get(full_name) {
             return known.clone();
         }
-        let parts: Vec<&str> = full_name.splitn(3, '.').collect();
-        let entry = match parts.as_slice() {
-            [c, s, t] => self.metastore.get_table(c, s, t).ok().flatten(),
-            _ => None,
-        };
-        let found = entry.and_then(|e| match self.access.table_visible(&e) {
-            Ok(true) => self.access.visible_columns(&e).ok(),
-            _ => None,
-        });
+        let found = self.decide(full_name).unwrap_or(Seen::Hidden);
         self.seen
             .borrow_mut()
             .insert(full_name.to_string(), found.clone());
         found
     }
 
-    pub(crate) fn table(&self, full_name: &str) -> bool {
-        self.everything() || self.lookup(full_name).is_some()
+    fn decide(&self, full_name: &str) -> crate::error::Result<Seen> {
+        use crate::access::{TablePolicies, TableRead};
+        let parts: Vec<&str> = full_name.splitn(3, '.').collect();
+        let entry = match parts.as_slice() {
+            [c, s, t] => self.metastore.get_table(c, s, t)?,
+            _ => None,
+        };
+        let Some(entry) = entry else {
+            return Ok(Seen::Hidden);
+        };
+        if !self.access.table_visible(&entry)? {
+            return Ok(Seen::Hidden);
+        }
+        Ok(match self.access.table_read(&entry)? {
+            TableRead::All if TablePolicies::load(self.metastore, &entry)?.is_empty() => {
+                Seen::Whole
+            }
+            TableRead::Columns(columns) => Seen::Listed(Some(columns)),
+            TableRead::All | TableRead::Denied(_) => Seen::Listed(None),
+        })
     }
 
-    /// The table and every column of it are visible.
+    pub(crate) fn table(&self, full_name: &str) -> bool {
+        self.everything() || !matches!(self.lookup(full_name), Seen::Hidden)
+    }
+
+    /// The reader may read all of the table: every row and column, nothing masked.
     pub(crate) fn whole_table(&self, full_name: &str) -> bool {
-        self.everything() || matches!(self.lookup(full_name), Some(None))
+        self.everything() || matches!(self.lookup(full_name), Seen::Whole)
     }
 
     pub(crate) fn column(&self, full_name: &str, column: &str) -> bool {
         self.everything()
             || match self.lookup(full_name) {
-                Some(None) => true,
-                Some(Some(columns)) => columns.contains(column),
-                None => false,
+                Seen::Hidden => false,
+                Seen::Listed(None) | Seen::Whole => true,
+                Seen::Listed(Some(columns)) => columns.contains(column),
             }
     }
 }

@@ -37,7 +37,7 @@ pub(super) fn side_columns() -> Vec<Col> {
 }
 
 /// Source types named by a path rather than a table name.
-const PATH_TYPES: &[&str] = &["PATH", "CLIENT"];
+const PATH_TYPES: &[&str] = &["PATH", crate::lineage::CLIENT];
 
 /// Fills the six columns of one side from `cols[base..]`: `side` is a name (a path, for the
 /// path types) and its type.
@@ -112,7 +112,7 @@ impl SystemTable for TableLineage {
             .audit
             .lineage_page(reader.time.from, reader.time.until, page)?;
         for e in paged.items {
-            let source_visible = e.source.1 == "CLIENT" || visible.table(&e.source.0);
+            let source_visible = e.source.1 == crate::lineage::CLIENT || visible.table(&e.source.0);
             if !source_visible || e.target.as_ref().is_some_and(|t| !visible.table(&t.0)) {
                 continue;
             }
