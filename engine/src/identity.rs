@@ -19,6 +19,10 @@ pub struct Identity {
     /// statement: what it names, and how many of them were reported. (The tables inside a view
     /// are resolved for the view's own identity.)
     resolved: Mutex<(Vec<crate::observe::TableRead>, usize)>,
+    /// The plans of the views resolved in the current statement, by full name: what DataFusion
+    /// puts in place of each view's scan, so that lineage can tell a view from a CTE of the
+    /// same name.
+    view_plans: Mutex<Vec<(String, datafusion::logical_expr::LogicalPlan)>>,
     /// The execution settings of the session `user` runs (its time zone, say), which the
     /// views it reads plan with. `None`: the engine's defaults.
     execution: Mutex<Option<datafusion::config::ExecutionOptions>>,
@@ -31,6 +35,7 @@ impl Identity {
             rights: rights.to_string(),
             hidden: Mutex::default(),
             resolved: Mutex::default(),
+            view_plans: Mutex::default(),
             execution: Mutex::default(),
         })
     }
@@ -90,20 +95,29 @@ impl Identity {
         new
     }
 
-    /// The views resolved in the current statement (`catalog.schema.view`).
-    pub(crate) fn resolved_views(&self) -> Vec<String> {
-        let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
-        resolved
-            .0
-            .iter()
-            .filter(|r| r.is_view)
-            .map(|r| r.name.clone())
-            .collect()
+    /// Records the plan of view `name` (`catalog.schema.view`), resolved to be inlined.
+    pub(crate) fn note_view_plan(&self, name: String, plan: datafusion::logical_expr::LogicalPlan) {
+        let mut plans = self.view_plans.lock().unwrap_or_else(|p| p.into_inner());
+        if !plans.iter().any(|(n, p)| *n == name && *p == plan) {
+            plans.push((name, plan));
+        }
+    }
+
+    /// The views resolved in the current statement, with the plans they were inlined as.
+    pub(crate) fn resolved_views(&self) -> Vec<(String, datafusion::logical_expr::LogicalPlan)> {
+        self.view_plans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Forgets what was resolved: a new statement begins.
     pub(crate) fn forget_resolved(&self) {
         *self.resolved.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
+        self.view_plans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     pub fn forget_hidden(&self) {

@@ -272,6 +272,10 @@ impl WeirSchema {
             name: entry.full_name(),
             is_view: entry.kind == TableKind::View,
         });
+        if let Some(plan) = raw.get_logical_plan() {
+            self.identity
+                .note_view_plan(entry.full_name(), plan.into_owned());
+        }
         let policies = if entry.kind == TableKind::View {
             TablePolicies::default()
         } else {

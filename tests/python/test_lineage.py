@@ -200,6 +200,9 @@ def test_column_lineage_through_views_masks_windows_and_unions(server_factory):
         "USE SCHEMA crm",
         "INSERT INTO crm.report WITH people_v AS (SELECT city, score FROM crm.people) "
         "SELECT city, 'z', score FROM people_v",
+        # ... nor when the statement reads the view as well.
+        "INSERT INTO crm.report WITH people_v AS (SELECT city, score FROM crm.people) "
+        "SELECT p.city, 'w', p.score FROM people_v p JOIN crm.people_v v ON p.city = v.city",
     ]
     with srv.connect() as c:
         for sql in statements:
@@ -209,7 +212,8 @@ def test_column_lineage_through_views_masks_windows_and_unions(server_factory):
             "l.target_table_name, l.target_type, l.target_column_name, "
             "l.transformation_subtype, l.masked FROM system.access.column_lineage l "
             "JOIN system.access.audit a ON l.statement_id = a.statement_id").fetchall()
-    view, report, union, cte = statements[5], statements[6], statements[8], statements[10]
+    view, report, union, cte, both = (statements[5], statements[6], statements[8],
+                                      statements[10], statements[11])
     T, V = "TABLE", "VIEW"
     assert Counter(rows) == Counter([
         (view, "people", T, "id", "people_v", V, "id", "IDENTITY", False),
@@ -233,6 +237,11 @@ def test_column_lineage_through_views_masks_windows_and_unions(server_factory):
         (union, "people", T, "email", "report", T, "email", "IDENTITY", True),
         (cte, "people", T, "city", "report", T, "city", "IDENTITY", False),
         (cte, "people", T, "score", "report", T, "r", "IDENTITY", False),
+        # The CTE's columns come from people; the view, joined, is a source of its own.
+        (both, "people", T, "city", "report", T, "city", "IDENTITY", False),
+        (both, "people", T, "score", "report", T, "r", "IDENTITY", False),
+        *[(both, src, typ, "city", "report", T, col, "JOIN", False)
+          for src, typ in (("people", T), ("people_v", V)) for col in ("city", "email", "r")],
     ])
 
 

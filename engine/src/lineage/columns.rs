@@ -128,12 +128,29 @@ impl ColumnLineage {
 
 /// What names a plan's tables and views: the catalog and schema its partial names are in, and
 /// the views the statement resolved. (DataFusion puts a view's own plan in the place of its
-/// scan, under an alias that is the name it was called by.)
+/// scan, under an alias that is the name it was called by: a view is that alias over that
+/// plan, which a CTE of the same name is not.)
 pub(crate) struct PlanNames {
     pub catalog: String,
     pub schema: String,
-    /// `catalog.schema.view` of each.
-    pub views: Vec<String>,
+    /// `catalog.schema.view` of each, with the plan it was inlined as.
+    pub views: Vec<(String, LogicalPlan)>,
+}
+
+impl PlanNames {
+    /// The view `alias` over `input` is, if it is one.
+    fn view(&self, alias: &TableReference, input: &LogicalPlan) -> Option<String> {
+        let name = table_name(alias, self);
+        // DataFusion inlines the view's plan as is, or under a projection of its columns.
+        let inlined = match input {
+            LogicalPlan::Projection(p) => [input, p.input.as_ref()],
+            other => [other, other],
+        };
+        self.views
+            .iter()
+            .any(|(n, plan)| *n == name && inlined.contains(&plan))
+            .then_some(name)
+    }
 }
 
 /// The lineage of one column inside a plan.
@@ -408,8 +425,9 @@ impl PlanLineage {
                 }
                 out
             }
-            LogicalPlan::SubqueryAlias(a) if names.views.contains(&table_name(&a.alias, names)) => {
-                view_lineage(&table_name(&a.alias, names), a.schema.as_ref())
+            LogicalPlan::SubqueryAlias(a) if names.view(&a.alias, &a.input).is_some() => {
+                let view = names.view(&a.alias, &a.input).unwrap_or_default();
+                view_lineage(&view, a.schema.as_ref())
             }
             LogicalPlan::Distinct(datafusion::logical_expr::Distinct::All(input))
             | LogicalPlan::Limit(datafusion::logical_expr::Limit { input, .. })
