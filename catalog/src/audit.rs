@@ -81,6 +81,39 @@ pub struct ColumnEdge {
     pub masked: bool,
 }
 
+/// Which end of a lineage edge a walk's step matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeEnd {
+    Source,
+    Target,
+}
+
+impl EdgeEnd {
+    fn prefix(self) -> &'static str {
+        match self {
+            EdgeEnd::Source => "source",
+            EdgeEnd::Target => "target",
+        }
+    }
+}
+
+/// A table lineage edge as walks see it: `(name, type)` of its source and its target.
+pub type TableLink = ((String, String), (String, String));
+
+/// A column lineage edge as walks see it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ColumnLink {
+    pub source: (String, String),
+    pub source_column: String,
+    pub target: (String, String),
+    pub target_column: String,
+    pub transformation: (String, String),
+    pub masked: bool,
+}
+
+/// Values bound per query when a walk's frontier is looked up (well under SQLite's limit).
+const FRONTIER_CHUNK: usize = 400;
+
 /// Where one page of a log read starts (after the entry with sequence number `after`, or at
 /// the first) and how many entries it holds at most (`None`: all the rest).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -199,6 +232,8 @@ CREATE TABLE IF NOT EXISTS table_lineage (
     target_type TEXT
 );
 CREATE INDEX IF NOT EXISTS table_lineage_time ON table_lineage (event_time_ms);
+CREATE INDEX IF NOT EXISTS table_lineage_source ON table_lineage (source_name);
+CREATE INDEX IF NOT EXISTS table_lineage_target ON table_lineage (target_name);
 CREATE TABLE IF NOT EXISTS column_lineage (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     event_time_ms INTEGER NOT NULL,
@@ -215,6 +250,8 @@ CREATE TABLE IF NOT EXISTS column_lineage (
     masked INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS column_lineage_time ON column_lineage (event_time_ms);
+CREATE INDEX IF NOT EXISTS column_lineage_source ON column_lineage (source_name, source_column);
+CREATE INDEX IF NOT EXISTS column_lineage_target ON column_lineage (target_name, target_column);
 ";
 
 impl AuditLog {
@@ -343,19 +380,8 @@ impl AuditLog {
         Ok(())
     }
 
-    /// The column lineage edges of statements run at `from_ms` (inclusive) until `until_ms`
-    /// (exclusive), oldest first; `None` leaves that end open.
-    pub fn column_lineage(
-        &self,
-        from_ms: Option<i64>,
-        until_ms: Option<i64>,
-    ) -> Result<Vec<ColumnEdge>> {
-        Ok(self
-            .column_lineage_page(from_ms, until_ms, Page::default())?
-            .items)
-    }
-
-    /// One page of [`Self::column_lineage`].
+    /// One page of the column lineage edges of statements run at `from_ms` (inclusive) until
+    /// `until_ms` (exclusive), oldest first; `None` leaves that end open.
     pub fn column_lineage_page(
         &self,
         from_ms: Option<i64>,
@@ -391,13 +417,8 @@ impl AuditLog {
         )
     }
 
-    /// The lineage edges of statements run at `from_ms` (inclusive) until `until_ms`
-    /// (exclusive), oldest first; `None` leaves that end open.
-    pub fn lineage(&self, from_ms: Option<i64>, until_ms: Option<i64>) -> Result<Vec<LineageEdge>> {
-        Ok(self.lineage_page(from_ms, until_ms, Page::default())?.items)
-    }
-
-    /// One page of [`Self::lineage`].
+    /// One page of the table lineage edges of statements run at `from_ms` (inclusive) until
+    /// `until_ms` (exclusive), oldest first; `None` leaves that end open.
     pub fn lineage_page(
         &self,
         from_ms: Option<i64>,
@@ -434,6 +455,62 @@ impl AuditLog {
     /// first; `None` leaves that end open.
     pub fn records(&self, from_ms: Option<i64>, until_ms: Option<i64>) -> Result<Vec<AuditRecord>> {
         Ok(self.records_page(from_ms, until_ms, Page::default())?.items)
+    }
+
+    /// The distinct table edges (reads that wrote something) whose `end` is one of `names`:
+    /// one step of a walk, through the indexes rather than the whole log.
+    pub fn table_links_at(&self, end: EdgeEnd, names: &[String]) -> Result<Vec<TableLink>> {
+        let conn = self.conn();
+        let mut out = vec![];
+        for chunk in names.chunks(FRONTIER_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let mut stmt = conn.prepare(&format!(
+                "SELECT DISTINCT source_name, source_type, target_name, target_type
+                 FROM table_lineage WHERE target_name IS NOT NULL AND {}_name IN ({marks})",
+                end.prefix()
+            ))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |row| {
+                Ok(((row.get(0)?, row.get(1)?), (row.get(2)?, row.get(3)?)))
+            })?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The distinct column edges whose `end` is one of `columns` (`(table, column)` pairs).
+    pub fn column_links_at(
+        &self,
+        end: EdgeEnd,
+        columns: &[(String, String)],
+    ) -> Result<Vec<ColumnLink>> {
+        let conn = self.conn();
+        let mut out = vec![];
+        for chunk in columns.chunks(FRONTIER_CHUNK) {
+            let marks = vec!["(?, ?)"; chunk.len()].join(", ");
+            let end = end.prefix();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT DISTINCT source_name, source_type, source_column, target_name, target_type,
+                    target_column, transformation_type, transformation_subtype, masked
+                 FROM column_lineage WHERE ({end}_name, {end}_column) IN (VALUES {marks})"
+            ))?;
+            let values = chunk.iter().flat_map(|(t, c)| [t, c]);
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), |row| {
+                Ok(ColumnLink {
+                    source: (row.get(0)?, row.get(1)?),
+                    source_column: row.get(2)?,
+                    target: (row.get(3)?, row.get(4)?),
+                    target_column: row.get(5)?,
+                    transformation: (row.get(6)?, row.get(7)?),
+                    masked: row.get(8)?,
+                })
+            })?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        Ok(out)
     }
 
     /// One page of [`Self::records`].

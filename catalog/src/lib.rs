@@ -13,7 +13,9 @@ mod model;
 mod password;
 mod store;
 
-pub use audit::{AuditLog, AuditRecord, ColumnEdge, LineageEdge, Page, Paged};
+pub use audit::{
+    AuditLog, AuditRecord, ColumnEdge, ColumnLink, EdgeEnd, LineageEdge, Page, Paged, TableLink,
+};
 pub use error::{MetastoreError, Result};
 pub use model::{
     CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, PolicyEntry,

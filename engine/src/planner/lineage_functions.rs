@@ -140,6 +140,14 @@ fn arguments(args: &[FunctionArg]) -> Result<Arguments> {
     })
 }
 
+/// The end of an edge a walk in `direction` arrives by.
+fn near_end(direction: Direction) -> weir_catalog::EdgeEnd {
+    match direction {
+        Direction::Upstream => weir_catalog::EdgeEnd::Target,
+        Direction::Downstream => weir_catalog::EdgeEnd::Source,
+    }
+}
+
 impl LineageFunctions {
     fn rows(
         &self,
@@ -167,13 +175,16 @@ impl LineageFunctions {
                 Col::str_not_null("target_type"),
                 Col::int("depth"),
             ];
-            let edges = table_edges(self.log.lineage(None, None)?).filter(
-                |(source, target, (source_type, _))| {
-                    (source_type == crate::lineage::CLIENT || visible.table(source))
-                        && visible.table(target)
-                },
-            );
-            for hop in walk(edges, &table, direction, depth) {
+            let step = |nodes: &[String]| -> Result<Vec<_>> {
+                let links = self.log.table_links_at(near_end(direction), nodes)?;
+                Ok(table_edges(links)
+                    .filter(|(source, target, (source_type, _))| {
+                        (source_type == crate::lineage::CLIENT || visible.table(source))
+                            && visible.table(target)
+                    })
+                    .collect())
+            };
+            for hop in walk(step, &table, direction, depth)? {
                 cols[0].push_str(Some(hop.source));
                 cols[1].push_str(Some(hop.about.0));
                 cols[2].push_str(Some(hop.target));
@@ -194,11 +205,15 @@ impl LineageFunctions {
             Col::bool("masked"),
             Col::int("depth"),
         ];
-        let edges =
-            column_edges(self.log.column_lineage(None, None)?).filter(|(source, target, _)| {
-                visible.column(&source.0, &source.1) && visible.column(&target.0, &target.1)
-            });
-        for hop in walk(edges, &(table, column), direction, depth) {
+        let step = |nodes: &[(String, String)]| -> Result<Vec<_>> {
+            let links = self.log.column_links_at(near_end(direction), nodes)?;
+            Ok(column_edges(links)
+                .filter(|(source, target, _)| {
+                    visible.column(&source.0, &source.1) && visible.column(&target.0, &target.1)
+                })
+                .collect())
+        };
+        for hop in walk(step, &(table, column), direction, depth)? {
             cols[0].push_str(Some(hop.source.0));
             cols[1].push_str(Some(hop.source.1));
             cols[2].push_str(Some(hop.about.source_type));

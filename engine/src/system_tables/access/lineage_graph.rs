@@ -1,10 +1,12 @@
 //! Walks the recorded table lineage: the edges upstream of a table (what it was made from, and
-//! what that was made from, ...) or downstream of it (what was made from it), to a depth.
+//! what that was made from, ...) or downstream of it (what was made from it), to a depth. Each
+//! step asks the log for the edges at the nodes just reached (through its indexes), so a walk
+//! reads the part of the graph it visits, not the whole retained log.
 
 use std::collections::{BTreeSet, HashSet};
 use std::hash::Hash;
 
-use weir_catalog::{ColumnEdge, LineageEdge};
+use weir_catalog::{ColumnLink, TableLink};
 
 /// Which way to walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,59 +26,62 @@ pub(crate) struct Hop<N, A> {
     pub about: A,
 }
 
-/// The distinct edges within `depth` of `start`, nearest first. `edges` are
-/// `(source, target, about)`.
-pub(crate) fn walk<N, A>(
-    edges: impl IntoIterator<Item = (N, N, A)>,
+/// The distinct edges within `depth` of `start`, nearest first. `edges_at(nodes)` gives the
+/// edges `(source, target, about)` whose near end (the target upstream, the source downstream)
+/// is one of `nodes`.
+pub(crate) fn walk<N, A, E>(
+    mut edges_at: impl FnMut(&[N]) -> Result<Vec<(N, N, A)>, E>,
     start: &N,
     direction: Direction,
     depth: usize,
-) -> Vec<Hop<N, A>>
+) -> Result<Vec<Hop<N, A>>, E>
 where
     N: Ord + Hash + Clone,
     A: Ord + Clone,
 {
-    let distinct: BTreeSet<(N, N, A)> = edges.into_iter().collect();
-    let mut hops = vec![];
-    let mut visited: HashSet<&N> = HashSet::from([start]);
-    let mut frontier: HashSet<&N> = HashSet::from([start]);
+    let mut hops = BTreeSet::new();
+    let mut visited: HashSet<N> = HashSet::from([start.clone()]);
+    let mut frontier: Vec<N> = vec![start.clone()];
     for d in 1..=depth {
-        let mut next = HashSet::new();
-        for (source, target, about) in &distinct {
+        let reached: HashSet<&N> = frontier.iter().collect();
+        let mut next = vec![];
+        let edges: BTreeSet<(N, N, A)> = edges_at(&frontier)?.into_iter().collect();
+        for (source, target, about) in edges {
             let (near, far) = match direction {
-                Direction::Upstream => (target, source),
-                Direction::Downstream => (source, target),
+                Direction::Upstream => (&target, &source),
+                Direction::Downstream => (&source, &target),
             };
-            if frontier.contains(near) {
-                hops.push(Hop {
-                    depth: d,
-                    source: source.clone(),
-                    target: target.clone(),
-                    about: about.clone(),
-                });
-                if visited.insert(far) {
-                    next.insert(far);
-                }
+            if !reached.contains(near) {
+                continue;
             }
+            if visited.insert(far.clone()) {
+                next.push(far.clone());
+            }
+            hops.insert(Hop {
+                depth: d,
+                source,
+                target,
+                about,
+            });
         }
         if next.is_empty() {
             break;
         }
         frontier = next;
     }
-    hops.sort();
-    hops
+    Ok(hops.into_iter().collect())
 }
 
-/// The table edges of the recorded lineage, for [`walk`]: reads (edges without a target) lead
-/// nowhere and are left out. `about` is the source's and the target's types.
+/// The table edges of the recorded lineage, for [`walk`]. `about` is the source's and the
+/// target's types.
 pub(crate) fn table_edges(
-    edges: Vec<LineageEdge>,
+    links: Vec<TableLink>,
 ) -> impl Iterator<Item = (String, String, (String, String))> {
-    edges.into_iter().filter_map(|e| {
-        e.target
-            .map(|(target, target_type)| (e.source.0, target, (e.source.1, target_type)))
-    })
+    links
+        .into_iter()
+        .map(|((source, source_type), (target, target_type))| {
+            (source, target, (source_type, target_type))
+        })
 }
 
 /// What a column edge records besides its ends.
@@ -91,9 +96,9 @@ pub(crate) struct ColumnHop {
 
 /// The column edges of the recorded lineage, for [`walk`]: nodes are `(table, column)`.
 pub(crate) fn column_edges(
-    edges: Vec<ColumnEdge>,
+    links: Vec<ColumnLink>,
 ) -> impl Iterator<Item = ((String, String), (String, String), ColumnHop)> {
-    edges.into_iter().map(|e| {
+    links.into_iter().map(|e| {
         (
             (e.source.0, e.source_column),
             (e.target.0, e.target_column),
@@ -112,45 +117,54 @@ pub(crate) fn column_edges(
 mod tests {
     use super::*;
 
-    fn edge(source: &str, target: &str) -> LineageEdge {
-        LineageEdge {
-            event_time_ms: 0,
-            statement_id: "s".into(),
-            created_by: "ann".into(),
-            source: (source.into(), "TABLE".into()),
-            target: Some((target.into(), "TABLE".into())),
-        }
-    }
-
-    fn pairs(hops: &[Hop<String, (String, String)>]) -> Vec<(usize, &str, &str)> {
+    fn pairs(hops: &[Hop<String, ()>]) -> Vec<(usize, &str, &str)> {
         hops.iter()
             .map(|h| (h.depth, h.source.as_str(), h.target.as_str()))
             .collect()
     }
 
+    /// A walk over `edges` held in memory, stepping as the log's lookups do.
     fn table_walk(
-        edges: &[LineageEdge],
+        edges: &[(&str, &str)],
         start: &str,
         direction: Direction,
         depth: usize,
-    ) -> Vec<Hop<String, (String, String)>> {
+    ) -> Vec<Hop<String, ()>> {
+        let edges: Vec<(String, String, ())> = edges
+            .iter()
+            .map(|(s, t)| (s.to_string(), t.to_string(), ()))
+            .collect();
         walk(
-            table_edges(edges.to_vec()),
+            |nodes: &[String]| -> Result<_, ()> {
+                Ok(edges
+                    .iter()
+                    .filter(|(s, t, _)| {
+                        let near = if direction == Direction::Upstream {
+                            t
+                        } else {
+                            s
+                        };
+                        nodes.contains(near)
+                    })
+                    .cloned()
+                    .collect())
+            },
             &start.to_string(),
             direction,
             depth,
         )
+        .unwrap_or_default()
     }
 
     #[test]
     fn walks_both_ways_to_a_depth_through_cycles() {
-        let edges = vec![
-            edge("bronze", "silver"),
-            edge("bronze", "silver"),
-            edge("silver", "silver"),
-            edge("silver", "gold"),
-            edge("dim", "gold"),
-            edge("gold", "report"),
+        let edges = [
+            ("bronze", "silver"),
+            ("bronze", "silver"),
+            ("silver", "silver"),
+            ("silver", "gold"),
+            ("dim", "gold"),
+            ("gold", "report"),
         ];
         assert_eq!(
             pairs(&table_walk(&edges, "gold", Direction::Upstream, 5)),
