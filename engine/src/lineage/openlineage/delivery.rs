@@ -140,14 +140,30 @@ pub(crate) struct Sink {
     queue: mpsc::Sender<Arc<str>>,
 }
 
+impl SinkStatus {
+    /// Counts an event on its way to the sink (being built) as queued, so that a flush waits
+    /// for it too.
+    pub(crate) fn reserve(&self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts an event reserved by [`Self::reserve`] that found no room on its way to the sink
+    /// (or could not be made) as dropped.
+    pub(crate) fn unreserve_dropped(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        if self.is_idle() {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
 impl Sink {
-    /// Queues `event`, or drops it (counted) when the queue is full. Never waits.
-    pub(crate) fn offer(&self, event: Arc<str>) {
-        // Counted before it is queued, so that the task never counts it out first.
-        self.status.queued.fetch_add(1, Ordering::Relaxed);
+    /// Queues `event`, counted already by [`SinkStatus::reserve`], or drops it (counted) when
+    /// the queue is full. Never waits.
+    pub(crate) fn offer_reserved(&self, event: Arc<str>) {
         if self.queue.try_send(event).is_err() {
-            self.status.queued.fetch_sub(1, Ordering::Relaxed);
-            self.status.dropped.fetch_add(1, Ordering::Relaxed);
+            self.status.unreserve_dropped();
         }
     }
 }
