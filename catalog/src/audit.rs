@@ -30,6 +30,8 @@ pub struct AuditRecord {
     pub user: String,
     /// `ip:port` of the client, when the front knows it.
     pub client_address: Option<String>,
+    /// What the client says it is (PostgreSQL's `application_name`, Flight's `user-agent`).
+    pub user_agent: Option<String>,
     /// The front: `postgres`, `flight` or `internal`.
     pub protocol: String,
     pub session_id: Option<String>,
@@ -218,7 +220,8 @@ CREATE TABLE IF NOT EXISTS audit (
     statement_text TEXT,
     securables TEXT NOT NULL,
     rows INTEGER,
-    duration_ms INTEGER
+    duration_ms INTEGER,
+    user_agent TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (event_time_ms);
 CREATE TABLE IF NOT EXISTS table_lineage (
@@ -270,6 +273,13 @@ impl AuditLog {
 
     fn init(conn: Connection, retention_days: Option<u32>) -> Result<Self> {
         conn.execute_batch(SCHEMA)?;
+        // A log written before `user_agent` was recorded gains the column (empty for old rows).
+        let has_user_agent = conn
+            .prepare("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'user_agent'")?
+            .exists([])?;
+        if !has_user_agent {
+            conn.execute_batch("ALTER TABLE audit ADD COLUMN user_agent TEXT")?;
+        }
         let log = AuditLog {
             conn: Mutex::new(conn),
             retention_ms: retention_days.map(|d| i64::from(d) * DAY_MS),
@@ -288,8 +298,8 @@ impl AuditLog {
         self.conn().execute(
             "INSERT INTO audit (event_time_ms, user, client_address, protocol, session_id,
                 statement_id, action, status, sqlstate, error_message, statement_text, securables,
-                rows, duration_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                rows, duration_ms, user_agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 r.event_time_ms,
                 r.user,
@@ -305,6 +315,7 @@ impl AuditLog {
                 json(&r.securables),
                 r.rows,
                 r.duration_ms,
+                r.user_agent,
             ],
         )?;
         if self.written.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
@@ -524,7 +535,7 @@ impl AuditLog {
             &self.conn(),
             "SELECT event_time_ms, user, client_address, protocol, session_id, statement_id,
                 action, status, sqlstate, error_message, statement_text, securables, rows,
-                duration_ms, seq
+                duration_ms, seq, user_agent
              FROM audit WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
              ORDER BY seq LIMIT ?4",
             from_ms,
@@ -548,6 +559,7 @@ impl AuditLog {
                             securables: vec![],
                             rows: row.get(12)?,
                             duration_ms: row.get(13)?,
+                            user_agent: row.get(15)?,
                         },
                         row.get::<_, String>(11)?,
                     ),
@@ -579,6 +591,7 @@ mod tests {
             event_time_ms: at,
             user: "ann".into(),
             client_address: Some("127.0.0.1:5000".into()),
+            user_agent: Some("psql".into()),
             protocol: "postgres".into(),
             session_id: Some("s".into()),
             statement_id: Some("q".into()),
@@ -591,6 +604,27 @@ mod tests {
             rows: Some(1),
             duration_ms: Some(2),
         }
+    }
+
+    #[test]
+    fn a_log_from_before_user_agent_gains_the_column() {
+        let dir = std::env::temp_dir().join(format!("weir-audit-ua-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("audit.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let conn = Connection::open(&path).expect("open");
+            let before = SCHEMA.replace(",\n    user_agent TEXT\n);", "\n);");
+            assert_ne!(before, SCHEMA);
+            conn.execute_batch(&before).expect("old schema");
+        }
+        let log = AuditLog::open(&path, None).expect("reopen");
+        log.record(&record(1, "query")).expect("write");
+        assert_eq!(
+            log.records(None, None).expect("read"),
+            vec![record(1, "query")]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct ClientInfo {
     pub protocol: Protocol,
     /// The client's address, when the front knows it.
     pub address: Option<std::net::SocketAddr>,
+    /// What the client says it is: PostgreSQL's `application_name`, Flight's `user-agent`.
+    pub user_agent: Option<String>,
 }
 
 impl ClientInfo {
@@ -46,6 +48,7 @@ impl ClientInfo {
         ClientInfo {
             protocol: Protocol::Internal,
             address: None,
+            user_agent: None,
         }
     }
 }

@@ -197,3 +197,26 @@ def test_a_log_longer_than_a_page_is_read_whole_and_once(server_factory):
             "WHERE action_name = 'query' AND statement_text = 'SELECT 1'").fetchone()
         assert (total, distinct) == (statements, statements)
         assert len(c.execute("SELECT * FROM system.access.audit LIMIT 5").fetchall()) == 5
+
+
+def test_each_row_says_what_the_client_said_it_is(server_factory):
+    """user_agent: PostgreSQL's application_name, the Flight client's user-agent header."""
+    srv = server_factory()
+    with psycopg.connect(srv.dsn(application_name="etl-nightly"), autocommit=True) as c:
+        c.execute("SELECT 1")
+    with srv.adbc() as conn, conn.cursor() as cur:
+        cur.execute("SELECT 2")
+        cur.fetchall()
+    with srv.connect() as c:
+        rows = c.execute(
+            "SELECT service_name, action_name, statement_text, user_agent "
+            "FROM system.access.audit ORDER BY event_time").fetchall()
+    assert [r[:3] for r in rows] == [
+        ("postgres", "login", None), ("postgres", "query", "SELECT 1"),
+        ("flight", "login", None), ("flight", "query", "SELECT 2"),
+        ("postgres", "login", None),
+    ]
+    assert [r[3] for r in rows[:2]] == ["etl-nightly", "etl-nightly"]
+    assert all(r[3].startswith("ADBC Flight SQL Driver") for r in rows[2:4])
+    # A connection that gives no application_name has none.
+    assert rows[4][3] is None

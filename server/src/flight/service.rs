@@ -287,6 +287,11 @@ impl FlightSqlService for WeirFlightService {
         let client = weir_engine::ClientInfo {
             protocol: weir_engine::Protocol::Flight,
             address: request.remote_addr(),
+            user_agent: request
+                .metadata()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         };
         let token = self.tokens.login(&user, &password, client).await?;
         let bearer = format!("Bearer {token}");

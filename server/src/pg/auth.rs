@@ -38,10 +38,16 @@ impl AuthSource for EngineAuthSource {
     }
 }
 
-fn pg_client(address: std::net::SocketAddr) -> weir_engine::ClientInfo {
+/// The connection as the engine records it: its address and the `application_name` it gave.
+fn pg_client<C: ClientInfo>(client: &C) -> weir_engine::ClientInfo {
     weir_engine::ClientInfo {
         protocol: weir_engine::Protocol::Postgres,
-        address: Some(address),
+        address: Some(client.socket_addr()),
+        user_agent: client
+            .metadata()
+            .get(pgwire::api::METADATA_APPLICATION_NAME)
+            .filter(|a| !a.is_empty())
+            .cloned(),
     }
 }
 
@@ -111,7 +117,7 @@ impl StartupHandler for WeirStartupHandler {
                 if let PgWireError::UserError(info) = &e {
                     self.engine.record_login(
                         &user,
-                        pg_client(client.socket_addr()),
+                        pg_client(client),
                         None,
                         Some((&info.code, &info.message)),
                     );
@@ -133,7 +139,7 @@ impl StartupHandler for WeirStartupHandler {
                     let message = auth_failed_message(&user);
                     self.engine.record_login(
                         &user,
-                        pg_client(client.socket_addr()),
+                        pg_client(client),
                         None,
                         Some(("28P01", &message)),
                     );
@@ -160,22 +166,18 @@ impl StartupHandler for WeirStartupHandler {
             let catalog = requested_catalog(&self.engine, &user, database.as_deref())?;
             let session = self
                 .engine
-                .new_session(&user, catalog.as_deref(), pg_client(client.socket_addr()))
+                .new_session(&user, catalog.as_deref(), pg_client(client))
                 .inspect_err(|e| {
                     self.engine.record_login(
                         &user,
-                        pg_client(client.socket_addr()),
+                        pg_client(client),
                         None,
                         Some((e.sqlstate(), &e.to_string())),
                     )
                 })
                 .map_err(super::encode::to_pg_fatal)?;
-            self.engine.record_login(
-                &user,
-                pg_client(client.socket_addr()),
-                Some(session.id()),
-                None,
-            );
+            self.engine
+                .record_login(&user, pg_client(client), Some(session.id()), None);
             let (pid, key) = client.pid_and_secret_key();
             self.cancels.register(pid, key, &self.session.cancel);
             self.session.open(session).await;

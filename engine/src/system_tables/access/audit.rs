@@ -26,6 +26,7 @@ impl SystemTable for Audit {
             Col::date("event_date"),
             Col::str_not_null("user_identity"),
             Col::str("source_ip_address"),
+            Col::str("user_agent"),
             Col::str_not_null("service_name"),
             Col::str_not_null("action_name"),
             Col::str("session_id"),
@@ -73,18 +74,19 @@ impl SystemTable for Audit {
             cols[1].push_date_of_ms(Some(r.event_time_ms));
             cols[2].push_str(Some(r.user));
             cols[3].push_str(ip);
-            cols[4].push_str(Some(r.protocol));
-            cols[5].push_str(Some(r.action));
-            cols[6].push_str(r.session_id);
-            cols[7].push_str(r.statement_id);
-            cols[8].push_str(r.statement_text);
-            cols[9].push_str(Some(r.status));
-            cols[10].push_str(Some(decision));
-            cols[11].push_str(r.sqlstate);
-            cols[12].push_str(r.error_message);
-            cols[13].push_str(Some(r.securables.join(",")));
-            cols[14].push_int(r.rows);
-            cols[15].push_int(r.duration_ms);
+            cols[4].push_str(r.user_agent);
+            cols[5].push_str(Some(r.protocol));
+            cols[6].push_str(Some(r.action));
+            cols[7].push_str(r.session_id);
+            cols[8].push_str(r.statement_id);
+            cols[9].push_str(r.statement_text);
+            cols[10].push_str(Some(r.status));
+            cols[11].push_str(Some(decision));
+            cols[12].push_str(r.sqlstate);
+            cols[13].push_str(r.error_message);
+            cols[14].push_str(Some(r.securables.join(",")));
+            cols[15].push_int(r.rows);
+            cols[16].push_int(r.duration_ms);
         }
         Ok(paged.next)
     }
