@@ -302,3 +302,24 @@ def test_a_granted_reader_sees_only_rows_about_what_it_may_see(server_factory):
             "SELECT depth, target_column_name, transformation_subtype FROM "
             "system.access.lineage_downstream('main.lake.bronze', 5, 'amount') ORDER BY 1, 2"
         ).fetchall() == [(1, "city", "FILTER"), (1, "id", "FILTER")]
+
+
+def test_column_lineage_of_aggregates_reads_their_arguments_and_keys(server_factory):
+    srv = server_factory()
+    ctas = ("CREATE TABLE s.totals AS SELECT city, sum(CASE WHEN score > 5 THEN id END) AS n "
+            "FROM s.people GROUP BY city, city")
+    with srv.connect() as c:
+        c.execute("CREATE SCHEMA s")
+        c.execute("CREATE TABLE s.people (id INT, city STRING, score INT)")
+        c.execute(ctas)
+        rows = c.execute(
+            "SELECT source_column_name, target_column_name, transformation_type, "
+            "transformation_subtype FROM system.access.column_lineage").fetchall()
+    # A repeated grouping key is one key; what decides a summed value is its input too.
+    assert Counter(rows) == Counter([
+        ("city", "city", "DIRECT", "IDENTITY"),
+        ("city", "city", "INDIRECT", "GROUP_BY"),
+        ("id", "n", "DIRECT", "AGGREGATION"),
+        ("score", "n", "INDIRECT", "CONDITIONAL"),
+        ("city", "n", "INDIRECT", "GROUP_BY"),
+    ])
