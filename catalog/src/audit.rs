@@ -113,6 +113,23 @@ pub struct ColumnLink {
     pub masked: bool,
 }
 
+/// The columns of `column_lineage` that make a [`ColumnLink`], in the order [`column_link`]
+/// reads them.
+const COLUMN_LINK: &str = "source_name, source_type, source_column, target_name, target_type,
+    target_column, transformation_type, transformation_subtype, masked";
+
+/// The [`ColumnLink`] in `row`, whose [`COLUMN_LINK`] columns start at `at`.
+fn column_link(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ColumnLink> {
+    Ok(ColumnLink {
+        source: (row.get(at)?, row.get(at + 1)?),
+        source_column: row.get(at + 2)?,
+        target: (row.get(at + 3)?, row.get(at + 4)?),
+        target_column: row.get(at + 5)?,
+        transformation: (row.get(at + 6)?, row.get(at + 7)?),
+        masked: row.get(at + 8)?,
+    })
+}
+
 /// Values bound per query when a walk's frontier is looked up (well under SQLite's limit).
 const FRONTIER_CHUNK: usize = 400;
 
@@ -401,26 +418,28 @@ impl AuditLog {
     ) -> Result<Paged<ColumnEdge>> {
         read_page(
             &self.conn(),
-            "SELECT event_time_ms, statement_id, created_by, source_name, source_type,
-                source_column, target_name, target_type, target_column, transformation_type,
-                transformation_subtype, masked, seq
-             FROM column_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
-             ORDER BY seq LIMIT ?4",
+            &format!(
+                "SELECT event_time_ms, statement_id, created_by, {COLUMN_LINK}, seq
+                 FROM column_lineage
+                 WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
+                 ORDER BY seq LIMIT ?4"
+            ),
             from_ms,
             until_ms,
             page,
             |row| {
+                let link = column_link(row, 3)?;
                 Ok((
                     ColumnEdge {
                         event_time_ms: row.get(0)?,
                         statement_id: row.get(1)?,
                         created_by: row.get(2)?,
-                        source: (row.get(3)?, row.get(4)?),
-                        source_column: row.get(5)?,
-                        target: (row.get(6)?, row.get(7)?),
-                        target_column: row.get(8)?,
-                        transformation: (row.get(9)?, row.get(10)?),
-                        masked: row.get(11)?,
+                        source: link.source,
+                        source_column: link.source_column,
+                        target: link.target,
+                        target_column: link.target_column,
+                        transformation: link.transformation,
+                        masked: link.masked,
                     },
                     row.get(12)?,
                 ))
@@ -502,20 +521,12 @@ impl AuditLog {
             let marks = vec!["(?, ?)"; chunk.len()].join(", ");
             let end = end.prefix();
             let mut stmt = conn.prepare(&format!(
-                "SELECT DISTINCT source_name, source_type, source_column, target_name, target_type,
-                    target_column, transformation_type, transformation_subtype, masked
+                "SELECT DISTINCT {COLUMN_LINK}
                  FROM column_lineage WHERE ({end}_name, {end}_column) IN (VALUES {marks})"
             ))?;
             let values = chunk.iter().flat_map(|(t, c)| [t, c]);
             let rows = stmt.query_map(rusqlite::params_from_iter(values), |row| {
-                Ok(ColumnLink {
-                    source: (row.get(0)?, row.get(1)?),
-                    source_column: row.get(2)?,
-                    target: (row.get(3)?, row.get(4)?),
-                    target_column: row.get(5)?,
-                    transformation: (row.get(6)?, row.get(7)?),
-                    masked: row.get(8)?,
-                })
+                column_link(row, 0)
             })?;
             for r in rows {
                 out.push(r?);
