@@ -36,6 +36,8 @@ pub struct AuditRecord {
     pub protocol: String,
     pub session_id: Option<String>,
     pub statement_id: Option<String>,
+    /// The run (a script, procedure call or job) that executed the statement, if one did.
+    pub run_id: Option<String>,
     /// What was done: the statement kind (`query`, `insert`, `grant`, ...), `login`, or
     /// `unparsed` for text that did not parse.
     pub action: String,
@@ -238,7 +240,8 @@ CREATE TABLE IF NOT EXISTS audit (
     securables TEXT NOT NULL,
     rows INTEGER,
     duration_ms INTEGER,
-    user_agent TEXT
+    user_agent TEXT,
+    run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (event_time_ms);
 CREATE TABLE IF NOT EXISTS table_lineage (
@@ -297,6 +300,13 @@ impl AuditLog {
         if !has_user_agent {
             conn.execute_batch("ALTER TABLE audit ADD COLUMN user_agent TEXT")?;
         }
+        // Likewise `run_id`.
+        let has_run_id = conn
+            .prepare("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'run_id'")?
+            .exists([])?;
+        if !has_run_id {
+            conn.execute_batch("ALTER TABLE audit ADD COLUMN run_id TEXT")?;
+        }
         let log = AuditLog {
             conn: Mutex::new(conn),
             retention_ms: retention_days.map(|d| i64::from(d) * DAY_MS),
@@ -315,8 +325,8 @@ impl AuditLog {
         self.conn().execute(
             "INSERT INTO audit (event_time_ms, user, client_address, protocol, session_id,
                 statement_id, action, status, sqlstate, error_message, statement_text, securables,
-                rows, duration_ms, user_agent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                rows, duration_ms, user_agent, run_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 r.event_time_ms,
                 r.user,
@@ -333,6 +343,7 @@ impl AuditLog {
                 r.rows,
                 r.duration_ms,
                 r.user_agent,
+                r.run_id,
             ],
         )?;
         if self.written.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
@@ -546,7 +557,7 @@ impl AuditLog {
             &self.conn(),
             "SELECT event_time_ms, user, client_address, protocol, session_id, statement_id,
                 action, status, sqlstate, error_message, statement_text, securables, rows,
-                duration_ms, seq, user_agent
+                duration_ms, seq, user_agent, run_id
              FROM audit WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
              ORDER BY seq LIMIT ?4",
             from_ms,
@@ -571,6 +582,7 @@ impl AuditLog {
                             rows: row.get(12)?,
                             duration_ms: row.get(13)?,
                             user_agent: row.get(15)?,
+                            run_id: row.get(16)?,
                         },
                         row.get::<_, String>(11)?,
                     ),
@@ -606,6 +618,7 @@ mod tests {
             protocol: "postgres".into(),
             session_id: Some("s".into()),
             statement_id: Some("q".into()),
+            run_id: None,
             action: action.into(),
             status: "succeeded".into(),
             sqlstate: None,
@@ -625,7 +638,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         {
             let conn = Connection::open(&path).expect("open");
-            let before = SCHEMA.replace(",\n    user_agent TEXT\n);", "\n);");
+            let before = SCHEMA.replace(",\n    user_agent TEXT,\n    run_id TEXT\n);", "\n);");
             assert_ne!(before, SCHEMA);
             conn.execute_batch(&before).expect("old schema");
         }

@@ -31,6 +31,8 @@ impl Metastore {
                        FROM tables WHERE owner = ?1
                      UNION ALL SELECT 'function ' || catalog || '.' || schema || '.' || name
                        FROM functions WHERE owner = ?1
+                     UNION ALL SELECT 'procedure ' || catalog || '.' || schema || '.' || name
+                       FROM procedures WHERE owner = ?1
                      LIMIT 1",
                     params![name],
                     |r| r.get(0),
@@ -355,6 +357,10 @@ impl Metastore {
                     "UPDATE functions SET owner = ?4 WHERE catalog = ?1 AND schema = ?2 AND name = ?3",
                     params![c, s, n, owner],
                 )?,
+                Securable::Procedure(..) => tx.execute(
+                    "UPDATE procedures SET owner = ?4 WHERE catalog = ?1 AND schema = ?2 AND name = ?3",
+                    params![c, s, n, owner],
+                )?,
             };
             if changed == 0 {
                 return Err(MetastoreError::not_found(
@@ -364,6 +370,7 @@ impl Metastore {
                         Securable::Schema(..) => "schema",
                         Securable::Table(..) => "table",
                         Securable::Function(..) => "function",
+                        Securable::Procedure(..) => "procedure",
                     },
                     on.full_name(),
                 ));

@@ -11,6 +11,7 @@ mod error;
 mod governance;
 mod model;
 mod password;
+mod procedures;
 mod store;
 
 pub use audit::{
@@ -18,8 +19,9 @@ pub use audit::{
 };
 pub use error::{MetastoreError, Result};
 pub use model::{
-    CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, PolicyEntry,
-    Privilege, SchemaEntry, Securable, TableEntry, TableKind, TagEntry, UserEntry,
+    CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, ParameterMode,
+    PolicyEntry, Privilege, ProcedureEntry, ProcedureParam, SchemaEntry, Securable, TableEntry,
+    TableKind, TagEntry, UserEntry,
 };
 pub use password::{ScramSecret, SCRAM_ITERATIONS};
 pub use store::Metastore;

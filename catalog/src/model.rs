@@ -100,6 +100,7 @@ pub enum Securable {
     /// A table or a view.
     Table(String, String, String),
     Function(String, String, String),
+    Procedure(String, String, String),
 }
 
 impl Securable {
@@ -110,6 +111,7 @@ impl Securable {
             Securable::Schema(..) => "SCHEMA",
             Securable::Table(..) => "TABLE",
             Securable::Function(..) => "FUNCTION",
+            Securable::Procedure(..) => "PROCEDURE",
         }
     }
 
@@ -118,7 +120,9 @@ impl Securable {
             Securable::Metastore => "metastore".to_string(),
             Securable::Catalog(c) => c.clone(),
             Securable::Schema(c, s) => format!("{c}.{s}"),
-            Securable::Table(c, s, t) | Securable::Function(c, s, t) => format!("{c}.{s}.{t}"),
+            Securable::Table(c, s, t)
+            | Securable::Function(c, s, t)
+            | Securable::Procedure(c, s, t) => format!("{c}.{s}.{t}"),
         }
     }
 
@@ -127,7 +131,9 @@ impl Securable {
             Securable::Metastore => ("", "", ""),
             Securable::Catalog(c) => (c, "", ""),
             Securable::Schema(c, s) => (c, s, ""),
-            Securable::Table(c, s, t) | Securable::Function(c, s, t) => (c, s, t),
+            Securable::Table(c, s, t)
+            | Securable::Function(c, s, t)
+            | Securable::Procedure(c, s, t) => (c, s, t),
         }
     }
 
@@ -142,6 +148,7 @@ impl Securable {
             "SCHEMA" => Securable::Schema(c, s),
             "TABLE" => Securable::Table(c, s, n),
             "FUNCTION" => Securable::Function(c, s, n),
+            "PROCEDURE" => Securable::Procedure(c, s, n),
             _ => return None,
         })
     }
@@ -152,7 +159,9 @@ impl Securable {
             Securable::Metastore => vec![],
             Securable::Catalog(_) => vec![Securable::Metastore],
             Securable::Schema(c, _) => vec![Securable::Catalog(c.clone()), Securable::Metastore],
-            Securable::Table(c, s, _) | Securable::Function(c, s, _) => vec![
+            Securable::Table(c, s, _)
+            | Securable::Function(c, s, _)
+            | Securable::Procedure(c, s, _) => vec![
                 Securable::Schema(c.clone(), s.clone()),
                 Securable::Catalog(c.clone()),
                 Securable::Metastore,
@@ -239,8 +248,10 @@ impl Privilege {
             Privilege::UseCatalog | Privilege::CreateSchema | Privilege::Browse => (1, &[]),
             Privilege::UseSchema | Privilege::CreateTable | Privilege::CreateFunction => (2, &[]),
             Privilege::Select | Privilege::Modify => (3, &["TABLE"]),
-            Privilege::Execute => (3, &["FUNCTION"]),
-            Privilege::Manage | Privilege::AllPrivileges => (3, &["TABLE", "FUNCTION"]),
+            Privilege::Execute => (3, &["FUNCTION", "PROCEDURE"]),
+            Privilege::Manage | Privilege::AllPrivileges => {
+                (3, &["TABLE", "FUNCTION", "PROCEDURE"])
+            }
         };
         let d = depth(kind);
         match self {
@@ -286,6 +297,61 @@ pub struct FunctionEntry {
 impl FunctionEntry {
     pub fn full_name(&self) -> String {
         format!("{}.{}.{}", self.catalog, self.schema, self.name)
+    }
+}
+
+/// How a procedure parameter passes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParameterMode {
+    In,
+    Out,
+    InOut,
+}
+
+impl ParameterMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterMode::In => "IN",
+            ParameterMode::Out => "OUT",
+            ParameterMode::InOut => "INOUT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcedureParam {
+    pub mode: ParameterMode,
+    pub name: String,
+    /// Spark SQL type name.
+    pub data_type: String,
+    /// The DEFAULT expression, as SQL text.
+    pub default: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// A SQL procedure (`CREATE PROCEDURE c.s.p(...) ... AS BEGIN ... END`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcedureEntry {
+    pub catalog: String,
+    pub schema: String,
+    pub name: String,
+    pub params: Vec<ProcedureParam>,
+    /// The body (`BEGIN ... END`), as SQL text.
+    pub body: String,
+    /// `SQL SECURITY DEFINER`: the body runs with the owner's privileges.
+    pub definer: bool,
+    pub comment: Option<String>,
+    pub owner: String,
+    pub created_at_ms: i64,
+}
+
+impl ProcedureEntry {
+    pub fn full_name(&self) -> String {
+        format!("{}.{}.{}", self.catalog, self.schema, self.name)
+    }
+
+    pub fn securable(&self) -> Securable {
+        Securable::Procedure(self.catalog.clone(), self.schema.clone(), self.name.clone())
     }
 }
 

@@ -13,6 +13,17 @@ pub enum EngineError {
     UndefinedTable(String),
     #[error("{0}")]
     UndefinedColumn(String),
+    /// A column the planner could not find (42703), by name: a script's statement may mean a
+    /// variable of that name.
+    #[error("{message}")]
+    ColumnNotFound {
+        qualifier: Option<String>,
+        name: String,
+        message: String,
+    },
+    /// An error a script raised itself (`SIGNAL`), with the SQLSTATE it chose.
+    #[error("{message}")]
+    Raised { sqlstate: String, message: String },
     #[error("{0}")]
     UndefinedCatalog(String),
     #[error("{0}")]
@@ -78,8 +89,10 @@ pub enum ErrorClass {
 }
 
 impl EngineError {
-    pub fn sqlstate(&self) -> &'static str {
+    pub fn sqlstate(&self) -> &str {
         match self {
+            EngineError::ColumnNotFound { .. } => "42703",
+            EngineError::Raised { sqlstate, .. } => sqlstate,
             EngineError::Syntax(_) => "42601",
             EngineError::UndefinedTable(_) => "42P01",
             EngineError::UndefinedColumn(_) => "42703",
@@ -109,6 +122,8 @@ impl EngineError {
         match self {
             EngineError::Syntax(_)
             | EngineError::UndefinedColumn(_)
+            | EngineError::ColumnNotFound { .. }
+            | EngineError::Raised { .. }
             | EngineError::NotNullViolation(_)
             | EngineError::DataException(_)
             | EngineError::InvalidParameter(_)
@@ -157,6 +172,7 @@ impl From<MetastoreError> for EngineError {
                     "catalog" => "42P04",
                     "schema" => "42P06",
                     "user" => "42710",
+                    "procedure" => "42723",
                     _ => "42P07",
                 },
                 message: msg,
@@ -293,7 +309,11 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
             use datafusion::common::SchemaError as S;
             let msg = se.to_string();
             match *se {
-                S::FieldNotFound { .. } => EngineError::UndefinedColumn(msg),
+                S::FieldNotFound { field, .. } => EngineError::ColumnNotFound {
+                    qualifier: field.relation.as_ref().map(|r| r.table().to_string()),
+                    name: field.name,
+                    message: msg,
+                },
                 S::AmbiguousReference { .. } => EngineError::Coded {
                     sqlstate: "42702",
                     message: msg,
@@ -332,7 +352,13 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
         DataFusionError::NotImplemented(msg) => EngineError::NotSupported(msg),
         DataFusionError::ArrowError(ae, _) => EngineError::from(*ae),
         DataFusionError::Execution(msg) => {
-            if msg.contains("Non-nullable")
+            if msg.contains("Scalar subquery returned more than one row") {
+                // PostgreSQL's cardinality_violation.
+                EngineError::Coded {
+                    sqlstate: "21000",
+                    message: msg,
+                }
+            } else if msg.contains("Non-nullable")
                 || msg.contains("non-nullable")
                 || msg.contains("Invalid batch column")
             {

@@ -67,6 +67,8 @@ pub struct StatementInfo {
     pub text: String,
     /// What kind of statement it is; `None` for text that did not parse.
     pub kind: Option<crate::StatementKind>,
+    /// The run (a script, procedure call or job) that executed it, if one did.
+    pub run_id: Option<uuid::Uuid>,
     /// When it started, in Unix milliseconds.
     pub started_at_ms: i64,
     /// When it started, for its duration.

@@ -16,17 +16,33 @@ use weir_catalog::TableEntry;
 
 use crate::engine_state::EngineState;
 use crate::error::{EngineError, Result};
+use crate::exec::script::variables::{SharedVariables, VariableProvider};
 use crate::identity::Identity;
 use crate::statement_kind::StatementKind;
 
-/// Builds the DataFusion state of a session for `identity` in `catalog.schema`.
+/// Builds the DataFusion state of a session for `identity` in `catalog.schema`, whose
+/// statements name `variables` as `@name`.
 pub(crate) fn new_session_state(
     state: &Arc<EngineState>,
     catalog: &str,
     schema: &str,
     identity: Arc<Identity>,
+    variables: &SharedVariables,
 ) -> SessionState {
-    crate::session_state::state_for(state, catalog, schema, Arc::default(), identity)
+    use datafusion::logical_expr::var_provider::VarType;
+    let mut session =
+        crate::session_state::state_for(state, catalog, schema, Arc::default(), identity);
+    session.execution_props_mut().add_var_provider(
+        VarType::UserDefined,
+        Arc::new(VariableProvider(variables.clone())),
+    );
+    session
+}
+
+/// A statement set aside while the statements of its script run.
+pub(crate) struct SetAside {
+    statement: Option<Arc<crate::observe::StatementInfo>>,
+    end: Option<crate::observe::StatementEnd>,
 }
 
 /// An open cursor: the query's result stream, read as the client fetches.
@@ -55,6 +71,16 @@ pub struct Session {
     statement_end: Option<crate::observe::StatementEnd>,
     /// The session's user as the planner's catalogs see it.
     pub(crate) identity: Arc<Identity>,
+    /// Session variables, and the locals of the script running.
+    pub(crate) variables: SharedVariables,
+    /// The run (a script, a procedure call, a job) the statements executed now belong to.
+    pub(crate) run_id: Option<uuid::Uuid>,
+    /// Cancels the request being executed (a front's cancel, a job's cancel).
+    pub(crate) interrupt: tokio_util::sync::CancellationToken,
+    /// When the request being executed must stop (`statement_timeout`).
+    pub(crate) deadline: Option<tokio::time::Instant>,
+    /// How many procedure calls are running inside one another.
+    pub(crate) call_depth: usize,
 }
 
 impl Session {
@@ -66,11 +92,13 @@ impl Session {
         client: crate::observe::ClientInfo,
     ) -> Self {
         let identity = Identity::new(user, user);
+        let variables = SharedVariables::default();
         let ctx = SessionContext::new_with_state(new_session_state(
             &state,
             catalog,
             schema,
             identity.clone(),
+            &variables,
         ));
         Session {
             state,
@@ -83,7 +111,67 @@ impl Session {
             statement: None,
             statement_end: None,
             identity,
+            variables,
+            run_id: None,
+            interrupt: tokio_util::sync::CancellationToken::new(),
+            deadline: None,
+            call_depth: 0,
         }
+    }
+
+    /// Sets the token that cancels the requests executed from now on: a front gives each
+    /// request its own.
+    pub fn set_interrupt(&mut self, token: tokio_util::sync::CancellationToken) {
+        self.interrupt = token;
+    }
+
+    /// The error that stops a request cancelled or out of time, if it is.
+    pub(crate) fn check_interrupted(&self) -> Result<()> {
+        if self.interrupt.is_cancelled()
+            || self
+                .deadline
+                .is_some_and(|d| tokio::time::Instant::now() >= d)
+        {
+            return Err(self.interruption());
+        }
+        Ok(())
+    }
+
+    /// Why the request stops: a cancel, or `statement_timeout`.
+    pub(crate) fn interruption(&self) -> EngineError {
+        if self.interrupt.is_cancelled() {
+            EngineError::Canceled
+        } else {
+            EngineError::Coded {
+                sqlstate: "57014",
+                message: "canceling statement due to statement timeout".into(),
+            }
+        }
+    }
+
+    /// Waits until the request is cancelled or out of time.
+    pub(crate) async fn interrupted(&self) {
+        match self.deadline {
+            Some(d) => tokio::select! {
+                _ = self.interrupt.cancelled() => {}
+                _ = tokio::time::sleep_until(d) => {}
+            },
+            None => self.interrupt.cancelled().await,
+        }
+    }
+
+    /// Sets the statement running aside while a statement of its script runs.
+    pub(crate) fn set_aside_statement(&mut self) -> SetAside {
+        SetAside {
+            statement: self.statement.take(),
+            end: self.statement_end.take(),
+        }
+    }
+
+    /// Takes back the statement set aside.
+    pub(crate) fn restore_statement(&mut self, outer: SetAside) {
+        self.statement = outer.statement;
+        self.statement_end = outer.end;
     }
 
     /// The statement being executed (an empty description outside of one).
@@ -105,6 +193,7 @@ impl Session {
             client: self.client.clone(),
             text,
             kind,
+            run_id: self.run_id,
             started_at_ms: chrono::Utc::now().timestamp_millis(),
             started: std::time::Instant::now(),
         }
@@ -242,9 +331,10 @@ impl Session {
         &self.user
     }
 
-    /// The session user's privileges as of now (grants change between statements).
+    /// The privileges statements run with as of now (grants change between statements): the
+    /// session user's, or inside a `SQL SECURITY DEFINER` procedure its owner's.
     pub(crate) fn access(&self) -> Result<crate::access::Access> {
-        crate::access::Access::load(&self.state.metastore, &self.user)
+        crate::access::Access::load(&self.state.metastore, &self.identity.rights)
     }
 
     pub fn id(&self) -> uuid::Uuid {

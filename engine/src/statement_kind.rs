@@ -56,6 +56,16 @@ pub enum StatementKind {
     DropFunction,
     /// A Flight SQL bulk ingest.
     Ingest,
+    /// A SQL scripting block (`BEGIN ... END`).
+    Script,
+    /// `CALL procedure(...)`
+    Call,
+    /// `DECLARE VARIABLE` (a session variable, or a script's local one).
+    DeclareVariable,
+    DropVariable,
+    ExecuteImmediate,
+    CreateProcedure,
+    DropProcedure,
 }
 
 impl StatementKind {
@@ -142,6 +152,13 @@ impl StatementKind {
             StatementKind::CreateFunction => "create_function",
             StatementKind::DropFunction => "drop_function",
             StatementKind::Ingest => "ingest",
+            StatementKind::Script => "script",
+            StatementKind::Call => "call",
+            StatementKind::DeclareVariable => "declare_variable",
+            StatementKind::DropVariable => "drop_variable",
+            StatementKind::ExecuteImmediate => "execute_immediate",
+            StatementKind::CreateProcedure => "create_procedure",
+            StatementKind::DropProcedure => "drop_procedure",
         }
     }
 }

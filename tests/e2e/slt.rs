@@ -140,7 +140,11 @@ impl sqllogictest::AsyncDB for Flight {
             Ok(p) => p,
             // Several statements in one string cannot be prepared: run them as one query, as
             // a Flight SQL client's plain execute does.
-            Err(e) if e.to_string().contains("multiple commands") => {
+            // So is a CALL or script that may return a result set, known only when it runs.
+            Err(e)
+                if e.to_string().contains("multiple commands")
+                    || e.to_string().contains("only known when it runs") =>
+            {
                 let batches = crate::flight_client::query(&mut self.client, sql)
                     .await
                     .map_err(FlightSltError)?;

@@ -103,4 +103,19 @@ CREATE TABLE table_policies (
 INSERT INTO groups (name, created_at_ms) VALUES ('admins', 0);
 INSERT INTO group_members (group_name, member_kind, member) VALUES ('admins', 'USER', 'admin');
 "#,
+    r#"
+CREATE TABLE procedures (
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    body TEXT NOT NULL,
+    definer INTEGER NOT NULL,
+    comment TEXT,
+    owner TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (catalog, schema, name),
+    FOREIGN KEY (catalog, schema) REFERENCES schemas(catalog, name) ON DELETE CASCADE
+);
+"#,
 ];

@@ -151,6 +151,7 @@ impl Access {
                 Securable::Schema(c, n) => self.m.get_schema(c, n)?.map(|e| e.owner),
                 Securable::Table(c, n, t) => self.m.get_table(c, n, t)?.map(|e| e.owner),
                 Securable::Function(c, n, f) => self.m.get_function(c, n, f)?.map(|e| e.owner),
+                Securable::Procedure(c, n, p) => self.m.get_procedure(c, n, p)?.map(|e| e.owner),
             };
             if owner.is_some_and(|o| self.principal.is(&o)) {
                 return Ok(true);
@@ -276,7 +277,8 @@ impl Access {
             Securable::Catalog(gc)
             | Securable::Schema(gc, _)
             | Securable::Table(gc, _, _)
-            | Securable::Function(gc, _, _) => gc == c,
+            | Securable::Function(gc, _, _)
+            | Securable::Procedure(gc, _, _) => gc == c,
         });
         if any_grant || self.owns(&Securable::Catalog(c.to_string()))? {
             return Ok(true);
@@ -308,7 +310,8 @@ impl Access {
             }
             Securable::Schema(gc, gs)
             | Securable::Table(gc, gs, _)
-            | Securable::Function(gc, gs, _) => gc == c && gs == s,
+            | Securable::Function(gc, gs, _)
+            | Securable::Procedure(gc, gs, _) => gc == c && gs == s,
         });
         if any_grant || self.owns(&on)? {
             return Ok(true);
@@ -331,7 +334,7 @@ impl Access {
             Securable::Schema(gc, gs) => gc == c && gs == s && reveals_table(g.privilege),
             Securable::Catalog(gc) => gc == c && reveals_table(g.privilege),
             Securable::Metastore => reveals_table(g.privilege),
-            Securable::Function(..) => false,
+            Securable::Function(..) | Securable::Procedure(..) => false,
         });
         Ok(any_grant || self.owns(&on)?)
     }
@@ -431,6 +434,27 @@ impl Access {
             entry.partition_columns.retain(|c| cols.contains(c));
         }
         Ok(entry)
+    }
+
+    /// Whether the principal sees a procedure: admin, owner, or EXECUTE / MANAGE on it (or
+    /// on its schema or catalog).
+    pub fn procedure_visible(&self, p: &weir_catalog::ProcedureEntry) -> Result<bool> {
+        let on = p.securable();
+        Ok(self.is_admin()
+            || self.granted(&on, Privilege::Execute)
+            || self.granted(&on, Privilege::Manage)
+            || self.owns(&on)?)
+    }
+
+    /// The procedures of `catalog` the principal sees.
+    pub fn procedures(&self, catalog: &str) -> Result<Vec<weir_catalog::ProcedureEntry>> {
+        let mut out = Vec::new();
+        for p in self.m.list_procedures(catalog)? {
+            if self.procedure_visible(&p)? {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
     pub fn functions(&self, catalog: &str) -> Result<Vec<FunctionEntry>> {

@@ -207,6 +207,10 @@ impl Session {
             "UPDATE"
         };
         self.writable(entry, verb)?;
+        // delta-rs takes the predicate and assignments as expressions it also writes out as
+        // text: variables are given as their values.
+        let inlined = self.variable_values().inline_plan(input.clone())?;
+        let input = &inlined;
         let target = dismantle(input)?;
         if kind == WriteKind::Update {
             self.note_updated_columns(entry, input, &target);

@@ -66,6 +66,13 @@ impl Session {
                 }
                 Securable::Function(c, s, f)
             }
+            GrantTarget::Procedure(n) => {
+                let (c, s, p) = self.qualify_table(n)?;
+                if m.get_procedure(&c, &s, &p)?.is_none() {
+                    return Err(crate::exec::ddl::procedure::missing_procedure(&c, &s, &p));
+                }
+                Securable::Procedure(c, s, p)
+            }
         })
     }
 

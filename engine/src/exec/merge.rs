@@ -193,14 +193,15 @@ impl Session {
         // plans any query's: they go to delta-rs as expressions, not as text.
         let rows = target.schema().join(source.schema())?;
         let state = self.ctx.state();
+        let variables = self.variable_values();
         let plan_expr = |e: &ast::Expr| -> Result<Expr> {
-            Ok(state.create_logical_expr_from_sql_expr(
+            Ok(variables.inline(state.create_logical_expr_from_sql_expr(
                 ast::ExprWithAlias {
                     expr: e.clone(),
                     alias: None,
                 },
                 &rows,
-            )?)
+            )?)?)
         };
         let on = plan_expr(&merge.on)?;
         let source_columns: Vec<String> = source

@@ -4,6 +4,7 @@
 //! executors check access (`crate::access`), read and change the namespace through the
 //! metastore, and write Delta tables through the one commit path (`crate::delta::commit`).
 
+pub(crate) mod call;
 pub(crate) mod cursor;
 pub(crate) mod ddl;
 pub(crate) mod dml;
@@ -16,6 +17,7 @@ pub(crate) mod merge;
 pub(crate) mod prepared;
 pub(crate) mod query;
 pub(crate) mod restore;
+pub(crate) mod script;
 pub(crate) mod set;
 pub(crate) mod show;
 
@@ -32,6 +34,7 @@ impl Session {
     /// Executes every statement of a query string in order, stopping at the first error. Outputs
     /// of the statements before it are returned with it.
     pub async fn execute_sql(&mut self, sql: &str) -> (Vec<StatementOutput>, Option<EngineError>) {
+        self.start_request();
         let statements = match crate::parser::parse_script(sql) {
             Ok(s) => s,
             Err(e) => {
@@ -80,7 +83,67 @@ impl Session {
         (out, None)
     }
 
+    /// A client's request begins: `statement_timeout` bounds it from now (scripts check it
+    /// between statements).
+    pub(crate) fn start_request(&mut self) {
+        self.deadline = self
+            .variable(set::STATEMENT_TIMEOUT)
+            .and_then(|v| set::statement_timeout(&v).ok().flatten())
+            .map(|d| tokio::time::Instant::now() + d);
+    }
+
+    /// Executes one statement. A name the planner finds no column for may name a variable
+    /// (columns win): the statement is then executed again with that name as a reference to
+    /// the variable, once per variable.
     pub(crate) async fn execute_statement(
+        &mut self,
+        stmt: Statement,
+        params: Option<ParamValues>,
+    ) -> Result<StatementOutput> {
+        if !self.with_variables(|v| v.any()) {
+            return self.dispatch_statement(stmt, params).await;
+        }
+        let mut stmt = stmt;
+        let mut referenced = Vec::new();
+        loop {
+            match self.dispatch_statement(stmt.clone(), params.clone()).await {
+                Err(e) if self.reference_variable(&e, &mut stmt, &mut referenced) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// After `error`, makes the name the planner found no column for a reference to the
+    /// variable of that name in `stmt`, once per variable; whether it did (and `stmt` is to be
+    /// planned again).
+    pub(crate) fn reference_variable(
+        &self,
+        error: &EngineError,
+        stmt: &mut Statement,
+        referenced: &mut Vec<crate::parser::VariableName>,
+    ) -> bool {
+        let EngineError::ColumnNotFound {
+            qualifier, name, ..
+        } = error
+        else {
+            return false;
+        };
+        let var = crate::parser::VariableName {
+            qualifier: qualifier.clone(),
+            name: name.clone(),
+        };
+        if !self.with_variables(|v| v.get(&var).is_some()) || referenced.contains(&var) {
+            return false;
+        }
+        if !script::variables::reference_variable(stmt, &var) {
+            return false;
+        }
+        referenced.push(var);
+        true
+    }
+
+    /// Executes one statement by its executor: the one match every statement goes through.
+    async fn dispatch_statement(
         &mut self,
         stmt: Statement,
         _params: Option<ParamValues>,
@@ -146,7 +209,9 @@ impl Session {
             | Statement::DescribeDetail { .. }
             | Statement::DescribeHistory { .. }
             | Statement::DescribeCatalog { .. }
-            | Statement::DescribeSchema { .. } => match self.plan_rows(&stmt).await? {
+            | Statement::DescribeSchema { .. }
+            | Statement::DescribeProcedure { .. }
+            | Statement::ShowProcedures { .. } => match self.plan_rows(&stmt).await? {
                 Some(plan) => self.run_plan(plan).await,
                 None => Err(EngineError::Internal(format!(
                     "no result for {:?}",
@@ -203,6 +268,21 @@ impl Session {
             }
             Statement::UnsetTags { target, keys } => {
                 self.unset_tags(target, keys).await?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::Script(s) => self.execute_script(*s).await,
+            // Boxed: a procedure's body calls back into this path.
+            Statement::Call(c) => Box::pin(self.call(*c)).await,
+            Statement::CreateProcedure(c) => {
+                self.create_procedure(*c)?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::DropProcedure { name, if_exists } => {
+                self.drop_procedure(&name, if_exists)?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::DropVariable { name, if_exists } => {
+                self.drop_variable(&name, if_exists)?;
                 Ok(StatementOutput::command(kind))
             }
         }

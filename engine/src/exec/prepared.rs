@@ -66,10 +66,22 @@ impl Session {
         let Some(statement) = statements.pop() else {
             return Ok(None);
         };
-        let plan = match &statement {
-            Statement::Standard(s) => Some(self.plan_standard(s).await?),
-            Statement::DeclareCursor { query, .. } => Some(self.plan_query(query).await?),
-            _ => None,
+        if self.returns_dynamic_rows(&statement)? {
+            return Err(crate::exec::call::dynamic_rows_not_preparable());
+        }
+        // A name of a session variable is a reference to it, as in `execute_statement`.
+        let mut statement = statement;
+        let mut referenced = Vec::new();
+        let plan = loop {
+            let planned = match &statement {
+                Statement::Standard(s) => self.plan_standard(s).await.map(Some),
+                Statement::DeclareCursor { query, .. } => self.plan_query(query).await.map(Some),
+                _ => Ok(None),
+            };
+            match planned {
+                Err(e) if self.reference_variable(&e, &mut statement, &mut referenced) => {}
+                other => break other?,
+            }
         };
         Ok(Some(Prepared {
             sql: sql.to_string(),
@@ -124,6 +136,7 @@ impl Session {
         prepared: &Prepared,
         params: Option<ParamValues>,
     ) -> Result<StatementOutput> {
+        self.start_request();
         self.begin_statement(
             statement_record(&prepared.sql, &prepared.statement),
             Some(prepared.statement.kind()),

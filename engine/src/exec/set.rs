@@ -27,6 +27,37 @@ fn follow_config(state: &mut SessionState, identity: &Identity) -> Result<()> {
     Ok(())
 }
 
+/// PostgreSQL's `statement_timeout`: how long a request may run before it is stopped (57014).
+pub(crate) const STATEMENT_TIMEOUT: &str = "statement_timeout";
+
+/// A `statement_timeout` value as PostgreSQL takes it: milliseconds, or a number with a unit
+/// (`ms`, `s`, `min`, `h`, `d`); 0 turns it off (`None`).
+pub(crate) fn statement_timeout(value: &str) -> Result<Option<std::time::Duration>> {
+    let v = value.trim().trim_matches('\'').trim().to_ascii_lowercase();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let invalid = || {
+        EngineError::invalid(format!(
+            "invalid value for parameter \"statement_timeout\": \"{value}\""
+        ))
+    };
+    let number: f64 = number.parse().map_err(|_| invalid())?;
+    let ms = match unit.trim() {
+        "" | "ms" => number,
+        "s" => number * 1e3,
+        "min" => number * 60e3,
+        "h" => number * 3600e3,
+        "d" => number * 86400e3,
+        _ => return Err(invalid()),
+    };
+    if !(0.0..=2_147_483_647.0).contains(&ms) {
+        return Err(invalid());
+    }
+    Ok((ms >= 1.0).then(|| std::time::Duration::from_millis(ms as u64)))
+}
+
 impl Session {
     pub(crate) fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
         if name.starts_with("datafusion.") {
@@ -61,6 +92,9 @@ impl Session {
         {
             self.access()?
                 .require_admin(&format!("turn off the VACUUM retention check ({name})"))?;
+        }
+        if name == STATEMENT_TIMEOUT {
+            statement_timeout(value)?;
         }
         if name == "search_path" {
             // The first schema of the path that exists in the current catalog becomes current.

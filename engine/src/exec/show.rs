@@ -44,6 +44,35 @@ fn like_predicate(column: &str, pattern: Option<&str>) -> Expr {
     }
 }
 
+/// Whether `name` matches a Databricks `LIKE` pattern (see [`like_predicate`]).
+fn like_matches(pattern: Option<&str>, name: &str) -> bool {
+    let Some(p) = pattern else {
+        return true;
+    };
+    p.split('|').any(|alt| {
+        let alt = alt.trim().to_lowercase();
+        let name = name.to_lowercase();
+        let parts: Vec<&str> = alt.split('*').collect();
+        let mut rest = name.as_str();
+        for (i, part) in parts.iter().enumerate() {
+            if i == 0 {
+                match rest.strip_prefix(part) {
+                    Some(r) => rest = r,
+                    None => return false,
+                }
+            } else if i == parts.len() - 1 {
+                return rest.ends_with(part);
+            } else {
+                match rest.find(part) {
+                    Some(at) => rest = &rest[at + part.len()..],
+                    None => return false,
+                }
+            }
+        }
+        rest.is_empty()
+    })
+}
+
 /// A column by its exact name.
 fn column_named(name: &str) -> Expr {
     Expr::Column(Column::from_name(name))
@@ -316,6 +345,58 @@ impl Session {
                     ("Owner", Some(e.owner)),
                     ("Managed Location", e.managed_location),
                     ("Created Time", Some(fmt_ms(e.created_at_ms))),
+                ])?
+            }
+            Statement::ShowProcedures { schema, like } => {
+                let (c, s) = match schema {
+                    Some(n) => self.qualify_schema(n)?,
+                    None => (self.current_catalog(), self.current_schema()),
+                };
+                let access = self.access()?;
+                let (mut cat, mut sch, mut name) = (
+                    Col::str_not_null("catalog"),
+                    Col::str_not_null("namespace"),
+                    Col::str_not_null("procedure_name"),
+                );
+                for p in access.procedures(&c)? {
+                    if p.schema != s || !like_matches(like.as_deref(), &p.name) {
+                        continue;
+                    }
+                    cat.push_str(Some(p.catalog));
+                    sch.push_str(Some(p.schema));
+                    name.push_str(Some(p.name));
+                }
+                mem_plan(batch(vec![cat, sch, name])?)?
+            }
+            Statement::DescribeProcedure { name } => {
+                let p = self.visible_procedure(name)?;
+                let params = p
+                    .params
+                    .iter()
+                    .map(|q| {
+                        let mut text = format!("{} {} {}", q.mode.as_str(), q.name, q.data_type);
+                        if let Some(d) = &q.default {
+                            text.push_str(&format!(" DEFAULT {d}"));
+                        }
+                        if let Some(c) = &q.comment {
+                            text.push_str(&format!(" COMMENT '{}'", c.replace('\'', "''")));
+                        }
+                        text
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                info_rows(vec![
+                    ("Procedure", Some(p.full_name())),
+                    ("Parameters", Some(params)),
+                    ("Language", Some("SQL".into())),
+                    (
+                        "SQL Security",
+                        Some(if p.definer { "DEFINER" } else { "INVOKER" }.into()),
+                    ),
+                    ("Comment", p.comment.clone()),
+                    ("Owner", Some(p.owner.clone())),
+                    ("Created Time", Some(fmt_ms(p.created_at_ms))),
+                    ("Body", Some(p.body.clone())),
                 ])?
             }
             Statement::ShowVariable { name } => {

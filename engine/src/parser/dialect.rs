@@ -33,6 +33,26 @@ impl Dialect for WeirDialect {
         true
     }
 
+    /// `DO` (reserved in PostgreSQL) is never an alias without AS: a scripting loop's query
+    /// ends before it (`FOR SELECT ... FROM t DO`).
+    fn is_table_alias(
+        &self,
+        kw: &datafusion::sql::sqlparser::keywords::Keyword,
+        parser: &mut datafusion::sql::sqlparser::parser::Parser,
+    ) -> bool {
+        *kw != datafusion::sql::sqlparser::keywords::Keyword::DO
+            && GenericDialect.is_table_alias(kw, parser)
+    }
+
+    fn is_column_alias(
+        &self,
+        kw: &datafusion::sql::sqlparser::keywords::Keyword,
+        parser: &mut datafusion::sql::sqlparser::parser::Parser,
+    ) -> bool {
+        *kw != datafusion::sql::sqlparser::keywords::Keyword::DO
+            && GenericDialect.is_column_alias(kw, parser)
+    }
+
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         GenericDialect.is_delimited_identifier_start(ch)
     }

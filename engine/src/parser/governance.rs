@@ -16,6 +16,7 @@ pub enum GrantTarget {
     /// A table or a view.
     Table(Name),
     Function(Name),
+    Procedure(Name),
 }
 
 #[derive(Debug, Clone)]
@@ -251,12 +252,17 @@ pub(super) fn parse(p: &mut P<'_, '_>) -> Result<Option<Statement>> {
                 principal: principal(p)?,
             })
         }
-        ("ALTER", "FUNCTION") => {
-            p.expect(&["ALTER", "FUNCTION"])?;
+        ("ALTER", "FUNCTION") | ("ALTER", "PROCEDURE") => {
+            p.p.next_token();
+            p.p.next_token();
             let name = p.name()?;
             p.expect(&["OWNER", "TO"])?;
             gov(GovernanceStatement::SetOwner {
-                on: GrantTarget::Function(name),
+                on: if b == "FUNCTION" {
+                    GrantTarget::Function(name)
+                } else {
+                    GrantTarget::Procedure(name)
+                },
                 owner: principal(p)?,
             })
         }
@@ -363,6 +369,8 @@ fn target(p: &mut P<'_, '_>) -> Result<(GrantTarget, Option<String>)> {
         (GrantTarget::Schema(p.name()?), None)
     } else if p.eat(&["FUNCTION"]) {
         (GrantTarget::Function(p.name()?), None)
+    } else if p.eat(&["PROCEDURE"]) {
+        (GrantTarget::Procedure(p.name()?), None)
     } else if p.eat(&["COLUMN"]) {
         let mut name = p.name()?;
         if name.len() < 2 {

@@ -14,11 +14,18 @@ use crate::types::parse_spark_type;
 mod complexity;
 mod dialect;
 mod governance;
+mod procedure;
 mod rebalance;
+mod script;
 
 pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
 pub use dialect::WeirDialect;
 pub use governance::{redact_secrets, GovernanceStatement, GrantTarget};
+pub use procedure::{parse_procedure_body, CreateProcedure};
+pub use script::{
+    Call, CallArgument, Compound, ConditionValue, DeclareVariable, ExecuteImmediate, Handler,
+    HandlerKind, ScriptStatement, SetValue, SetVariables, Signal, VariableName,
+};
 
 /// A (possibly qualified) object name, already normalized: Unity Catalog names are
 /// case-insensitive and stored in lower case.
@@ -310,6 +317,29 @@ pub enum Statement {
     },
     /// Users, groups, grants, ownership and SQL functions.
     Governance(Box<GovernanceStatement>),
+    /// SQL scripting: a `BEGIN ... END` block, a session variable's DECLARE or SET,
+    /// EXECUTE IMMEDIATE.
+    Script(Box<ScriptStatement>),
+    /// `CALL procedure(args)`
+    Call(Box<Call>),
+    /// `DROP TEMPORARY VARIABLE [IF EXISTS] name`
+    DropVariable {
+        name: String,
+        if_exists: bool,
+    },
+    CreateProcedure(Box<CreateProcedure>),
+    DropProcedure {
+        name: Name,
+        if_exists: bool,
+    },
+    DescribeProcedure {
+        name: Name,
+    },
+    /// `SHOW PROCEDURES [IN c.s] [LIKE 'pattern']`
+    ShowProcedures {
+        schema: Option<Name>,
+        like: Option<String>,
+    },
 }
 
 impl Statement {
@@ -365,6 +395,18 @@ impl Statement {
             Statement::CloseCursor { .. } => K::CloseCursor,
             Statement::Deallocate { .. } => K::Deallocate,
             Statement::Governance(g) => g.kind(),
+            Statement::Script(s) => match s.as_ref() {
+                ScriptStatement::Declare(_) => K::DeclareVariable,
+                ScriptStatement::Set(_) => K::Set,
+                ScriptStatement::ExecuteImmediate(_) => K::ExecuteImmediate,
+                _ => K::Script,
+            },
+            Statement::Call(_) => K::Call,
+            Statement::DropVariable { .. } => K::DropVariable,
+            Statement::CreateProcedure(_) => K::CreateProcedure,
+            Statement::DropProcedure { .. } => K::DropProcedure,
+            Statement::DescribeProcedure { .. } => K::Describe,
+            Statement::ShowProcedures { .. } => K::Show,
         }
     }
 }
@@ -397,6 +439,18 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
         .into_iter()
         .map(|p| p.statement)
         .collect())
+}
+
+/// The tokens of `sql` as Weir's parser reads them: checked for depth, with Weir's token
+/// rewrites applied.
+fn tokens_of(sql: &str) -> Result<Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>> {
+    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&WeirDialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| EngineError::syntax(e.to_string()))?;
+    complexity::check_depth(&tokens, MAX_STATEMENT_DEPTH, MAX_OPERATOR_CHAIN)?;
+    Ok(number_question_marks(merge_star_forms(
+        strip_session_function_parens(tokens),
+    )))
 }
 
 /// Parses a query string into statements, each with its own text.
@@ -614,6 +668,18 @@ fn rewrite_like_escapes(stmt: &mut ast::Statement) {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+/// Parses one expression (a stored DEFAULT, say).
+pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
+    let mut parser = Parser::new(&WeirDialect).with_tokens_with_locations(tokens_of(sql)?);
+    let expr = parser.parse_expr()?;
+    if parser.peek_token().token != Token::EOF {
+        return Err(EngineError::syntax(format!(
+            "expected one expression: {sql}"
+        )));
+    }
+    Ok(expr)
 }
 
 fn parse_expr_text(sql: &str) -> Option<ast::Expr> {
@@ -1025,10 +1091,8 @@ fn merge_star_forms(
 ) -> Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan> {
     use datafusion::sql::sqlparser::tokenizer::TokenWithSpan;
     let is_word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
-    let first = tokens
-        .iter()
-        .find(|t| !matches!(t.token, Token::Whitespace(_)));
-    if !first.is_some_and(|t| is_word(&t.token, "MERGE")) {
+    // A MERGE anywhere: a statement of several, or of a script's block.
+    if !tokens.iter().any(|t| is_word(&t.token, "MERGE")) {
         return tokens;
     }
     let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len() + 4);
@@ -1186,6 +1250,18 @@ impl P<'_, '_> {
 
     fn string(&mut self) -> Result<String> {
         Ok(self.p.parse_literal_string()?)
+    }
+
+    /// The text of the tokens from `start` to the parser's position, as the tokenizer read them.
+    fn text_since(&self, start: usize) -> String {
+        let mut end = self.p.index();
+        while end > start && matches!(self.p.token_at(end - 1).token, Token::Whitespace(_)) {
+            end -= 1;
+        }
+        let text: String = (start..end)
+            .map(|i| self.p.token_at(i).token.to_string())
+            .collect();
+        text.trim().to_string()
     }
 
     fn string_or_null(&mut self) -> Result<Option<String>> {
@@ -1411,10 +1487,65 @@ fn normalize_type_text(t: &str) -> String {
 /// nothing) when the statement is standard SQL.
 fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
     let mut p = P { p: parser };
+    if script::at_compound(&p) {
+        let mut leaf = parse_leaf;
+        let compound = script::ScriptParser::new(&mut leaf).statement(&mut p)?;
+        return Ok(Some(Statement::Script(Box::new(compound))));
+    }
     let first = match p.peek_word(0) {
         Some(w) => w,
         None => return Ok(None),
     };
+    match first.as_str() {
+        "DECLARE" if !script::declares_cursor(&p) => {
+            return Ok(Some(Statement::Script(Box::new(ScriptStatement::Declare(
+                script::declare_variable(&mut p)?,
+            )))))
+        }
+        "SET" if p.peek_is(&["SET", "VAR"]) || p.peek_is(&["SET", "VARIABLE"]) => {
+            return Ok(Some(Statement::Script(Box::new(ScriptStatement::Set(
+                script::set_variables(&mut p)?,
+            )))))
+        }
+        "EXECUTE" if p.peek_is(&["EXECUTE", "IMMEDIATE"]) => {
+            return Ok(Some(Statement::Script(Box::new(
+                ScriptStatement::ExecuteImmediate(script::execute_immediate(&mut p)?),
+            ))))
+        }
+        "CALL" => return Ok(Some(Statement::Call(Box::new(script::call(&mut p)?)))),
+        "DROP"
+            if p.peek_is(&["DROP", "TEMPORARY", "VARIABLE"])
+                || p.peek_is(&["DROP", "TEMPORARY", "VAR"])
+                || p.peek_is(&["DROP", "VARIABLE"]) =>
+        {
+            p.p.next_token();
+            p.eat(&["TEMPORARY"]);
+            if !p.eat(&["VARIABLE"]) {
+                p.eat(&["VAR"]);
+            }
+            let if_exists = p.if_exists();
+            let mut name = p.name()?;
+            if name.len() > 1
+                && !matches!(
+                    name[..name.len() - 1].join(".").as_str(),
+                    "session" | "system.session"
+                )
+            {
+                return Err(EngineError::syntax(format!(
+                    "invalid session variable name {}",
+                    name.join(".")
+                )));
+            }
+            return Ok(Some(Statement::DropVariable {
+                name: name.pop().unwrap_or_default(),
+                if_exists,
+            }));
+        }
+        _ => {}
+    }
+    if let Some(s) = procedure::parse(&mut p)? {
+        return Ok(Some(s));
+    }
     if let Some(s) = governance::parse(&mut p)? {
         return Ok(Some(s));
     }
@@ -1927,6 +2058,23 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
         }
         _ => return Ok(None),
     }))
+}
+
+/// One statement that is not scripting's own, at the parser's position, with its text: a leaf
+/// of a script, parsed as a client's statement is.
+fn parse_leaf(p: &mut P<'_, '_>) -> Result<ParsedStatement> {
+    let start = p.p.index();
+    let statement = match parse_weir_statement(p.p)? {
+        Some(mut s) => {
+            rebalance_embedded(&mut s);
+            s
+        }
+        None => Statement::Standard(Box::new(own_standard(p.p.parse_statement()?))),
+    };
+    Ok(ParsedStatement {
+        statement,
+        text: p.text_since(start),
+    })
 }
 
 fn skip_to_end(p: &mut P<'_, '_>) {

@@ -71,7 +71,7 @@ pub(crate) fn is_system(on: &weir_catalog::Securable) -> bool {
         Securable::Catalog(c) | Securable::Schema(c, _) | Securable::Table(c, _, _) => {
             c == SYSTEM_CATALOG
         }
-        Securable::Metastore | Securable::Function(..) => false,
+        Securable::Metastore | Securable::Function(..) | Securable::Procedure(..) => false,
     }
 }
 

@@ -18,9 +18,10 @@ pub fn to_status(e: EngineError) -> Status {
         ErrorClass::Internal => Code::Internal,
     };
     let mut status = Status::new(code, e.to_string());
-    status
-        .metadata_mut()
-        .insert("x-sqlstate", MetadataValue::from_static(e.sqlstate()));
+    // A SQLSTATE is five ASCII letters or digits (a script's own included).
+    if let Ok(state) = MetadataValue::try_from(e.sqlstate()) {
+        status.metadata_mut().insert("x-sqlstate", state);
+    }
     status
 }
 

@@ -196,7 +196,9 @@ impl SimpleQueryHandler for WeirQueryHandler {
     {
         let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
-        let running = Running::new(self.session.cancel.begin(), &self.session.inflight);
+        let cancel = self.session.cancel.begin();
+        session.set_interrupt(cancel.clone());
+        let running = Running::new(cancel, &self.session.inflight);
         let (outputs, error) = session.execute_sql(query).await;
         let mut responses = Vec::with_capacity(outputs.len() + 1);
         for o in outputs {
@@ -368,7 +370,9 @@ impl ExtendedQueryHandler for WeirQueryHandler {
         };
         let mut guard = self.session.session.lock().await;
         let session = guard.as_mut().ok_or_else(no_session)?;
-        let running = Running::new(self.session.cancel.begin(), &self.session.inflight);
+        let cancel = self.session.cancel.begin();
+        session.set_interrupt(cancel.clone());
+        let running = Running::new(cancel, &self.session.inflight);
         let output = session
             .execute_prepared(&stmt.prepared, params)
             .await

@@ -43,6 +43,14 @@ pub fn command_tag(kind: K) -> &'static str {
         K::Revoke => "REVOKE",
         K::CreateFunction => "CREATE FUNCTION",
         K::DropFunction => "DROP FUNCTION",
+        // PostgreSQL's tag for an anonymous block (DO).
+        K::Script => "DO",
+        K::Call => "CALL",
+        K::DeclareVariable => "DECLARE VARIABLE",
+        K::DropVariable => "DROP VARIABLE",
+        K::ExecuteImmediate => "EXECUTE",
+        K::CreateProcedure => "CREATE PROCEDURE",
+        K::DropProcedure => "DROP PROCEDURE",
         K::Query
         | K::Explain
         | K::Show

@@ -48,9 +48,16 @@ impl Session {
             }
         }
         let sql = text;
-        // Plan now, as the view's readers will: a view that does not plan is rejected.
+        // Plan now, as the view's readers will (without the session's variables): a view that
+        // does not plan is rejected.
         let plan = crate::planner::plan_query(
-            &crate::session::new_session_state(&self.state, &c, &s, self.identity.clone()),
+            &crate::session::new_session_state(
+                &self.state,
+                &c,
+                &s,
+                self.identity.clone(),
+                &Default::default(),
+            ),
             (*query).clone(),
         )
         .await?;

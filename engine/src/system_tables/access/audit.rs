@@ -32,6 +32,7 @@ impl SystemTable for Audit {
             Col::str("session_id"),
             Col::str("statement_id"),
             Col::str("statement_text"),
+            Col::str("run_id"),
             Col::str_not_null("status"),
             Col::str_not_null("decision"),
             Col::str("sqlstate"),
@@ -80,13 +81,14 @@ impl SystemTable for Audit {
             cols[7].push_str(r.session_id);
             cols[8].push_str(r.statement_id);
             cols[9].push_str(r.statement_text);
-            cols[10].push_str(Some(r.status));
-            cols[11].push_str(Some(decision));
-            cols[12].push_str(r.sqlstate);
-            cols[13].push_str(r.error_message);
-            cols[14].push_str(Some(r.securables.join(",")));
-            cols[15].push_int(r.rows);
-            cols[16].push_int(r.duration_ms);
+            cols[10].push_str(r.run_id);
+            cols[11].push_str(Some(r.status));
+            cols[12].push_str(Some(decision));
+            cols[13].push_str(r.sqlstate);
+            cols[14].push_str(r.error_message);
+            cols[15].push_str(Some(r.securables.join(",")));
+            cols[16].push_int(r.rows);
+            cols[17].push_int(r.duration_ms);
         }
         Ok(paged.next)
     }

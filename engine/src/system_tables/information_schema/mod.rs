@@ -5,6 +5,7 @@
 
 mod catalogs;
 mod columns;
+mod parameters;
 mod policies;
 mod privileges;
 mod routines;
@@ -57,6 +58,7 @@ pub(crate) static TABLES: &[&dyn SystemTable] = &[
     &privileges::TABLE_PRIVILEGES,
     &privileges::COLUMN_PRIVILEGES,
     &routines::Routines,
+    &parameters::Parameters,
     &policies::COLUMN_MASKS,
     &policies::ROW_FILTERS,
 ];

@@ -1,4 +1,4 @@
-//! `information_schema.routines`: the SQL functions the reader may see.
+//! `information_schema.routines`: the SQL functions and procedures the reader may see.
 
 use crate::batches::Col;
 use crate::error::Result;
@@ -58,6 +58,30 @@ impl SystemTable for Routines {
                 cols[13].push_str(Some(f.owner.clone()));
                 cols[14].push_str(f.comment.clone());
                 cols[15].push_int(Some(f.created_at_ms));
+            }
+            for p in reader.access.procedures(c)? {
+                let params = p
+                    .params
+                    .iter()
+                    .map(|q| format!("{} {} {}", q.mode.as_str(), q.name, q.data_type))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let names = [
+                    &p.catalog, &p.schema, &p.name, &p.catalog, &p.schema, &p.name,
+                ];
+                for (col, v) in cols.iter_mut().zip(names) {
+                    col.push_str(Some(v.clone()));
+                }
+                cols[6].push_str(Some("PROCEDURE"));
+                cols[7].push_str(None::<String>);
+                cols[8].push_str(Some("SQL"));
+                cols[9].push_str(Some(p.body.clone()));
+                cols[10].push_str(Some(params));
+                cols[11].push_str(Some("MODIFIES SQL DATA"));
+                cols[12].push_str(Some("NO"));
+                cols[13].push_str(Some(p.owner.clone()));
+                cols[14].push_str(p.comment.clone());
+                cols[15].push_int(Some(p.created_at_ms));
             }
         }
         Ok(())

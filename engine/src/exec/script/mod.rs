@@ -1,0 +1,762 @@
+//! SQL scripting: runs `BEGIN ... END` blocks, session variables' DECLARE and SET, and
+//! EXECUTE IMMEDIATE. Control flow is interpreted here; every leaf statement of a script is
+//! begun, executed by [`Session::execute_statement`] and ended exactly as a client's statement
+//! would be (governance, Delta commits, audit with the run's id), so a script has no second
+//! execution path. Conditions and values are evaluated as `SELECT expr` on the same path.
+//!
+//! A script returns the last result set one of its statements produced (earlier ones are
+//! read and dropped); without one, its command tag. It checks for cancellation before every
+//! statement and every loop iteration.
+
+pub(crate) mod variables;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::sql::sqlparser::ast;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use crate::error::{EngineError, Result};
+use crate::output::StatementOutput;
+use crate::parser::{
+    Compound, ConditionValue, DeclareVariable, ExecuteImmediate, HandlerKind, ParsedStatement,
+    ScriptStatement, SetValue, SetVariables, Statement, VariableName,
+};
+use crate::session::Session;
+use crate::statement_kind::StatementKind;
+use variables::Variable;
+
+/// How a statement of a script ended, when it did not fail.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Next,
+    /// `LEAVE label`: unwinds to the block or loop labelled so, which ends.
+    Leave(String),
+    /// `ITERATE label`: unwinds to the loop labelled so, which goes on.
+    Iterate(String),
+}
+
+/// What a running script keeps: the last result set, and the conditions declared by the
+/// blocks it is in.
+#[derive(Default)]
+pub(crate) struct ScriptRun {
+    pub last: Option<(SchemaRef, Vec<RecordBatch>)>,
+    conditions: Vec<(String, String)>,
+}
+
+impl ScriptRun {
+    /// The run's last result set, or `kind`'s command tag.
+    pub fn into_output(self, kind: StatementKind) -> Result<StatementOutput> {
+        match self.last {
+            Some((schema, batches)) => Ok(StatementOutput::Rows(Box::pin(
+                datafusion::physical_plan::memory::MemoryStream::try_new(batches, schema, None)?,
+            ))),
+            None => Ok(StatementOutput::command(kind)),
+        }
+    }
+}
+
+impl Session {
+    /// Executes a scripting statement a client sent: a block, or a session variable's
+    /// DECLARE / SET, or EXECUTE IMMEDIATE.
+    pub(crate) async fn execute_script(
+        &mut self,
+        statement: ScriptStatement,
+    ) -> Result<StatementOutput> {
+        let kind = Statement::Script(Box::new(statement.clone())).kind();
+        let mut run = ScriptRun::default();
+        let depth = self.variables_depth();
+        // The statements of a block are recorded as run by it.
+        let outer_run = self.run_id;
+        if matches!(statement, ScriptStatement::Compound(_)) && self.run_id.is_none() {
+            self.run_id = self.statement.as_ref().map(|s| s.id);
+        }
+        let flow = self.run(&statement, &mut run).await;
+        self.run_id = outer_run;
+        self.truncate_variables(depth);
+        match flow? {
+            Flow::Next => run.into_output(kind),
+            // The parser refuses labels that are not in scope.
+            Flow::Leave(l) | Flow::Iterate(l) => {
+                Err(EngineError::Internal(format!("label {l} left its block")))
+            }
+        }
+    }
+
+    /// Runs one statement of a script.
+    pub(crate) fn run<'a>(
+        &'a mut self,
+        statement: &'a ScriptStatement,
+        run: &'a mut ScriptRun,
+    ) -> BoxFuture<'a, Result<Flow>> {
+        async move {
+            self.check_interrupted()?;
+            // A loop of statements that never wait must still let others (and a cancel) in.
+            tokio::task::yield_now().await;
+            match statement {
+                ScriptStatement::Leaf(parsed) => {
+                    self.run_leaf(parsed, run).await?;
+                    Ok(Flow::Next)
+                }
+                ScriptStatement::Compound(c) => self.run_compound(c, run).await,
+                ScriptStatement::Declare(d) => {
+                    self.declare(d).await?;
+                    Ok(Flow::Next)
+                }
+                ScriptStatement::Set(s) => {
+                    self.set_variables(s).await?;
+                    Ok(Flow::Next)
+                }
+                ScriptStatement::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (condition, body) in branches {
+                        if self.condition(condition).await? {
+                            return self.run_list(body, run).await;
+                        }
+                    }
+                    match otherwise {
+                        Some(body) => self.run_list(body, run).await,
+                        None => Ok(Flow::Next),
+                    }
+                }
+                ScriptStatement::Case {
+                    operand,
+                    branches,
+                    otherwise,
+                } => {
+                    let operand = match operand {
+                        Some(e) => Some(self.evaluate(e).await?),
+                        None => None,
+                    };
+                    for (when, body) in branches {
+                        let taken = match &operand {
+                            Some(value) => equal(value, &self.evaluate(when).await?),
+                            None => self.condition(when).await?,
+                        };
+                        if taken {
+                            return self.run_list(body, run).await;
+                        }
+                    }
+                    match otherwise {
+                        Some(body) => self.run_list(body, run).await,
+                        // Databricks: a CASE statement without a matching branch is an error.
+                        None => Err(EngineError::Coded {
+                            sqlstate: "20000",
+                            message: "CASE statement: no WHEN branch matched and there is no ELSE"
+                                .into(),
+                        }),
+                    }
+                }
+                ScriptStatement::While {
+                    label,
+                    condition,
+                    body,
+                } => {
+                    while self.condition(condition).await? {
+                        match self.run_list(body, run).await? {
+                            Flow::Next => {}
+                            flow => match loop_flow(flow, label) {
+                                LoopStep::Continue => continue,
+                                LoopStep::Break => break,
+                                LoopStep::Propagate(f) => return Ok(f),
+                            },
+                        }
+                    }
+                    Ok(Flow::Next)
+                }
+                ScriptStatement::Repeat { label, body, until } => {
+                    loop {
+                        match self.run_list(body, run).await? {
+                            Flow::Next => {}
+                            flow => match loop_flow(flow, label) {
+                                LoopStep::Continue => {}
+                                LoopStep::Break => break,
+                                LoopStep::Propagate(f) => return Ok(f),
+                            },
+                        }
+                        if self.condition(until).await? {
+                            break;
+                        }
+                    }
+                    Ok(Flow::Next)
+                }
+                ScriptStatement::Loop { label, body } => loop {
+                    match self.run_list(body, run).await? {
+                        Flow::Next => {}
+                        flow => match loop_flow(flow, label) {
+                            LoopStep::Continue => {}
+                            LoopStep::Break => return Ok(Flow::Next),
+                            LoopStep::Propagate(f) => return Ok(f),
+                        },
+                    }
+                    self.check_interrupted()?;
+                    tokio::task::yield_now().await;
+                },
+                ScriptStatement::For {
+                    label,
+                    row,
+                    query,
+                    text,
+                    body,
+                } => self.run_for(label, row, query, text, body, run).await,
+                ScriptStatement::Leave(l) => Ok(Flow::Leave(l.clone())),
+                ScriptStatement::Iterate(l) => Ok(Flow::Iterate(l.clone())),
+                ScriptStatement::Signal(signal) => {
+                    let sqlstate = match &signal.condition {
+                        ConditionValue::SqlState(s) => s.clone(),
+                        ConditionValue::Named(name) => run
+                            .conditions
+                            .iter()
+                            .rev()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, s)| s.clone())
+                            .ok_or_else(|| EngineError::Coded {
+                                sqlstate: "42734",
+                                message: format!("condition {name} is not declared"),
+                            })?,
+                        _ => "P0001".to_string(),
+                    };
+                    let message = match &signal.message {
+                        Some(e) => match self.evaluate(e).await? {
+                            v if v.is_null() => String::new(),
+                            ScalarValue::Utf8(Some(s))
+                            | ScalarValue::LargeUtf8(Some(s))
+                            | ScalarValue::Utf8View(Some(s)) => s,
+                            other => other.to_string(),
+                        },
+                        None => format!("unhandled user-defined exception (SQLSTATE {sqlstate})"),
+                    };
+                    Err(EngineError::Raised { sqlstate, message })
+                }
+                ScriptStatement::ExecuteImmediate(e) => {
+                    self.execute_immediate(e, run).await?;
+                    Ok(Flow::Next)
+                }
+            }
+        }
+        .boxed()
+    }
+
+    async fn run_list(
+        &mut self,
+        statements: &[ScriptStatement],
+        run: &mut ScriptRun,
+    ) -> Result<Flow> {
+        for s in statements {
+            match self.run(s, run).await? {
+                Flow::Next => {}
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    pub(crate) async fn run_compound(
+        &mut self,
+        compound: &Compound,
+        run: &mut ScriptRun,
+    ) -> Result<Flow> {
+        let depth = self.variables_depth();
+        self.with_variables(|v| v.push_frame(compound.label.clone(), false));
+        let conditions = run.conditions.len();
+        run.conditions.extend(compound.conditions.iter().cloned());
+        let mut outcome = Ok(Flow::Next);
+        let mut i = 0;
+        while i < compound.statements.len() {
+            match self.run(&compound.statements[i], run).await {
+                Ok(Flow::Next) => i += 1,
+                Ok(Flow::Leave(l)) if compound.label.as_deref() == Some(l.as_str()) => break,
+                Ok(flow) => {
+                    outcome = Ok(flow);
+                    break;
+                }
+                Err(error) => {
+                    let Some(handler) = handler_for(compound, &run.conditions, &error) else {
+                        outcome = Err(error);
+                        break;
+                    };
+                    // What the failed statement opened is closed; the handler runs in the
+                    // block that declared it.
+                    self.truncate_variables(depth + 1);
+                    self.with_variables(|v| v.push_frame(None, false));
+                    let handled = self.run(&handler.body, run).await;
+                    self.truncate_variables(depth + 1);
+                    match handled {
+                        Err(e) => {
+                            outcome = Err(e);
+                            break;
+                        }
+                        Ok(_) if handler.kind == HandlerKind::Exit => break,
+                        Ok(_) => i += 1,
+                    }
+                }
+            }
+        }
+        run.conditions.truncate(conditions);
+        self.truncate_variables(depth);
+        outcome
+    }
+
+    async fn run_for(
+        &mut self,
+        label: &Option<String>,
+        row: &Option<String>,
+        query: &ast::Query,
+        text: &str,
+        body: &[ScriptStatement],
+        run: &mut ScriptRun,
+    ) -> Result<Flow> {
+        // The query is a statement of the script: recorded, and read to its end first.
+        let parsed = ParsedStatement {
+            statement: Statement::Standard(Box::new(ast::Statement::Query(Box::new(
+                query.clone(),
+            )))),
+            text: text.to_string(),
+        };
+        let Some((schema, batches)) = self.run_nested(&parsed).await? else {
+            return Ok(Flow::Next);
+        };
+        let depth = self.variables_depth();
+        let frame_label = row.clone().or_else(|| label.clone());
+        let mut outcome = Ok(Flow::Next);
+        'rows: for batch in &batches {
+            for r in 0..batch.num_rows() {
+                self.truncate_variables(depth);
+                self.with_variables(|v| v.push_frame(frame_label.clone(), false));
+                for (i, field) in schema.fields().iter().enumerate() {
+                    let value = ScalarValue::try_from_array(batch.column(i), r)?;
+                    let variable = Variable {
+                        name: field.name().to_lowercase(),
+                        data_type: field.data_type().clone(),
+                        value,
+                    };
+                    // A repeated column name: the first one is the variable.
+                    let _ = self.with_variables(|v| v.declare(variable, false));
+                }
+                match self.run_list(body, run).await {
+                    Ok(Flow::Next) => {}
+                    Ok(flow) => match loop_flow(flow, label) {
+                        LoopStep::Continue => {}
+                        LoopStep::Break => break 'rows,
+                        LoopStep::Propagate(f) => {
+                            outcome = Ok(f);
+                            break 'rows;
+                        }
+                    },
+                    Err(e) => {
+                        outcome = Err(e);
+                        break 'rows;
+                    }
+                }
+            }
+        }
+        self.truncate_variables(depth);
+        outcome
+    }
+
+    /// Runs a leaf statement of a script as a statement of its own; keeps its result set.
+    async fn run_leaf(&mut self, parsed: &ParsedStatement, run: &mut ScriptRun) -> Result<()> {
+        if let Some(rows) = self.run_nested(parsed).await? {
+            run.last = Some(rows);
+        }
+        Ok(())
+    }
+
+    /// Begins, executes and ends `parsed` as a statement of the running script (the statement
+    /// running now is set aside meanwhile). A result set is read to its end: the statement
+    /// ends there, and a script's statements run in order. Returns the result set of a
+    /// statement that reads (a query, SHOW, ...).
+    pub(crate) async fn run_nested(
+        &mut self,
+        parsed: &ParsedStatement,
+    ) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>> {
+        let kind = parsed.statement.kind();
+        let outer = self.set_aside_statement();
+        let record = crate::exec::statement_record(&parsed.text, &parsed.statement);
+        self.begin_statement(record, Some(kind));
+        let result = self.execute_statement(parsed.statement.clone(), None).await;
+        let result = self.end_statement(kind, result);
+        let rows = match result {
+            Ok(StatementOutput::Rows(stream)) if kind.is_read() || kind == StatementKind::Call => {
+                let schema = stream.schema();
+                self.collect_interruptible(stream)
+                    .await
+                    .map(|batches| Some((schema, batches)))
+            }
+            Ok(StatementOutput::Rows(stream)) | Ok(StatementOutput::Summary { stream, .. }) => {
+                self.collect_interruptible(stream).await.map(|_| None)
+            }
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
+        };
+        self.restore_statement(outer);
+        rows
+    }
+
+    /// Reads a result to its end, or stops at a cancel.
+    async fn collect_interruptible(
+        &self,
+        stream: datafusion::physical_plan::SendableRecordBatchStream,
+    ) -> Result<Vec<RecordBatch>> {
+        tokio::select! {
+            biased;
+            _ = self.interrupted() => Err(self.interruption()),
+            batches = datafusion::physical_plan::common::collect(stream) => Ok(batches?),
+        }
+    }
+
+    async fn declare(&mut self, declare: &DeclareVariable) -> Result<()> {
+        let value = match &declare.default {
+            Some(e) => self.evaluate(e).await?,
+            None => ScalarValue::Null,
+        };
+        let data_type = match &declare.data_type {
+            Some(t) => crate::types::parse_spark_type(t)?,
+            None if value.is_null() => arrow::datatypes::DataType::Utf8,
+            None => value.data_type(),
+        };
+        for name in &declare.names {
+            if name.contains('.') || name.starts_with('@') {
+                return Err(EngineError::syntax(format!("invalid variable name {name}")));
+            }
+            let value = variables::cast_value(value.clone(), &data_type, name)?;
+            let variable = Variable {
+                name: name.clone(),
+                data_type: data_type.clone(),
+                value,
+            };
+            self.with_variables(|v| v.declare(variable, declare.or_replace))?;
+        }
+        Ok(())
+    }
+
+    async fn set_variables(&mut self, set: &SetVariables) -> Result<()> {
+        for target in &set.targets {
+            self.with_variables(|v| {
+                v.get(target)
+                    .map(|_| ())
+                    .ok_or_else(|| variables::unresolved(target))
+            })?;
+        }
+        let values = match &set.value {
+            SetValue::Expr(e) => vec![self.evaluate(e).await?],
+            SetValue::Query(q) => {
+                let row = self.single_row(q, set.targets.len()).await?;
+                row.unwrap_or_else(|| vec![ScalarValue::Null; set.targets.len()])
+            }
+        };
+        if values.len() != set.targets.len() {
+            return Err(EngineError::Coded {
+                sqlstate: "21S01",
+                message: format!(
+                    "SET assigns {} variables but the value has {} columns",
+                    set.targets.len(),
+                    values.len()
+                ),
+            });
+        }
+        for (target, value) in set.targets.iter().zip(values) {
+            self.with_variables(|v| v.assign(target, value))?;
+        }
+        Ok(())
+    }
+
+    async fn execute_immediate(
+        &mut self,
+        statement: &ExecuteImmediate,
+        run: &mut ScriptRun,
+    ) -> Result<()> {
+        let sql = match self.evaluate(&statement.sql).await? {
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)) => s,
+            v if v.is_null() => {
+                return Err(EngineError::Coded {
+                    sqlstate: "22004",
+                    message: "EXECUTE IMMEDIATE: the statement text is NULL".into(),
+                })
+            }
+            other => {
+                return Err(EngineError::Coded {
+                    sqlstate: "42K09",
+                    message: format!(
+                        "EXECUTE IMMEDIATE takes a string, not a {}",
+                        crate::types::spark_type_name(&other.data_type())
+                    ),
+                })
+            }
+        };
+        let mut parsed = crate::parser::parse_script(&sql)?;
+        if parsed.len() != 1 {
+            return Err(EngineError::Coded {
+                sqlstate: "07501",
+                message: format!(
+                    "EXECUTE IMMEDIATE runs one statement; the text has {}",
+                    parsed.len()
+                ),
+            });
+        }
+        let mut parsed = parsed.remove(0);
+        // Arguments are variables of a frame of their own, named by AS or by position
+        // (`?` is the first, ...); the statement's parameters are made references to them.
+        let mut args = Vec::with_capacity(statement.using.len());
+        for (i, (expr, name)) in statement.using.iter().enumerate() {
+            let value = self.evaluate(expr).await?;
+            let name = name.clone().unwrap_or_else(|| format!("{}", i + 1));
+            args.push(Variable {
+                name,
+                data_type: value.data_type(),
+                value,
+            });
+        }
+        let depth = self.variables_depth();
+        self.with_variables(|v| v.push_frame(Some(USING_FRAME.into()), false));
+        for arg in args {
+            self.with_variables(|v| v.declare(arg, true))?;
+        }
+        reference_parameters(&mut parsed.statement);
+        let result = self.run_nested(&parsed).await;
+        self.truncate_variables(depth);
+        let rows = result?;
+        if statement.into.is_empty() {
+            if let Some(rows) = rows {
+                run.last = Some(rows);
+            }
+            return Ok(());
+        }
+        let Some((schema, batches)) = rows else {
+            return Err(EngineError::Coded {
+                sqlstate: "42601",
+                message: "EXECUTE IMMEDIATE ... INTO needs a statement that returns rows".into(),
+            });
+        };
+        let values = only_row(&schema, &batches, statement.into.len())?
+            .unwrap_or_else(|| vec![ScalarValue::Null; statement.into.len()]);
+        for (target, value) in statement.into.iter().zip(values) {
+            self.with_variables(|v| v.assign(target, value))?;
+        }
+        Ok(())
+    }
+
+    /// Evaluates an expression of a script (`SELECT expr` on the statement path, so a bare
+    /// name is a column of nothing, hence a variable).
+    pub(crate) async fn evaluate(&mut self, expr: &ast::Expr) -> Result<ScalarValue> {
+        let query = select_of(expr.clone())?;
+        let row = self.single_row(&query, 1).await?;
+        Ok(row.and_then(|mut r| r.pop()).unwrap_or(ScalarValue::Null))
+    }
+
+    /// A condition of IF, WHILE, ...: true, or not (false and NULL).
+    async fn condition(&mut self, expr: &ast::Expr) -> Result<bool> {
+        match self.evaluate(expr).await? {
+            ScalarValue::Boolean(b) => Ok(b == Some(true)),
+            v if v.is_null() => Ok(false),
+            other => Err(EngineError::Coded {
+                sqlstate: "42804",
+                message: format!(
+                    "a condition must be BOOLEAN, not {} ({expr})",
+                    crate::types::spark_type_name(&other.data_type())
+                ),
+            }),
+        }
+    }
+
+    /// The one row of a query with `columns` columns (`None`: no row; more than one: 21000).
+    async fn single_row(
+        &mut self,
+        query: &ast::Query,
+        columns: usize,
+    ) -> Result<Option<Vec<ScalarValue>>> {
+        let statement =
+            Statement::Standard(Box::new(ast::Statement::Query(Box::new(query.clone()))));
+        let output = self.execute_statement(statement, None).await?;
+        let Some(stream) = output.into_rows() else {
+            return Ok(None);
+        };
+        let schema = stream.schema();
+        let batches = self.collect_interruptible(stream).await?;
+        only_row(&schema, &batches, columns)
+    }
+
+    pub(crate) fn with_variables<T>(&self, f: impl FnOnce(&mut variables::Variables) -> T) -> T {
+        f(&mut self.variables.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The session's variables as their values, to inline into expressions.
+    pub(crate) fn variable_values(&self) -> variables::VariableProvider {
+        variables::VariableProvider(self.variables.clone())
+    }
+
+    pub(crate) fn variables_depth(&self) -> usize {
+        self.with_variables(|v| v.depth())
+    }
+
+    pub(crate) fn truncate_variables(&self, depth: usize) {
+        self.with_variables(|v| v.truncate(depth));
+    }
+
+    /// `DROP TEMPORARY VARIABLE [IF EXISTS] name`
+    pub(crate) fn drop_variable(&mut self, name: &str, if_exists: bool) -> Result<()> {
+        if self.with_variables(|v| v.drop_session(name)) || if_exists {
+            Ok(())
+        } else {
+            Err(variables::unresolved(&VariableName {
+                qualifier: None,
+                name: name.to_string(),
+            }))
+        }
+    }
+}
+
+/// The qualifier of EXECUTE IMMEDIATE's arguments.
+const USING_FRAME: &str = "__using";
+
+/// Makes a dynamic statement's parameters (`?`, numbered `$n` by the parser, and `:name`)
+/// references to EXECUTE IMMEDIATE's arguments.
+fn reference_parameters(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::VisitMut;
+    struct Parameters;
+    impl ast::VisitorMut for Parameters {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Value(v) = expr {
+                if let ast::Value::Placeholder(p) = &v.value {
+                    let name = p.trim_start_matches(['$', ':', '?']).to_lowercase();
+                    if !name.is_empty() {
+                        *expr = ast::Expr::CompoundIdentifier(vec![
+                            ast::Ident::new(format!("@{USING_FRAME}")),
+                            ast::Ident::new(name),
+                        ]);
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    match statement {
+        Statement::Standard(s) => {
+            let _ = s.as_mut().visit(&mut Parameters);
+        }
+        Statement::Merge { merge, .. } => {
+            let _ = merge.as_mut().visit(&mut Parameters);
+        }
+        Statement::CreateTable(ct) => {
+            if let Some(q) = ct.as_query.as_mut() {
+                let _ = q.visit(&mut Parameters);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `SELECT expr`
+fn select_of(expr: ast::Expr) -> Result<ast::Query> {
+    static TEMPLATE: std::sync::LazyLock<Option<ast::Query>> =
+        std::sync::LazyLock::new(|| crate::parser::parse_query("SELECT NULL").ok());
+    let mut query = TEMPLATE
+        .clone()
+        .ok_or_else(|| EngineError::Internal("the SELECT template does not parse".into()))?;
+    if let ast::SetExpr::Select(select) = query.body.as_mut() {
+        select.projection = vec![ast::SelectItem::UnnamedExpr(expr)];
+    }
+    Ok(query)
+}
+
+/// The only row of a result with `columns` columns.
+fn only_row(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    columns: usize,
+) -> Result<Option<Vec<ScalarValue>>> {
+    if schema.fields().len() != columns {
+        return Err(EngineError::Coded {
+            sqlstate: "21S01",
+            message: format!(
+                "expected {columns} columns, the query returns {}",
+                schema.fields().len()
+            ),
+        });
+    }
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows > 1 {
+        return Err(EngineError::Coded {
+            sqlstate: "21000",
+            message: format!("more than one row returned where one value was expected ({rows})"),
+        });
+    }
+    let Some(batch) = batches.iter().find(|b| b.num_rows() == 1) else {
+        return Ok(None);
+    };
+    (0..columns)
+        .map(|i| Ok(ScalarValue::try_from_array(batch.column(i), 0)?))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// Whether two values are equal, compared in the first one's type (NULL equals nothing).
+fn equal(a: &ScalarValue, b: &ScalarValue) -> bool {
+    if a.is_null() || b.is_null() {
+        return false;
+    }
+    match b.cast_to(&a.data_type()) {
+        Ok(b) => *a == b,
+        Err(_) => a.cast_to(&b.data_type()).map(|a| a == *b).unwrap_or(false),
+    }
+}
+
+enum LoopStep {
+    Continue,
+    Break,
+    Propagate(Flow),
+}
+
+/// What a loop labelled `label` does after its body ended with `flow`.
+fn loop_flow(flow: Flow, label: &Option<String>) -> LoopStep {
+    match flow {
+        Flow::Iterate(l) if label.as_deref() == Some(l.as_str()) => LoopStep::Continue,
+        Flow::Leave(l) if label.as_deref() == Some(l.as_str()) => LoopStep::Break,
+        other => LoopStep::Propagate(other),
+    }
+}
+
+/// The handler of `compound` for `error`: an exact SQLSTATE (or a condition naming it) first,
+/// then NOT FOUND for class 02, then SQLEXCEPTION. A cancellation is never handled.
+fn handler_for<'c>(
+    compound: &'c Compound,
+    conditions: &[(String, String)],
+    error: &EngineError,
+) -> Option<&'c crate::parser::Handler> {
+    let state = error.sqlstate();
+    if state == "57014" {
+        return None;
+    }
+    let named = |n: &str| {
+        conditions
+            .iter()
+            .rev()
+            .find(|(c, _)| c == n)
+            .map(|(_, s)| s.as_str())
+    };
+    let rank = |c: &ConditionValue| -> Option<u8> {
+        match c {
+            ConditionValue::SqlState(s) if s == state => Some(0),
+            ConditionValue::Named(n) if named(n) == Some(state) => Some(0),
+            ConditionValue::NotFound if state.starts_with("02") => Some(1),
+            ConditionValue::SqlException
+                if !state.starts_with("01") && !state.starts_with("02") =>
+            {
+                Some(2)
+            }
+            _ => None,
+        }
+    };
+    compound
+        .handlers
+        .iter()
+        .filter_map(|h| h.conditions.iter().filter_map(rank).min().map(|r| (r, h)))
+        .min_by_key(|(r, _)| *r)
+        .map(|(_, h)| h)
+}
