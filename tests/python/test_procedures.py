@@ -1,0 +1,192 @@
+"""Procedures and SQL scripting through real clients: the README's procedure section in psql
+and through ADBC (Flight SQL), a running block stopped by a cancel and by statement_timeout,
+and DESCRIBE PROCEDURE."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_block(heading: str) -> str:
+    text = README.read_text()
+    start = text.index(heading)
+    return re.search(r"```sql\n(.*?)```", text[start:], re.S).group(1)
+
+
+def _walkthrough_and_procedure() -> str:
+    return (_readme_block("## A bronze / silver / gold walkthrough in psql") + "\n"
+            + _readme_block("## Procedures and SQL scripting"))
+
+
+def _statements(sql: str) -> list[str]:
+    """Splits SQL at `;` outside quotes and `$$` bodies, dropping `--` comments."""
+    out, cur, i, quote, dollar = [], [], 0, False, False
+    while i < len(sql):
+        ch = sql[i]
+        if not quote and not dollar and sql.startswith("--", i):
+            i = sql.index("\n", i) if "\n" in sql[i:] else len(sql)
+            continue
+        if not quote and sql.startswith("$$", i):
+            dollar = not dollar
+            cur.append("$$")
+            i += 2
+            continue
+        if ch == "'" and not dollar:
+            quote = not quote
+        if ch == ";" and not quote and not dollar:
+            stmt = "".join(cur).strip()
+            if stmt:
+                out.append(stmt)
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    if "".join(cur).strip():
+        out.append("".join(cur).strip())
+    return out
+
+
+def _check_pipeline_result(server) -> None:
+    with server.connect() as c:
+        assert c.execute("SELECT count(*) FROM pricing.silver.bookings").fetchone() == (4,)
+        assert c.execute(
+            "SELECT hotel_id, bookings, CAST(revenue AS STRING) FROM pricing.gold.daily_revenue "
+            "WHERE booking_date = DATE '2025-03-20'").fetchall() == [("h2", 1, "180.00")]
+        actions = dict(c.execute(
+            "SELECT action_name, count(*) FROM system.access.audit "
+            "WHERE run_id IS NOT NULL GROUP BY action_name").fetchall())
+        # SET ... = (SELECT ...) is evaluated by the block; MERGE, the CTAS and the final query
+        # are statements of the call, recorded with its run id.
+        assert actions.get("merge") == 1 and actions.get("create_table_as_select") == 1, actions
+        assert actions.get("query") == 1, actions
+        run_ids = {r[0] for r in c.execute(
+            "SELECT run_id FROM system.access.audit WHERE run_id IS NOT NULL").fetchall()}
+        calls = {r[0] for r in c.execute(
+            "SELECT statement_id FROM system.access.audit WHERE action_name = 'call'").fetchall()}
+        assert run_ids and run_ids <= calls, (run_ids, calls)
+
+
+def test_readme_procedure_section_runs_in_psql(server_factory, tmp_path):
+    psql = shutil.which("psql")
+    assert psql, "psql is not installed (apt-get install postgresql-client)"
+    srv = server_factory()
+    script = tmp_path / "pipeline.sql"
+    script.write_text(_walkthrough_and_procedure())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PGPASSWORD"] = srv.password
+    proc = subprocess.run(
+        [psql, "-X", "-A", "-v", "ON_ERROR_STOP=1", "-h", srv.host, "-p", str(srv.port),
+         "-U", srv.user, "-d", "main", "-f", str(script)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    # The CALL's result is the gold report; SELECT merged shows the OUT parameter.
+    assert "2025-03-19|h2|1|210.00\n2025-03-20|h2|1|180.00\n(3 rows)" in proc.stdout
+    assert "merged\n1\n(1 row)" in proc.stdout
+    assert "procedure_name" in proc.stdout and "refresh_bookings" in proc.stdout
+    _check_pipeline_result(srv)
+
+
+def test_readme_procedure_section_runs_through_adbc(server_factory):
+    srv = server_factory()
+    conn = srv.adbc()
+    try:
+        with conn.cursor() as cur:
+            call_result = None
+            for stmt in _statements(_walkthrough_and_procedure()):
+                cur.execute(stmt)
+                table = cur.fetch_arrow_table()
+                if stmt.startswith("CALL"):
+                    call_result = table.to_pylist()
+                if stmt.startswith("SELECT merged"):
+                    assert table.to_pylist() == [{"merged": 1}]
+            assert call_result is not None and len(call_result) == 3
+            assert call_result[-1]["booking_date"].isoformat() == "2025-03-20"
+    finally:
+        conn.close()
+    _check_pipeline_result(srv)
+
+
+ENDLESS = """BEGIN
+  DECLARE i INT DEFAULT 0;
+  WHILE true DO
+    SET i = i + 1;
+    INSERT INTO {t} VALUES (i);
+  END WHILE;
+END"""
+
+
+def test_cancel_stops_a_running_block(server, uniq):
+    t = f"main.default.{uniq('endless')}"
+    with server.connect() as c:
+        c.execute(f"CREATE TABLE {t} (i INT)")
+    runner = server.connect()
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            runner.execute(ENDLESS.format(t=t))
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        with server.connect() as c:
+            deadline = time.monotonic() + 60
+            while c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] < 3:
+                assert time.monotonic() < deadline, "the block never started writing"
+            runner.cancel()
+            thread.join(60)
+            assert not thread.is_alive(), "the block did not stop at the cancel"
+            err = outcome.get("error")
+            assert isinstance(err, psycopg.errors.QueryCanceled), err
+            assert err.sqlstate == "57014"
+            stopped = c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            # The session is usable again, and nothing runs any more.
+            assert runner.execute("SELECT 1").fetchone() == (1,)
+            assert c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == stopped
+    finally:
+        runner.close()
+
+
+def test_statement_timeout_stops_an_endless_block(server, uniq):
+    t = f"main.default.{uniq('timeout')}"
+    with server.connect() as c:
+        c.execute(f"CREATE TABLE {t} (i INT)")
+        c.execute("SET statement_timeout = '500ms'")
+        with pytest.raises(psycopg.errors.QueryCanceled) as err:
+            c.execute(ENDLESS.format(t=t))
+        assert err.value.sqlstate == "57014"
+        assert "statement timeout" in str(err.value)
+        c.execute("SET statement_timeout = 0")
+        assert c.execute("SELECT 1").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            c.execute("SET statement_timeout = 'soon'")
+
+
+def test_describe_procedure_shows_its_definition(conn, uniq):
+    p = f"main.default.{uniq('proc')}"
+    conn.execute(
+        f"CREATE PROCEDURE {p}(INOUT b STRING, IN a INT DEFAULT 1 COMMENT 'second') "
+        "SQL SECURITY DEFINER COMMENT 'demo' AS BEGIN SET b = b || a; END")
+    info = dict(conn.execute(f"DESCRIBE PROCEDURE {p}").fetchall())
+    assert info["Procedure"] == p
+    assert info["Parameters"] == "INOUT b string, IN a int DEFAULT 1 COMMENT 'second'"
+    assert info["SQL Security"] == "DEFINER"
+    assert info["Comment"] == "demo"
+    assert info["Owner"] == "admin"
+    assert info["Body"] == "BEGIN SET b = b || a; END"
+    conn.execute("DECLARE OR REPLACE VARIABLE v STRING DEFAULT 'x'")
+    conn.execute(f"CALL {p}(b => v)")
+    assert conn.execute("SELECT v").fetchone() == ("x1",)
