@@ -9,6 +9,7 @@
 mod audit;
 mod error;
 mod governance;
+mod jobs;
 mod model;
 mod password;
 mod procedures;
@@ -18,6 +19,7 @@ pub use audit::{
     AuditLog, AuditRecord, ColumnEdge, ColumnLink, EdgeEnd, LineageEdge, Page, Paged, TableLink,
 };
 pub use error::{MetastoreError, Result};
+pub use jobs::{run_state, JobRun, KEPT_ENDED_RUNS};
 pub use model::{
     CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, ParameterMode,
     PolicyEntry, Privilege, ProcedureEntry, ProcedureParam, SchemaEntry, Securable, TableEntry,

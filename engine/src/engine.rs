@@ -88,6 +88,15 @@ impl Engine {
             metastore.put_user(ADMIN_USER, &ScramSecret::derive(&password), false)?;
         }
 
+        // Runs a stopped server left going did not finish.
+        let interrupted = metastore.fail_interrupted_job_runs(
+            crate::jobs::INTERRUPTED,
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        if interrupted > 0 {
+            tracing::warn!("{interrupted} background run(s) were interrupted by the last stop");
+        }
+
         let audit = Arc::new(AuditLog::open(
             &config.data_dir.join("audit.db"),
             config.audit_retention_days,
@@ -114,7 +123,9 @@ impl Engine {
                 .as_ref()
                 .map(|o| o.statuses())
                 .unwrap_or_default(),
+            jobs: Default::default(),
         });
+        crate::jobs::start_launcher(&state);
         if let Some(emitter) = openlineage {
             state.observers.add(emitter);
         }
@@ -202,6 +213,12 @@ impl Engine {
             &schema,
             client,
         ))
+    }
+
+    /// Stops the background runs (`CALL ASYNC`), which record that the shutdown ended them;
+    /// waits at most `timeout` for them to.
+    pub async fn stop_background_runs(&self, timeout: std::time::Duration) {
+        self.state.jobs.shut_down(timeout).await;
     }
 
     /// Waits, for at most `timeout`, until every OpenLineage sink has sent the events queued

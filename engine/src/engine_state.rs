@@ -49,6 +49,8 @@ pub struct EngineState {
     pub audit: Arc<AuditLog>,
     /// What each OpenLineage sink has done (`system.access.openlineage_sinks`).
     pub openlineage_sinks: Vec<Arc<crate::lineage::openlineage::SinkStatus>>,
+    /// The background runs going on (`CALL ASYNC`).
+    pub jobs: Arc<crate::jobs::RunningJobs>,
 }
 
 impl std::fmt::Debug for EngineState {

@@ -11,6 +11,7 @@ mod engine_state;
 pub mod error;
 mod exec;
 mod identity;
+mod jobs;
 pub mod lineage;
 mod listing;
 mod namespace;

@@ -81,6 +81,9 @@ pub struct Session {
     pub(crate) deadline: Option<tokio::time::Instant>,
     /// How many procedure calls are running inside one another.
     pub(crate) call_depth: usize,
+    /// The background run this session executes (`CALL ASYNC`): its statements count in the
+    /// run's progress.
+    pub(crate) job_run: Option<uuid::Uuid>,
 }
 
 impl Session {
@@ -116,6 +119,7 @@ impl Session {
             interrupt: tokio_util::sync::CancellationToken::new(),
             deadline: None,
             call_depth: 0,
+            job_run: None,
         }
     }
 

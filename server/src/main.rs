@@ -139,6 +139,10 @@ async fn serve(config: ServerConfig) -> Result<()> {
     {
         tracing::warn!("grace period over; abandoning running statements");
     }
+    // Background runs stop, and record that the shutdown ended them.
+    engine
+        .stop_background_runs(Duration::from_secs(config.shutdown_grace_secs.min(10)))
+        .await;
     // Lineage events of the last statements still go out, if the collector takes them soon.
     let unsent = engine
         .flush_lineage_events(Duration::from_secs(config.shutdown_grace_secs.min(10)))

@@ -57,8 +57,20 @@ def _statements(sql: str) -> list[str]:
     return out
 
 
+def _wait_for_runs(c) -> None:
+    """Polls system.jobs.runs until no run is going (the README starts one in the background)."""
+    deadline = time.monotonic() + 120
+    while c.execute("SELECT count(*) FROM system.jobs.runs WHERE state = 'RUNNING'").fetchone()[0]:
+        assert time.monotonic() < deadline, "a background run never ended"
+
+
 def _check_pipeline_result(server) -> None:
     with server.connect() as c:
+        _wait_for_runs(c)
+        # The background run: MERGE, CREATE TABLE AS and the report query.
+        [(state, statements, written)] = c.execute(
+            "SELECT state, statements, rows_written FROM system.jobs.runs").fetchall()
+        assert (state, statements) == ("SUCCEEDED", 3) and written > 0
         assert c.execute("SELECT count(*) FROM pricing.silver.bookings").fetchone() == (4,)
         assert c.execute(
             "SELECT hotel_id, bookings, CAST(revenue AS STRING) FROM pricing.gold.daily_revenue "
@@ -67,14 +79,17 @@ def _check_pipeline_result(server) -> None:
             "SELECT action_name, count(*) FROM system.access.audit "
             "WHERE run_id IS NOT NULL GROUP BY action_name").fetchall())
         # SET ... = (SELECT ...) is evaluated by the block; MERGE, the CTAS and the final query
-        # are statements of the call, recorded with its run id.
-        assert actions.get("merge") == 1 and actions.get("create_table_as_select") == 1, actions
-        assert actions.get("query") == 1, actions
+        # are statements of a call, recorded with its run id: the CALL's and the background
+        # run's; the background run's CALL is a statement of the run too.
+        assert actions.get("merge") == 2 and actions.get("create_table_as_select") == 2, actions
+        assert actions.get("query") == 2 and actions.get("call") == 1, actions
         run_ids = {r[0] for r in c.execute(
             "SELECT run_id FROM system.access.audit WHERE run_id IS NOT NULL").fetchall()}
         calls = {r[0] for r in c.execute(
-            "SELECT statement_id FROM system.access.audit WHERE action_name = 'call'").fetchall()}
-        assert run_ids and run_ids <= calls, (run_ids, calls)
+            "SELECT statement_id FROM system.access.audit WHERE action_name = 'call' "
+            "AND run_id IS NULL AND statement_text NOT LIKE 'CALL ASYNC%'").fetchall()}
+        jobs = {r[0] for r in c.execute("SELECT run_id FROM system.jobs.runs").fetchall()}
+        assert len(run_ids) == 2 and run_ids == calls | jobs, (run_ids, calls, jobs)
 
 
 def test_readme_procedure_section_runs_in_psql(server_factory, tmp_path):
@@ -106,7 +121,7 @@ def test_readme_procedure_section_runs_through_adbc(server_factory):
             for stmt in _statements(_walkthrough_and_procedure()):
                 cur.execute(stmt)
                 table = cur.fetch_arrow_table()
-                if stmt.startswith("CALL"):
+                if stmt.startswith("CALL pricing"):
                     call_result = table.to_pylist()
                 if stmt.startswith("SELECT merged"):
                     assert table.to_pylist() == [{"merged": 1}]
@@ -190,3 +205,40 @@ def test_describe_procedure_shows_its_definition(conn, uniq):
     conn.execute("DECLARE OR REPLACE VARIABLE v STRING DEFAULT 'x'")
     conn.execute(f"CALL {p}(b => v)")
     assert conn.execute("SELECT v").fetchone() == ("x1",)
+
+
+def _start_endless_run(srv) -> str:
+    with srv.connect() as c:
+        c.execute("CREATE TABLE IF NOT EXISTS main.default.ticks (i INT)")
+        c.execute("CREATE OR REPLACE PROCEDURE main.default.tick() AS BEGIN "
+                  "LOOP INSERT INTO main.default.ticks VALUES (1); END LOOP; END")
+        run_id = c.execute("CALL ASYNC main.default.tick()").fetchone()[0]
+        deadline = time.monotonic() + 60
+        while c.execute("SELECT statements FROM system.jobs.runs WHERE run_id = %s",
+                        (run_id,)).fetchone()[0] < 2:
+            assert time.monotonic() < deadline, "the run never made progress"
+    return run_id
+
+
+def _run_end(srv, run_id: str) -> tuple:
+    with srv.connect() as c:
+        return c.execute(
+            "SELECT state, error_message, end_time IS NOT NULL FROM system.jobs.runs "
+            "WHERE run_id = %s", (run_id,)).fetchone()
+
+
+def test_a_shutdown_stops_runs_and_a_crash_is_found_at_restart(server_factory, tmp_path):
+    data = tmp_path / "data"
+    srv = server_factory(data_dir=data)
+    run_id = _start_endless_run(srv)
+    srv.stop()  # graceful: the run is stopped and says why
+    srv = server_factory(data_dir=data)
+    assert _run_end(srv, run_id) == (
+        "FAILED", "interrupted: the server shut down while the run was going", True)
+
+    run_id = _start_endless_run(srv)
+    srv.process.kill()  # kill -9: the run cannot record its end; the restart does
+    srv.process.wait(timeout=10)
+    srv = server_factory(data_dir=data)
+    assert _run_end(srv, run_id) == (
+        "FAILED", "interrupted: the server stopped while the run was going", True)

@@ -118,4 +118,19 @@ CREATE TABLE procedures (
     FOREIGN KEY (catalog, schema) REFERENCES schemas(catalog, name) ON DELETE CASCADE
 );
 "#,
+    r#"
+CREATE TABLE job_runs (
+    run_id TEXT PRIMARY KEY,
+    procedure TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    user TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    ended_at_ms INTEGER,
+    statements INTEGER NOT NULL,
+    rows_written INTEGER NOT NULL,
+    error TEXT
+);
+CREATE INDEX job_runs_state ON job_runs (state, started_at_ms);
+"#,
 ];

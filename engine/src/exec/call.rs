@@ -43,7 +43,7 @@ fn wrong_number(procedure: &ProcedureEntry, message: String) -> EngineError {
 }
 
 /// The argument given for each parameter, in the parameters' order (`None`: not given).
-fn bind<'a>(
+pub(crate) fn bind<'a>(
     procedure: &ProcedureEntry,
     args: &'a [CallArgument],
 ) -> Result<Vec<Option<&'a ast::Expr>>> {
@@ -138,6 +138,12 @@ struct CallerContext {
 
 impl Session {
     pub(crate) async fn call(&mut self, call: Call) -> Result<StatementOutput> {
+        if self.is_job_procedure(&call) {
+            return self.cancel_job(&call).await;
+        }
+        if call.detached {
+            return self.call_detached(call).await;
+        }
         if self.call_depth >= MAX_CALL_DEPTH {
             return Err(EngineError::StatementTooComplex(format!(
                 "procedure calls nest deeper than {MAX_CALL_DEPTH} levels"
@@ -281,6 +287,13 @@ impl Session {
     }
 
     fn call_returns_rows(&self, call: &Call, depth: usize) -> Result<bool> {
+        if depth == 0 && self.call_schema(call).is_some() {
+            // Its result is known before it runs.
+            return Ok(false);
+        }
+        if self.is_job_procedure(call) || call.detached {
+            return Ok(true);
+        }
         if depth >= MAX_CALL_DEPTH {
             return Ok(true);
         }

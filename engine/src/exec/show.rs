@@ -444,6 +444,7 @@ impl Session {
             Statement::Merge { .. } => return Ok(Some(Session::merge_schema()?)),
             Statement::Optimize { .. } => return Ok(Some(Session::maintenance_schema(true)?)),
             Statement::Vacuum { .. } => return Ok(Some(Session::maintenance_schema(false)?)),
+            Statement::Call(c) => return Ok(self.call_schema(c)),
             _ => {}
         }
         let plan = match stmt {

@@ -115,11 +115,13 @@ pub struct CallArgument {
     pub value: ast::Expr,
 }
 
-/// `CALL name(args)`
+/// `CALL [ASYNC] name(args)`
 #[derive(Debug, Clone)]
 pub struct Call {
     pub procedure: super::Name,
     pub args: Vec<CallArgument>,
+    /// `CALL ASYNC`: runs in the background; the statement returns the run's id.
+    pub detached: bool,
 }
 
 /// A statement of SQL scripting.
@@ -776,6 +778,10 @@ pub(super) fn execute_immediate(p: &mut P<'_, '_>) -> Result<ExecuteImmediate> {
 /// `CALL name(args)`, arguments by position or `name => expr`.
 pub(super) fn call(p: &mut P<'_, '_>) -> Result<Call> {
     p.expect(&["CALL"])?;
+    // `CALL ASYNC p(...)`, not a procedure named `async`.
+    let detached = p.peek_is(&["ASYNC"])
+        && matches!(p.p.peek_nth_token(1).token, Token::Word(_))
+        && p.eat(&["ASYNC"]);
     let procedure = p.name()?;
     p.lparen()?;
     let mut args = Vec::new();
@@ -800,5 +806,9 @@ pub(super) fn call(p: &mut P<'_, '_>) -> Result<Call> {
         }
         p.rparen()?;
     }
-    Ok(Call { procedure, args })
+    Ok(Call {
+        procedure,
+        args,
+        detached,
+    })
 }

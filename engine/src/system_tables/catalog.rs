@@ -27,7 +27,7 @@ pub(crate) fn missing_catalog(name: &str) -> EngineError {
 }
 
 /// The schemas of `system`.
-pub(crate) fn schema_names() -> [&'static str; 2] {
+pub(crate) fn schema_names() -> [&'static str; 3] {
     crate::system_tables::names::SYSTEM_SCHEMAS
 }
 
@@ -37,6 +37,7 @@ pub(crate) fn schema_tables(
 ) -> Option<&'static [&'static dyn crate::system_tables::SystemTable]> {
     match schema {
         access::SCHEMA => Some(access::TABLES),
+        crate::jobs::runs_table::SCHEMA => Some(crate::jobs::runs_table::TABLES),
         INFORMATION_SCHEMA => Some(information_schema::TABLES),
         _ => None,
     }

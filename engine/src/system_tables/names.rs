@@ -3,5 +3,5 @@
 /// The catalog's name, reserved: no catalog of the metastore can take it.
 pub const SYSTEM_CATALOG: &str = "system";
 
-/// The schemas of `system`: `access`, and the `information_schema` every catalog has.
-pub const SYSTEM_SCHEMAS: [&str; 2] = ["access", "information_schema"];
+/// The schemas of `system`: `access`, `jobs`, and the `information_schema` every catalog has.
+pub const SYSTEM_SCHEMAS: [&str; 3] = ["access", "jobs", "information_schema"];

@@ -379,6 +379,20 @@ impl Session {
         self.begin_statement(record, Some(kind));
         let result = self.execute_statement(parsed.statement.clone(), None).await;
         let result = self.end_statement(kind, result);
+        if let (Some(run), Ok(output)) = (self.job_run, &result) {
+            let written = if kind.writes_data() {
+                output.affected_rows()
+            } else {
+                0
+            };
+            if let Err(e) = self
+                .state
+                .metastore
+                .job_run_progress(&run.to_string(), written as i64)
+            {
+                tracing::warn!("recording the progress of run {run}: {e}");
+            }
+        }
         let rows = match result {
             Ok(StatementOutput::Rows(stream)) if kind.is_read() || kind == StatementKind::Call => {
                 let schema = stream.schema();
@@ -646,6 +660,11 @@ fn reference_parameters(statement: &mut Statement) {
         Statement::CreateTable(ct) => {
             if let Some(q) = ct.as_query.as_mut() {
                 let _ = q.visit(&mut Parameters);
+            }
+        }
+        Statement::Call(call) => {
+            for arg in call.args.iter_mut() {
+                let _ = arg.value.visit(&mut Parameters);
             }
         }
         _ => {}

@@ -18,14 +18,23 @@ pub(crate) fn require_select(
     access: &crate::access::Access,
     table: &str,
 ) -> crate::error::Result<()> {
+    require_select_in(access, SCHEMA, table)
+}
+
+/// The same for table `table` of schema `schema` of `system`.
+pub(crate) fn require_select_in(
+    access: &crate::access::Access,
+    schema: &str,
+    table: &str,
+) -> crate::error::Result<()> {
     use weir_catalog::{Privilege, Securable};
     if access.is_admin() {
         return Ok(());
     }
     let system = crate::system_tables::names::SYSTEM_CATALOG;
-    access.require_use(system, Some(SCHEMA))?;
+    access.require_use(system, Some(schema))?;
     access.require(
-        &Securable::Table(system.into(), SCHEMA.into(), table.into()),
+        &Securable::Table(system.into(), schema.into(), table.into()),
         Privilege::Select,
     )
 }

@@ -1,0 +1,383 @@
+//! Jobs: procedure calls that run in the background. `CALL ASYNC c.s.p(args)` checks the call
+//! as CALL would, records a run (`system.jobs.runs`) and returns its id at once; the call then
+//! runs on a session of its own, as its caller, through the one statement path, every statement
+//! recorded with the run's id and counted in the run's progress. `CALL system.jobs.cancel(id)`
+//! stops a run; a restart marks the runs it interrupted as failed.
+
+pub(crate) mod runs_table;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio_util::sync::CancellationToken;
+
+/// The reason a shutdown gives the runs it stopped.
+pub(crate) const SHUT_DOWN: &str = "interrupted: the server shut down while the run was going";
+
+/// The reason a restart gives the runs it found running.
+pub(crate) const INTERRUPTED: &str = "interrupted: the server stopped while the run was going";
+
+/// A background run, handed to the launcher task.
+pub(crate) struct JobStart {
+    session: Session,
+    call: Call,
+    text: String,
+    run_id: uuid::Uuid,
+}
+
+/// The runs going on in this server, by id, with what cancels each; and the task that starts
+/// them (outside of any statement's task, which the run outlives).
+#[derive(Default)]
+pub struct RunningJobs {
+    runs: Mutex<HashMap<uuid::Uuid, CancellationToken>>,
+    launcher: Mutex<Option<tokio::sync::mpsc::UnboundedSender<JobStart>>>,
+    /// Set when the server shuts down: the runs it stops failed, nobody cancelled them.
+    shutting_down: std::sync::atomic::AtomicBool,
+    /// The runs' tasks, which a shutdown waits for.
+    tasks: tokio_util::task::TaskTracker,
+}
+
+/// Starts the task that runs background jobs for `state`, on the current runtime (none: no
+/// background runs).
+pub(crate) fn start_launcher(state: &std::sync::Arc<crate::engine_state::EngineState>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<JobStart>();
+    *state
+        .jobs
+        .launcher
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    let weak = std::sync::Arc::downgrade(state);
+    runtime.spawn(async move {
+        while let Some(job) = rx.recv().await {
+            let Some(state) = weak.upgrade() else { break };
+            let tasks = state.jobs.tasks.clone();
+            tasks.spawn(run_job(job, state));
+        }
+    });
+}
+
+/// Runs one background job to its end and records how it ended.
+async fn run_job(job: JobStart, state: std::sync::Arc<crate::engine_state::EngineState>) {
+    let JobStart {
+        mut session,
+        call,
+        text,
+        run_id,
+    } = job;
+    session.begin_statement(text, Some(StatementKind::Call));
+    let result = session
+        .execute_statement(Statement::Call(Box::new(call)), None)
+        .await;
+    let result = match session.end_statement(StatementKind::Call, result) {
+        Ok(output) => match output.into_rows() {
+            Some(rows) => datafusion::physical_plan::common::collect(rows)
+                .await
+                .map(|_| ())
+                .map_err(EngineError::from),
+            None => Ok(()),
+        },
+        Err(e) => Err(e),
+    };
+    let (end_state, error) = match &result {
+        Ok(()) => (run_state::SUCCEEDED, None),
+        Err(EngineError::Canceled)
+            if state
+                .jobs
+                .shutting_down
+                .load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            (run_state::FAILED, Some(SHUT_DOWN.to_string()))
+        }
+        Err(EngineError::Canceled) => (run_state::CANCELED, None),
+        Err(e) => (run_state::FAILED, Some(format!("{}: {e}", e.sqlstate()))),
+    };
+    if let Err(e) =
+        state
+            .metastore
+            .finish_job_run(&run_id.to_string(), end_state, error.as_deref(), now_ms())
+    {
+        tracing::error!("recording the end of run {run_id}: {e}");
+    }
+    state.jobs.end(run_id);
+}
+
+impl RunningJobs {
+    /// Hands a run to the launcher; whether there is one.
+    fn launch(&self, job: JobStart) -> bool {
+        match &*self.launcher.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(tx) => tx.send(job).is_ok(),
+            None => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, CancellationToken>> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn start(&self, run: uuid::Uuid) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.lock().insert(run, token.clone());
+        token
+    }
+
+    pub(crate) fn end(&self, run: uuid::Uuid) {
+        self.lock().remove(&run);
+    }
+
+    /// Stops every run: the server is shutting down. Returns once each has recorded its end,
+    /// or after `timeout`.
+    pub async fn shut_down(&self, timeout: std::time::Duration) {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for token in self.lock().values() {
+            token.cancel();
+        }
+        self.tasks.close();
+        let _ = tokio::time::timeout(timeout, self.tasks.wait()).await;
+    }
+
+    /// Cancels a running run; whether it was running here.
+    pub(crate) fn cancel(&self, run: uuid::Uuid) -> bool {
+        match self.lock().get(&run) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+use datafusion::common::ScalarValue;
+use datafusion::sql::sqlparser::ast;
+use weir_catalog::{run_state, JobRun, ParameterMode, Privilege};
+
+use crate::error::{EngineError, Result};
+use crate::exec::script::variables::Variable;
+use crate::output::StatementOutput;
+use crate::parser::{Call, CallArgument, Statement};
+use crate::session::Session;
+use crate::statement_kind::StatementKind;
+
+/// The built-in procedure that cancels a run: `CALL system.jobs.cancel(run_id)`.
+const CANCEL: [&str; 3] = ["system", "jobs", "cancel"];
+
+/// The prefix of the variables a background session holds its call's arguments in.
+const ARGUMENT_PREFIX: &str = "__job_argument_";
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A one-row result of text columns.
+fn row(columns: &[(&str, String)]) -> Result<StatementOutput> {
+    use crate::batches::{batch, Col};
+    let b = batch(
+        columns
+            .iter()
+            .map(|(name, value)| {
+                let mut c = Col::str_not_null(name);
+                c.push_str(Some(value.clone()));
+                c
+            })
+            .collect(),
+    )?;
+    let schema = b.schema();
+    Ok(StatementOutput::Rows(Box::pin(
+        datafusion::physical_plan::memory::MemoryStream::try_new(vec![b], schema, None)?,
+    )))
+}
+
+/// The columns of a one-row result of text columns.
+fn row_schema(columns: &[&str]) -> arrow::datatypes::SchemaRef {
+    std::sync::Arc::new(arrow::datatypes::Schema::new(
+        columns
+            .iter()
+            .map(|c| arrow::datatypes::Field::new(*c, arrow::datatypes::DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+impl Session {
+    /// What a CALL returns when that is known before it runs: a background run's id, the
+    /// outcome of a cancel. (A procedure's result set is known only when it runs.)
+    pub(crate) fn call_schema(&self, call: &Call) -> Option<arrow::datatypes::SchemaRef> {
+        if self.is_job_procedure(call) {
+            Some(row_schema(&["run_id", "state"]))
+        } else if call.detached {
+            Some(row_schema(&["run_id"]))
+        } else {
+            None
+        }
+    }
+
+    /// Whether `call` names one of the built-in procedures of `system.jobs`.
+    pub(crate) fn is_job_procedure(&self, call: &Call) -> bool {
+        call.procedure.iter().map(String::as_str).eq(CANCEL)
+    }
+
+    /// `CALL system.jobs.cancel(run_id)`: the run's user or an admin stops a run.
+    pub(crate) async fn cancel_job(&mut self, call: &Call) -> Result<StatementOutput> {
+        let [arg] = call.args.as_slice() else {
+            return Err(EngineError::Coded {
+                sqlstate: "42605",
+                message: "system.jobs.cancel takes one argument, run_id".into(),
+            });
+        };
+        if arg.name.as_deref().is_some_and(|n| n != "run_id") {
+            return Err(EngineError::Coded {
+                sqlstate: "4274K",
+                message: "system.jobs.cancel has one parameter, run_id".into(),
+            });
+        }
+        let id = match self.evaluate(&arg.value).await? {
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)) => s,
+            other => {
+                return Err(EngineError::invalid(format!(
+                    "run_id must be a string, not {other}"
+                )))
+            }
+        };
+        let run = uuid::Uuid::parse_str(id.trim())
+            .ok()
+            .and_then(|u| {
+                self.state
+                    .metastore
+                    .get_job_run(&u.to_string())
+                    .transpose()
+                    .map(|r| r.map(|r| (u, r)))
+            })
+            .transpose()?;
+        let Some((uuid, run)) = run else {
+            return Err(EngineError::Coded {
+                sqlstate: "42704",
+                message: format!("run '{id}' does not exist"),
+            });
+        };
+        let access = self.access()?;
+        if !access.is_admin() && run.user != self.user {
+            return Err(EngineError::PermissionDenied(format!(
+                "permission denied: run '{id}' belongs to '{}'",
+                run.user
+            )));
+        }
+        let state = if run.state == run_state::RUNNING && self.state.jobs.cancel(uuid) {
+            "CANCELING".to_string()
+        } else {
+            run.state
+        };
+        row(&[("run_id", run.run_id), ("state", state)])
+    }
+
+    /// `CALL ASYNC c.s.p(args)`: checked and its arguments evaluated now, as CALL would; run in
+    /// the background on a session of its own, as the caller. Returns the run's id.
+    pub(crate) async fn call_detached(&mut self, call: Call) -> Result<StatementOutput> {
+        let procedure = self.visible_procedure(&call.procedure)?;
+        let access = self.access()?;
+        access.require_use(&procedure.catalog, Some(&procedure.schema))?;
+        access.require(&procedure.securable(), Privilege::Execute)?;
+        let bound = crate::exec::call::bind(&procedure, &call.args)?;
+        let mut arguments = Vec::new();
+        for (param, arg) in procedure.params.iter().zip(&bound) {
+            let Some(expr) = arg else { continue };
+            if param.mode != ParameterMode::In {
+                return Err(EngineError::Coded {
+                    sqlstate: "42601",
+                    message: format!(
+                        "CALL ASYNC returns before the procedure ends: {} parameter {} cannot \
+                         be given a variable",
+                        param.mode.as_str(),
+                        param.name
+                    ),
+                });
+            }
+            arguments.push((param.name.clone(), self.evaluate(expr).await?));
+        }
+        let run_id = uuid::Uuid::new_v4();
+        let shown = call
+            .args
+            .iter()
+            .map(|a| match &a.name {
+                Some(n) => format!("{n} => {}", a.value),
+                None => a.value.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let full_name = procedure.full_name();
+        self.state.metastore.start_job_run(&JobRun {
+            run_id: run_id.to_string(),
+            procedure: full_name.clone(),
+            arguments: format!("({shown})"),
+            user: self.user.clone(),
+            state: run_state::RUNNING.into(),
+            started_at_ms: now_ms(),
+            ended_at_ms: None,
+            statements: 0,
+            rows_written: 0,
+            error: None,
+        })?;
+
+        let mut session = Session::new(
+            self.state.clone(),
+            &self.user,
+            &procedure.catalog,
+            &procedure.schema,
+            crate::observe::ClientInfo::internal(),
+        );
+        session.set_interrupt(self.state.jobs.start(run_id));
+        session.run_id = Some(run_id);
+        session.job_run = Some(run_id);
+        let mut args = Vec::with_capacity(arguments.len());
+        for (name, value) in arguments {
+            let variable = format!("{ARGUMENT_PREFIX}{name}");
+            session.with_variables(|v| {
+                v.declare(
+                    Variable {
+                        name: variable.clone(),
+                        data_type: value.data_type(),
+                        value,
+                    },
+                    true,
+                )
+            })?;
+            args.push(CallArgument {
+                name: Some(name),
+                value: ast::Expr::Identifier(ast::Ident::new(variable)),
+            });
+        }
+        let job_call = Call {
+            procedure: vec![
+                procedure.catalog.clone(),
+                procedure.schema.clone(),
+                procedure.name.clone(),
+            ],
+            args,
+            detached: false,
+        };
+        let text = format!("CALL {full_name}({shown})");
+        let launched = self.state.jobs.launch(JobStart {
+            session,
+            call: job_call,
+            text,
+            run_id,
+        });
+        if !launched {
+            self.state.jobs.end(run_id);
+            self.state.metastore.finish_job_run(
+                &run_id.to_string(),
+                run_state::FAILED,
+                Some("background runs are not available: the engine has no runtime"),
+                now_ms(),
+            )?;
+            return Err(EngineError::not_supported(
+                "background runs are not available: the engine has no runtime",
+            ));
+        }
+        row(&[("run_id", run_id.to_string())])
+    }
+}
