@@ -65,6 +65,19 @@ pub struct LineageEdge {
     /// `catalog.schema.table` and its type (`TABLE` or `VIEW`).
     pub source: (String, String),
     pub target: Option<(String, String)>,
+    /// The run the statement belonged to, if one: see [`RunEntity`].
+    pub entity: Option<RunEntity>,
+}
+
+/// What ran a statement that belongs to a run (Databricks' `entity_type`, `entity_id`,
+/// `entity_run_id` of lineage rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEntity {
+    /// `SCRIPT`, `PROCEDURE` or `JOB`.
+    pub entity_type: String,
+    /// A procedure's full name; a script's statement id.
+    pub entity_id: String,
+    pub run_id: String,
 }
 
 /// One column-lineage edge: a statement wrote `target_column` of `target` from
@@ -83,6 +96,7 @@ pub struct ColumnEdge {
     pub transformation: (String, String),
     /// The source column's values were masked for the statement's user.
     pub masked: bool,
+    pub entity: Option<RunEntity>,
 }
 
 /// Which end of a lineage edge a walk's step matches.
@@ -121,6 +135,21 @@ const COLUMN_LINK: &str = "source_name, source_type, source_column, target_name,
     target_column, transformation_type, transformation_subtype, masked";
 
 /// The [`ColumnLink`] in `row`, whose [`COLUMN_LINK`] columns start at `at`.
+/// The run columns of a lineage row, from column `at`.
+fn run_entity(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<RunEntity>> {
+    let entity_type: Option<String> = row.get(at)?;
+    let entity_id: Option<String> = row.get(at + 1)?;
+    let run_id: Option<String> = row.get(at + 2)?;
+    Ok(match (entity_type, entity_id, run_id) {
+        (Some(entity_type), Some(entity_id), Some(run_id)) => Some(RunEntity {
+            entity_type,
+            entity_id,
+            run_id,
+        }),
+        _ => None,
+    })
+}
+
 fn column_link(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ColumnLink> {
     Ok(ColumnLink {
         source: (row.get(at)?, row.get(at + 1)?),
@@ -252,7 +281,10 @@ CREATE TABLE IF NOT EXISTS table_lineage (
     source_name TEXT NOT NULL,
     source_type TEXT NOT NULL,
     target_name TEXT,
-    target_type TEXT
+    target_type TEXT,
+    entity_type TEXT,
+    entity_id TEXT,
+    entity_run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS table_lineage_time ON table_lineage (event_time_ms);
 CREATE INDEX IF NOT EXISTS table_lineage_source ON table_lineage (source_name);
@@ -270,7 +302,10 @@ CREATE TABLE IF NOT EXISTS column_lineage (
     target_column TEXT NOT NULL,
     transformation_type TEXT NOT NULL,
     transformation_subtype TEXT NOT NULL,
-    masked INTEGER NOT NULL
+    masked INTEGER NOT NULL,
+    entity_type TEXT,
+    entity_id TEXT,
+    entity_run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS column_lineage_time ON column_lineage (event_time_ms);
 CREATE INDEX IF NOT EXISTS column_lineage_source ON column_lineage (source_name, source_column);
@@ -300,12 +335,24 @@ impl AuditLog {
         if !has_user_agent {
             conn.execute_batch("ALTER TABLE audit ADD COLUMN user_agent TEXT")?;
         }
-        // Likewise `run_id`.
-        let has_run_id = conn
-            .prepare("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'run_id'")?
-            .exists([])?;
-        if !has_run_id {
-            conn.execute_batch("ALTER TABLE audit ADD COLUMN run_id TEXT")?;
+        // Likewise the run columns.
+        for (table, column) in [
+            ("audit", "run_id"),
+            ("table_lineage", "entity_type"),
+            ("table_lineage", "entity_id"),
+            ("table_lineage", "entity_run_id"),
+            ("column_lineage", "entity_type"),
+            ("column_lineage", "entity_id"),
+            ("column_lineage", "entity_run_id"),
+        ] {
+            let has = conn
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'"
+                ))?
+                .exists([])?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+            }
         }
         let log = AuditLog {
             conn: Mutex::new(conn),
@@ -380,8 +427,8 @@ impl AuditLog {
         for e in edges {
             tx.execute(
                 "INSERT INTO table_lineage (event_time_ms, statement_id, created_by, source_name,
-                    source_type, target_name, target_type)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    source_type, target_name, target_type, entity_type, entity_id, entity_run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     e.event_time_ms,
                     e.statement_id,
@@ -390,6 +437,9 @@ impl AuditLog {
                     e.source.1,
                     e.target.as_ref().map(|t| &t.0),
                     e.target.as_ref().map(|t| &t.1),
+                    e.entity.as_ref().map(|r| &r.entity_type),
+                    e.entity.as_ref().map(|r| &r.entity_id),
+                    e.entity.as_ref().map(|r| &r.run_id),
                 ],
             )?;
         }
@@ -397,8 +447,9 @@ impl AuditLog {
             tx.execute(
                 "INSERT INTO column_lineage (event_time_ms, statement_id, created_by, source_name,
                     source_type, source_column, target_name, target_type, target_column,
-                    transformation_type, transformation_subtype, masked)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    transformation_type, transformation_subtype, masked, entity_type, entity_id,
+                    entity_run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     e.event_time_ms,
                     e.statement_id,
@@ -412,6 +463,9 @@ impl AuditLog {
                     e.transformation.0,
                     e.transformation.1,
                     e.masked,
+                    e.entity.as_ref().map(|r| &r.entity_type),
+                    e.entity.as_ref().map(|r| &r.entity_id),
+                    e.entity.as_ref().map(|r| &r.run_id),
                 ],
             )?;
         }
@@ -430,7 +484,8 @@ impl AuditLog {
         read_page(
             &self.conn(),
             &format!(
-                "SELECT event_time_ms, statement_id, created_by, {COLUMN_LINK}, seq
+                "SELECT event_time_ms, statement_id, created_by, {COLUMN_LINK}, seq,
+                    entity_type, entity_id, entity_run_id
                  FROM column_lineage
                  WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
                  ORDER BY seq LIMIT ?4"
@@ -451,6 +506,7 @@ impl AuditLog {
                         target_column: link.target_column,
                         transformation: link.transformation,
                         masked: link.masked,
+                        entity: run_entity(row, 13)?,
                     },
                     row.get(12)?,
                 ))
@@ -469,7 +525,7 @@ impl AuditLog {
         read_page(
             &self.conn(),
             "SELECT event_time_ms, statement_id, created_by, source_name, source_type,
-                target_name, target_type, seq
+                target_name, target_type, seq, entity_type, entity_id, entity_run_id
              FROM table_lineage WHERE event_time_ms >= ?1 AND event_time_ms < ?2 AND seq > ?3
              ORDER BY seq LIMIT ?4",
             from_ms,
@@ -485,6 +541,7 @@ impl AuditLog {
                         created_by: row.get(2)?,
                         source: (row.get(3)?, row.get(4)?),
                         target: target.map(|t| (t, target_type.unwrap_or_default())),
+                        entity: run_entity(row, 8)?,
                     },
                     row.get(7)?,
                 ))

@@ -16,7 +16,8 @@ mod procedures;
 mod store;
 
 pub use audit::{
-    AuditLog, AuditRecord, ColumnEdge, ColumnLink, EdgeEnd, LineageEdge, Page, Paged, TableLink,
+    AuditLog, AuditRecord, ColumnEdge, ColumnLink, EdgeEnd, LineageEdge, Page, Paged, RunEntity,
+    TableLink,
 };
 pub use error::{MetastoreError, Result};
 pub use jobs::{run_state, JobRun, KEPT_ENDED_RUNS};

@@ -79,7 +79,7 @@ impl EngineObserver for AuditRecorder {
             protocol: statement.client.protocol.as_str().to_string(),
             session_id: Some(statement.session_id.to_string()),
             statement_id: Some(statement.id.to_string()),
-            run_id: statement.run_id.map(|r| r.to_string()),
+            run_id: statement.run.as_ref().map(|r| r.id.to_string()),
             action: statement.kind.map_or("unparsed", |k| k.name()).to_string(),
             status: status.to_string(),
             sqlstate,

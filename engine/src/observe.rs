@@ -68,11 +68,33 @@ pub struct StatementInfo {
     /// What kind of statement it is; `None` for text that did not parse.
     pub kind: Option<crate::StatementKind>,
     /// The run (a script, procedure call or job) that executed it, if one did.
-    pub run_id: Option<uuid::Uuid>,
+    pub run: Option<RunInfo>,
     /// When it started, in Unix milliseconds.
     pub started_at_ms: i64,
     /// When it started, for its duration.
     pub started: std::time::Instant,
+}
+
+/// A run: a script, a procedure call or a background job, whose statements it executes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The statement that began it (a script, a CALL), or the background run's id.
+    pub id: uuid::Uuid,
+    /// `SCRIPT`, `PROCEDURE` or `JOB`.
+    pub entity_type: &'static str,
+    /// What runs: a procedure's full name; a script's statement id.
+    pub entity_id: String,
+}
+
+impl RunInfo {
+    /// The run as lineage rows record it.
+    pub fn entity(&self) -> weir_catalog::RunEntity {
+        weir_catalog::RunEntity {
+            entity_type: self.entity_type.to_string(),
+            entity_id: self.entity_id.clone(),
+            run_id: self.id.to_string(),
+        }
+    }
 }
 
 /// A table or view a statement reads, by its full name.

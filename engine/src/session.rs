@@ -74,7 +74,7 @@ pub struct Session {
     /// Session variables, and the locals of the script running.
     pub(crate) variables: SharedVariables,
     /// The run (a script, a procedure call, a job) the statements executed now belong to.
-    pub(crate) run_id: Option<uuid::Uuid>,
+    pub(crate) run: Option<crate::observe::RunInfo>,
     /// Cancels the request being executed (a front's cancel, a job's cancel).
     pub(crate) interrupt: tokio_util::sync::CancellationToken,
     /// When the request being executed must stop (`statement_timeout`).
@@ -115,7 +115,7 @@ impl Session {
             statement_end: None,
             identity,
             variables,
-            run_id: None,
+            run: None,
             interrupt: tokio_util::sync::CancellationToken::new(),
             deadline: None,
             call_depth: 0,
@@ -197,7 +197,7 @@ impl Session {
             client: self.client.clone(),
             text,
             kind,
-            run_id: self.run_id,
+            run: self.run.clone(),
             started_at_ms: chrono::Utc::now().timestamp_millis(),
             started: std::time::Instant::now(),
         }

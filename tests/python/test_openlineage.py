@@ -279,3 +279,41 @@ def test_events_queued_at_shutdown_are_still_sent(server_factory):
         hold.set()
         collector.close()
     assert [e["eventType"] for e in collector.events] == ["START", "COMPLETE"]
+
+
+def test_statements_of_a_procedure_name_the_call_as_their_parent(server_factory, tmp_path):
+    events_file = tmp_path / "openlineage.jsonl"
+    srv = server_factory(["--openlineage-file", str(events_file)])
+    with srv.connect() as c:
+        c.execute("CREATE SCHEMA lake")
+        c.execute("CREATE TABLE lake.raw (id INT)")
+        c.execute("CREATE PROCEDURE lake.promote() AS BEGIN "
+                  "CREATE OR REPLACE TABLE lake.clean AS SELECT id FROM lake.raw WHERE id > 0; END")
+        c.execute("INSERT INTO lake.raw VALUES (1), (-1)")
+        c.execute("CALL lake.promote()")
+        call_id, = c.execute("SELECT statement_id FROM system.access.audit "
+                             "WHERE action_name = 'call'").fetchone()
+        ctas_id, run_id = c.execute(
+            "SELECT statement_id, run_id FROM system.access.audit "
+            "WHERE action_name = 'create_table_as_select'").fetchone()
+        assert run_id == call_id
+        # Lineage rows name the run: Databricks' entity columns.
+        assert c.execute(
+            "SELECT source_table_full_name, entity_type, entity_id, entity_run_id "
+            "FROM system.access.table_lineage WHERE target_table_full_name = 'main.lake.clean'"
+        ).fetchall() == [("main.lake.raw", "PROCEDURE", "main.lake.promote", call_id)]
+        assert {r[0] for r in c.execute(
+            "SELECT DISTINCT entity_run_id FROM system.access.column_lineage "
+            "WHERE target_table_full_name = 'main.lake.clean'").fetchall()} == {call_id}
+        wait_until(lambda: sinks(c)["file"][1] >= 4, "the events written")
+    sent = [json.loads(line) for line in events_file.read_text().splitlines()]
+    for e in sent:
+        validate_run_event(e)
+    ctas = [e for e in sent if e["run"]["runId"] == ctas_id]
+    assert [e["eventType"] for e in ctas] == ["START", "COMPLETE"]
+    for e in ctas:
+        parent = e["run"]["facets"]["parent"]
+        assert parent["run"] == {"runId": call_id}
+        assert parent["job"] == {"namespace": "weir", "name": "procedure.main.lake.promote"}
+    # The client's own statements have no parent.
+    assert all("parent" not in e["run"]["facets"] for e in sent if e["run"]["runId"] != ctas_id)

@@ -195,15 +195,19 @@ impl Session {
         for p in params {
             self.with_variables(|v| v.declare(p, true))?;
         }
-        let outer_run = self.run_id;
-        if self.run_id.is_none() {
-            self.run_id = self.statement.as_ref().map(|s| s.id);
+        let outer_run = self.run.clone();
+        if self.run.is_none() {
+            self.run = self.statement.as_ref().map(|s| crate::observe::RunInfo {
+                id: s.id,
+                entity_type: "PROCEDURE",
+                entity_id: procedure.full_name(),
+            });
         }
         self.call_depth += 1;
         let mut run = ScriptRun::default();
         let flow = self.run_compound(&body, &mut run).await;
         self.call_depth -= 1;
-        self.run_id = outer_run;
+        self.run = outer_run;
         let values: Vec<(VariableName, ScalarValue)> = outs
             .into_iter()
             .filter_map(|(param, target)| {

@@ -330,7 +330,11 @@ impl Session {
             crate::observe::ClientInfo::internal(),
         );
         session.set_interrupt(self.state.jobs.start(run_id));
-        session.run_id = Some(run_id);
+        session.run = Some(crate::observe::RunInfo {
+            id: run_id,
+            entity_type: "JOB",
+            entity_id: full_name.clone(),
+        });
         session.job_run = Some(run_id);
         let mut args = Vec::with_capacity(arguments.len());
         for (name, value) in arguments {

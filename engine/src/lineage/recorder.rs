@@ -60,6 +60,7 @@ fn column_edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<Column
                             input.subtype.as_str().to_string(),
                         ),
                         masked: s.masked,
+                        entity: statement.run.as_ref().map(|r| r.entity()),
                     });
                 }
             }
@@ -100,6 +101,7 @@ fn edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<LineageEdge> 
             .to_string(),
         ),
         target,
+        entity: statement.run.as_ref().map(|r| r.entity()),
     };
     if trace.writes.is_empty() {
         return trace.reads.iter().map(|r| edge(r, None)).collect();

@@ -68,12 +68,16 @@ impl Session {
         let mut run = ScriptRun::default();
         let depth = self.variables_depth();
         // The statements of a block are recorded as run by it.
-        let outer_run = self.run_id;
-        if matches!(statement, ScriptStatement::Compound(_)) && self.run_id.is_none() {
-            self.run_id = self.statement.as_ref().map(|s| s.id);
+        let outer_run = self.run.clone();
+        if matches!(statement, ScriptStatement::Compound(_)) && self.run.is_none() {
+            self.run = self.statement.as_ref().map(|s| crate::observe::RunInfo {
+                id: s.id,
+                entity_type: "SCRIPT",
+                entity_id: s.id.to_string(),
+            });
         }
         let flow = self.run(&statement, &mut run).await;
-        self.run_id = outer_run;
+        self.run = outer_run;
         self.truncate_variables(depth);
         match flow? {
             Flow::Next => run.into_output(kind),

@@ -140,6 +140,14 @@ impl<'a> Datasets<'a> {
     }
 }
 
+/// The job name of a run's parent: the procedure it calls, or the script.
+fn parent_job_name(run: &crate::observe::RunInfo) -> String {
+    match run.entity_type {
+        "SCRIPT" => format!("script.{}", run.entity_id),
+        _ => format!("procedure.{}", run.entity_id),
+    }
+}
+
 /// The parts every event of a run has.
 fn run_event(
     event_type: &str,
@@ -153,6 +161,20 @@ fn run_event(
     e.insert("eventTime".into(), json!(event_time(time_ms)));
     e.insert("producer".into(), json!(producer()));
     e.insert("schemaURL".into(), json!(SPEC));
+    let mut run_facets = run_facets;
+    if let Some(run) = &statement.run {
+        // The script, procedure call or background run this statement is a step of.
+        run_facets.insert(
+            "parent".into(),
+            facet(
+                "1-2-0/ParentRunFacet.json",
+                json!({
+                    "run": {"runId": run.id.to_string()},
+                    "job": {"namespace": namespace, "name": parent_job_name(run)},
+                }),
+            ),
+        );
+    }
     e.insert(
         "run".into(),
         json!({"runId": statement.id.to_string(), "facets": run_facets}),

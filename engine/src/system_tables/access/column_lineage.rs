@@ -54,7 +54,14 @@ impl SystemTable for ColumnLineage {
             cols[14].push_str(Some(e.transformation.0));
             cols[15].push_str(Some(e.transformation.1));
             cols[16].push_bool(Some(e.masked));
-            push_run(cols, 17, e.created_by, e.event_time_ms, e.statement_id);
+            push_run(
+                cols,
+                17,
+                e.entity,
+                e.created_by,
+                e.event_time_ms,
+                e.statement_id,
+            );
         }
         Ok(paged.next)
     }

@@ -76,14 +76,14 @@ pub(super) fn run_columns() -> [Col; 7] {
 pub(super) fn push_run(
     cols: &mut [Col],
     base: usize,
+    entity: Option<weir_catalog::RunEntity>,
     created_by: String,
     event_time_ms: i64,
     statement_id: String,
 ) {
-    // The entity columns are set by procedure and job runs (not yet).
-    for c in &mut cols[base..base + 3] {
-        c.push_str(None::<String>);
-    }
+    cols[base].push_str(entity.as_ref().map(|e| e.entity_type.clone()));
+    cols[base + 1].push_str(entity.as_ref().map(|e| e.entity_id.clone()));
+    cols[base + 2].push_str(entity.map(|e| e.run_id));
     cols[base + 3].push_str(Some(created_by));
     cols[base + 4].push_int(Some(event_time_ms));
     cols[base + 5].push_date_of_ms(Some(event_time_ms));
@@ -118,7 +118,14 @@ impl SystemTable for TableLineage {
             }
             push_side(cols, 0, Some(e.source));
             push_side(cols, 6, e.target);
-            push_run(cols, 12, e.created_by, e.event_time_ms, e.statement_id);
+            push_run(
+                cols,
+                12,
+                e.entity,
+                e.created_by,
+                e.event_time_ms,
+                e.statement_id,
+            );
         }
         Ok(paged.next)
     }
