@@ -50,7 +50,7 @@ pub struct EngineState {
     /// What each OpenLineage sink has done (`system.access.openlineage_sinks`).
     pub openlineage_sinks: Vec<Arc<crate::lineage::openlineage::SinkStatus>>,
     /// The background runs going on (`CALL ASYNC`).
-    pub jobs: Arc<crate::jobs::RunningJobs>,
+    pub jobs: Arc<crate::jobs::registry::RunningJobs>,
 }
 
 impl std::fmt::Debug for EngineState {

@@ -4,12 +4,18 @@
 //! recorded with the run's id and counted in the run's progress. `CALL system.jobs.cancel(id)`
 //! stops a run; a restart marks the runs it interrupted as failed.
 
-pub(crate) mod runs_table;
+pub(crate) mod registry;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use datafusion::common::ScalarValue;
+use datafusion::sql::sqlparser::ast;
+use weir_catalog::{run_state, JobRun, ParameterMode, Privilege};
 
-use tokio_util::sync::CancellationToken;
+use crate::error::{EngineError, Result};
+use crate::exec::script::variables::Variable;
+use crate::output::StatementOutput;
+use crate::parser::{Call, CallArgument, Statement};
+use crate::session::Session;
+use crate::statement_kind::StatementKind;
 
 /// The reason a shutdown gives the runs it stopped.
 pub(crate) const SHUT_DOWN: &str = "interrupted: the server shut down while the run was going";
@@ -25,36 +31,23 @@ pub(crate) struct JobStart {
     run_id: uuid::Uuid,
 }
 
-/// The runs going on in this server, by id, with what cancels each; and the task that starts
-/// them (outside of any statement's task, which the run outlives).
-#[derive(Default)]
-pub struct RunningJobs {
-    runs: Mutex<HashMap<uuid::Uuid, CancellationToken>>,
-    launcher: Mutex<Option<tokio::sync::mpsc::UnboundedSender<JobStart>>>,
-    /// Set when the server shuts down: the runs it stops failed, nobody cancelled them.
-    shutting_down: std::sync::atomic::AtomicBool,
-    /// The runs' tasks, which a shutdown waits for.
-    tasks: tokio_util::task::TaskTracker,
-}
-
 /// Starts the task that runs background jobs for `state`, on the current runtime (none: no
 /// background runs).
 pub(crate) fn start_launcher(state: &std::sync::Arc<crate::engine_state::EngineState>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<JobStart>();
-    *state
-        .jobs
-        .launcher
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    state.jobs.set_launcher(tx);
     let weak = std::sync::Arc::downgrade(state);
     runtime.spawn(async move {
         while let Some(job) = rx.recv().await {
             let Some(state) = weak.upgrade() else { break };
-            let tasks = state.jobs.tasks.clone();
-            tasks.spawn(run_job(job, state));
+            let Ok(job) = job.downcast::<JobStart>() else {
+                continue;
+            };
+            let tasks = state.jobs.tasks();
+            tasks.spawn(run_job(*job, state));
         }
     });
 }
@@ -83,12 +76,7 @@ async fn run_job(job: JobStart, state: std::sync::Arc<crate::engine_state::Engin
     };
     let (end_state, error) = match &result {
         Ok(()) => (run_state::SUCCEEDED, None),
-        Err(EngineError::Canceled)
-            if state
-                .jobs
-                .shutting_down
-                .load(std::sync::atomic::Ordering::SeqCst) =>
-        {
+        Err(EngineError::Canceled) if state.jobs.is_shutting_down() => {
             (run_state::FAILED, Some(SHUT_DOWN.to_string()))
         }
         Err(EngineError::Canceled) => (run_state::CANCELED, None),
@@ -103,64 +91,6 @@ async fn run_job(job: JobStart, state: std::sync::Arc<crate::engine_state::Engin
     }
     state.jobs.end(run_id);
 }
-
-impl RunningJobs {
-    /// Hands a run to the launcher; whether there is one.
-    fn launch(&self, job: JobStart) -> bool {
-        match &*self.launcher.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(tx) => tx.send(job).is_ok(),
-            None => false,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, CancellationToken>> {
-        self.runs.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn start(&self, run: uuid::Uuid) -> CancellationToken {
-        let token = CancellationToken::new();
-        self.lock().insert(run, token.clone());
-        token
-    }
-
-    pub(crate) fn end(&self, run: uuid::Uuid) {
-        self.lock().remove(&run);
-    }
-
-    /// Stops every run: the server is shutting down. Returns once each has recorded its end,
-    /// or after `timeout`.
-    pub async fn shut_down(&self, timeout: std::time::Duration) {
-        self.shutting_down
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        for token in self.lock().values() {
-            token.cancel();
-        }
-        self.tasks.close();
-        let _ = tokio::time::timeout(timeout, self.tasks.wait()).await;
-    }
-
-    /// Cancels a running run; whether it was running here.
-    pub(crate) fn cancel(&self, run: uuid::Uuid) -> bool {
-        match self.lock().get(&run) {
-            Some(token) => {
-                token.cancel();
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-use datafusion::common::ScalarValue;
-use datafusion::sql::sqlparser::ast;
-use weir_catalog::{run_state, JobRun, ParameterMode, Privilege};
-
-use crate::error::{EngineError, Result};
-use crate::exec::script::variables::Variable;
-use crate::output::StatementOutput;
-use crate::parser::{Call, CallArgument, Statement};
-use crate::session::Session;
-use crate::statement_kind::StatementKind;
 
 /// The built-in procedure that cancels a run: `CALL system.jobs.cancel(run_id)`.
 const CANCEL: [&str; 3] = ["system", "jobs", "cancel"];
@@ -364,12 +294,12 @@ impl Session {
             detached: false,
         };
         let text = format!("CALL {full_name}({shown})");
-        let launched = self.state.jobs.launch(JobStart {
+        let launched = self.state.jobs.launch(Box::new(JobStart {
             session,
             call: job_call,
             text,
             run_id,
-        });
+        }));
         if !launched {
             self.state.jobs.end(run_id);
             self.state.metastore.finish_job_run(

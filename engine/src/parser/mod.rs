@@ -411,6 +411,41 @@ impl Statement {
     }
 }
 
+impl Statement {
+    /// Visits the SQL this statement carries for planning: a standard statement, a MERGE, a
+    /// CREATE TABLE's query, a cursor's query, OPTIMIZE's predicate, CALL's arguments.
+    pub fn visit_sql<V: ast::VisitorMut>(&mut self, visitor: &mut V) {
+        use datafusion::sql::sqlparser::ast::VisitMut;
+        match self {
+            Statement::Standard(s) => {
+                let _ = s.as_mut().visit(visitor);
+            }
+            Statement::Merge { merge, .. } => {
+                let _ = merge.as_mut().visit(visitor);
+            }
+            Statement::CreateTable(ct) => {
+                if let Some(q) = ct.as_query.as_mut() {
+                    let _ = q.visit(visitor);
+                }
+            }
+            Statement::DeclareCursor { query, .. } => {
+                let _ = query.visit(visitor);
+            }
+            Statement::Optimize {
+                predicate: Some(p), ..
+            } => {
+                let _ = p.visit(visitor);
+            }
+            Statement::Call(call) => {
+                for arg in call.args.iter_mut() {
+                    let _ = arg.value.visit(visitor);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Parses the text of one query (a view's definition), as a statement's query is parsed.
 pub fn parse_query(sql: &str) -> Result<ast::Query> {
     let mut statements = parse_sql(sql)?;

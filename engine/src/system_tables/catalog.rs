@@ -10,7 +10,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use crate::engine_state::EngineState;
 use crate::error::EngineError;
 use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
-use crate::system_tables::{access, information_schema, Scope, SystemSchema};
+use crate::system_tables::{access, information_schema, jobs, Scope, SystemSchema};
 
 pub use crate::system_tables::names::SYSTEM_CATALOG;
 
@@ -37,7 +37,7 @@ pub(crate) fn schema_tables(
 ) -> Option<&'static [&'static dyn crate::system_tables::SystemTable]> {
     match schema {
         access::SCHEMA => Some(access::TABLES),
-        crate::jobs::runs_table::SCHEMA => Some(crate::jobs::runs_table::TABLES),
+        jobs::SCHEMA => Some(jobs::TABLES),
         INFORMATION_SCHEMA => Some(information_schema::TABLES),
         _ => None,
     }

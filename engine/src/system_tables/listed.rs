@@ -148,7 +148,7 @@ impl Listed<'_> {
     /// Whether schema `c.s` exists for the principal (in `system`, its `information_schema`
     /// too, which no listing shows but every reader may read).
     pub(crate) fn has_schema(&self, c: &str, s: &str) -> Result<bool> {
-        if c == SYSTEM_CATALOG && s == crate::system_tables::information_schema::SCHEMA {
+        if c == SYSTEM_CATALOG && s == crate::system_tables::names::INFORMATION_SCHEMA {
             return Ok(true);
         }
         Ok(self.schemas(c)?.iter().any(|e| e.name == s))

@@ -4,4 +4,7 @@
 pub const SYSTEM_CATALOG: &str = "system";
 
 /// The schemas of `system`: `access`, `jobs`, and the `information_schema` every catalog has.
-pub const SYSTEM_SCHEMAS: [&str; 3] = ["access", "jobs", "information_schema"];
+pub const SYSTEM_SCHEMAS: [&str; 3] = ["access", "jobs", INFORMATION_SCHEMA];
+
+/// The schema every catalog has, `system` included.
+pub const INFORMATION_SCHEMA: &str = "information_schema";

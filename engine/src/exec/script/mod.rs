@@ -635,7 +635,6 @@ const USING_FRAME: &str = "__using";
 /// Makes a dynamic statement's parameters (`?`, numbered `$n` by the parser, and `:name`)
 /// references to EXECUTE IMMEDIATE's arguments.
 fn reference_parameters(statement: &mut Statement) {
-    use datafusion::sql::sqlparser::ast::VisitMut;
     struct Parameters;
     impl ast::VisitorMut for Parameters {
         type Break = ();
@@ -654,25 +653,7 @@ fn reference_parameters(statement: &mut Statement) {
             std::ops::ControlFlow::Continue(())
         }
     }
-    match statement {
-        Statement::Standard(s) => {
-            let _ = s.as_mut().visit(&mut Parameters);
-        }
-        Statement::Merge { merge, .. } => {
-            let _ = merge.as_mut().visit(&mut Parameters);
-        }
-        Statement::CreateTable(ct) => {
-            if let Some(q) = ct.as_query.as_mut() {
-                let _ = q.visit(&mut Parameters);
-            }
-        }
-        Statement::Call(call) => {
-            for arg in call.args.iter_mut() {
-                let _ = arg.value.visit(&mut Parameters);
-            }
-        }
-        _ => {}
-    }
+    statement.visit_sql(&mut Parameters);
 }
 
 /// `SELECT expr`

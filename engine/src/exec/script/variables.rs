@@ -246,33 +246,11 @@ impl VariableProvider {
 /// Makes every bare `name` (or `qualifier.name`) in `statement` a reference to the variable:
 /// the planner found no column of that name. Returns whether anything was rewritten.
 pub(crate) fn reference_variable(statement: &mut Statement, var: &VariableName) -> bool {
-    use datafusion::sql::sqlparser::ast::VisitMut;
     let mut rewriter = Rewriter {
         var,
         rewritten: false,
     };
-    match statement {
-        Statement::Standard(s) => {
-            let _ = s.as_mut().visit(&mut rewriter);
-        }
-        Statement::Merge { merge, .. } => {
-            let _ = merge.as_mut().visit(&mut rewriter);
-        }
-        Statement::CreateTable(ct) => {
-            if let Some(q) = ct.as_query.as_mut() {
-                let _ = q.visit(&mut rewriter);
-            }
-        }
-        Statement::DeclareCursor { query, .. } => {
-            let _ = query.visit(&mut rewriter);
-        }
-        Statement::Optimize {
-            predicate: Some(p), ..
-        } => {
-            let _ = p.visit(&mut rewriter);
-        }
-        _ => {}
-    }
+    statement.visit_sql(&mut rewriter);
     rewriter.rewritten
 }
 

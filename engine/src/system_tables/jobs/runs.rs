@@ -8,12 +8,6 @@ use crate::system_tables::{Reader, SystemTable};
 #[derive(Debug)]
 pub(crate) struct Runs;
 
-/// The schema `system.jobs`.
-pub(crate) const SCHEMA: &str = "jobs";
-
-/// Its tables.
-pub(crate) static TABLES: &[&dyn SystemTable] = &[&Runs];
-
 impl SystemTable for Runs {
     fn name(&self) -> &'static str {
         "runs"
@@ -35,7 +29,7 @@ impl SystemTable for Runs {
     }
 
     fn fill(&self, reader: &Reader<'_>, cols: &mut [Col]) -> Result<()> {
-        crate::system_tables::access::require_select_in(reader.access, SCHEMA, self.name())?;
+        crate::system_tables::access::require_select_in(reader.access, super::SCHEMA, self.name())?;
         let me = reader.access.user();
         for run in reader.metastore.job_runs()? {
             if !reader.access.is_admin() && run.user != me {
