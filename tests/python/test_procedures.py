@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import deltalake
 import psycopg
 import pytest
 
@@ -90,6 +91,11 @@ def _check_pipeline_result(server) -> None:
             "AND run_id IS NULL AND statement_text NOT LIKE 'CALL ASYNC%'").fetchall()}
         jobs = {r[0] for r in c.execute("SELECT run_id FROM system.jobs.runs").fetchall()}
         assert len(run_ids) == 2 and run_ids == calls | jobs, (run_ids, calls, jobs)
+        # Delta's commitInfo names the run too, for readers of the log.
+        cur = c.execute("DESCRIBE DETAIL pricing.gold.daily_revenue")
+        location = cur.fetchone()[[d.name for d in cur.description].index("location")]
+    history = deltalake.DeltaTable(location).history()
+    assert {h.get("weirRunId") for h in history} >= run_ids, history
 
 
 def test_readme_procedure_section_runs_in_psql(server_factory, tmp_path):

@@ -99,7 +99,12 @@ impl DeltaWrite<'_> {
     /// The commit metadata: who ran which statement, for the Delta log's commitInfo.
     pub fn properties(&self) -> CommitProperties {
         let s = &self.statement;
-        CommitProperties::default().with_metadata([
+        // The run (script, procedure call, background run) the statement is a step of.
+        let run = s
+            .run
+            .as_ref()
+            .map(|r| ("weirRunId".to_string(), r.id.to_string().into()));
+        CommitProperties::default().with_metadata(run.into_iter().chain([
             ("userName".to_string(), s.user.clone().into()),
             ("weirSessionId".to_string(), s.session_id.to_string().into()),
             ("weirStatementId".to_string(), s.id.to_string().into()),
@@ -116,7 +121,7 @@ impl DeltaWrite<'_> {
                 "weirVersion".to_string(),
                 env!("CARGO_PKG_VERSION").to_string().into(),
             ),
-        ])
+        ]))
     }
 
     /// The metastore entry of the table this write created, once recorded.
