@@ -27,7 +27,8 @@ impl Metastore {
             }
             let conflict = if replace {
                 "ON CONFLICT (catalog, schema, name) DO UPDATE SET params = excluded.params,
-                   body = excluded.body, definer = excluded.definer, comment = excluded.comment"
+                   body = excluded.body, definer = excluded.definer, comment = excluded.comment,
+                   owner = excluded.owner"
             } else {
                 "ON CONFLICT DO NOTHING"
             };
@@ -181,7 +182,7 @@ mod tests {
             .expect("read")
             .expect("found");
         assert_eq!(got.body, q.body);
-        assert_eq!(got.owner, "admin");
+        assert_eq!(got.owner, "other");
         assert_eq!(got.params, p.params);
         assert_eq!(m.list_procedures("main").expect("list").len(), 1);
         m.drop_procedure("main", "default", "p").expect("dropped");

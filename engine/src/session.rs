@@ -84,6 +84,10 @@ pub struct Session {
     /// The background run this session executes (`CALL ASYNC`): its statements count in the
     /// run's progress.
     pub(crate) job_run: Option<uuid::Uuid>,
+    /// The planning context a procedure call set aside, while one runs: restored by
+    /// [`Session::recover_abandoned_request`] if the call's request was dropped before it
+    /// ended (its client went away), so that no later request runs with the procedure's rights.
+    pub(crate) caller_context: Option<(SessionContext, Arc<Identity>)>,
 }
 
 impl Session {
@@ -120,6 +124,7 @@ impl Session {
             deadline: None,
             call_depth: 0,
             job_run: None,
+            caller_context: None,
         }
     }
 
@@ -162,6 +167,21 @@ impl Session {
             },
             None => self.interrupt.cancelled().await,
         }
+    }
+
+    /// Undoes what a request dropped in the middle of a script or procedure call left: the
+    /// caller's planning context and rights, the call depth, the run, the script's variables.
+    /// Called as each request begins.
+    pub(crate) fn recover_abandoned_request(&mut self) {
+        if let Some((ctx, identity)) = self.caller_context.take() {
+            self.ctx = ctx;
+            self.identity = identity;
+        }
+        if self.job_run.is_none() {
+            self.call_depth = 0;
+            self.run = None;
+        }
+        self.truncate_variables(0);
     }
 
     /// Sets the statement running aside while a statement of its script runs.

@@ -190,6 +190,9 @@ impl Session {
         }
 
         let caller = self.enter_procedure(&procedure);
+        if self.caller_context.is_none() {
+            self.caller_context = Some((caller.ctx.clone(), caller.identity.clone()));
+        }
         let depth = self.variables_depth();
         self.with_variables(|v| v.push_frame(Some(procedure.name.clone()), true));
         for p in params {
@@ -223,6 +226,9 @@ impl Session {
             .collect();
         self.truncate_variables(depth);
         self.leave_procedure(caller);
+        if self.call_depth == 0 {
+            self.caller_context = None;
+        }
         match flow? {
             Flow::Next => {}
             Flow::Leave(l) | Flow::Iterate(l) => {
@@ -283,46 +289,61 @@ impl Session {
         statement: &crate::parser::Statement,
     ) -> Result<bool> {
         use crate::parser::Statement;
+        let mut seen = std::collections::HashSet::new();
         match statement {
-            Statement::Call(c) => self.call_returns_rows(c, 0),
-            Statement::Script(s) => self.script_returns_rows(s, 0),
+            Statement::Call(c) => {
+                if self.call_schema(c).is_some() {
+                    // Its result is known before it runs.
+                    return Ok(false);
+                }
+                self.call_returns_rows(c, &mut seen)
+            }
+            Statement::Script(s) => self.script_returns_rows(s, &mut seen),
             _ => Ok(false),
         }
     }
 
-    fn call_returns_rows(&self, call: &Call, depth: usize) -> Result<bool> {
-        if depth == 0 && self.call_schema(call).is_some() {
-            // Its result is known before it runs.
-            return Ok(false);
-        }
+    /// Whether a call made by a body may return rows; `seen`: the procedures looked into
+    /// already (each once: what one returns is known after its first look).
+    fn call_returns_rows(
+        &self,
+        call: &Call,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> Result<bool> {
         if self.is_job_procedure(call) || call.detached {
             return Ok(true);
         }
-        if depth >= MAX_CALL_DEPTH {
+        let procedure = self.visible_procedure(&call.procedure)?;
+        if !seen.insert(procedure.full_name()) {
+            return Ok(false);
+        }
+        let body = crate::parser::parse_procedure_body(&procedure.body)?;
+        self.compound_returns_rows(&body, seen)
+    }
+
+    fn compound_returns_rows(
+        &self,
+        compound: &crate::parser::Compound,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> Result<bool> {
+        if self.statements_return_rows(&compound.statements, seen)? {
             return Ok(true);
         }
-        let procedure = self.visible_procedure(&call.procedure)?;
-        let body = crate::parser::parse_procedure_body(&procedure.body)?;
-        self.statements_return_rows(&body.statements, depth + 1)
-            .and_then(|rows| {
-                Ok(rows
-                    || body
-                        .handlers
-                        .iter()
-                        .map(|h| self.script_returns_rows(&h.body, depth + 1))
-                        .collect::<Result<Vec<_>>>()?
-                        .into_iter()
-                        .any(|r| r))
-            })
+        for h in &compound.handlers {
+            if self.script_returns_rows(&h.body, seen)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn statements_return_rows(
         &self,
         statements: &[crate::parser::ScriptStatement],
-        depth: usize,
+        seen: &mut std::collections::HashSet<String>,
     ) -> Result<bool> {
         for s in statements {
-            if self.script_returns_rows(s, depth)? {
+            if self.script_returns_rows(s, seen)? {
                 return Ok(true);
             }
         }
@@ -332,29 +353,15 @@ impl Session {
     fn script_returns_rows(
         &self,
         s: &crate::parser::ScriptStatement,
-        depth: usize,
+        seen: &mut std::collections::HashSet<String>,
     ) -> Result<bool> {
         use crate::parser::{ScriptStatement as S, Statement};
-        let lists = |lists: Vec<&Vec<S>>| -> Result<bool> {
-            for l in lists {
-                if self.statements_return_rows(l, depth)? {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        };
         match s {
             S::Leaf(parsed) => match &parsed.statement {
-                Statement::Call(c) => self.call_returns_rows(c, depth),
+                Statement::Call(c) => self.call_returns_rows(c, seen),
                 other => Ok(other.kind().is_read()),
             },
-            S::Compound(c) => Ok(self.statements_return_rows(&c.statements, depth)?
-                || c.handlers
-                    .iter()
-                    .map(|h| self.script_returns_rows(&h.body, depth))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .any(|r| r)),
+            S::Compound(c) => self.compound_returns_rows(c, seen),
             S::If {
                 branches,
                 otherwise,
@@ -363,17 +370,18 @@ impl Session {
                 branches,
                 otherwise,
                 ..
-            } => lists(
-                branches
-                    .iter()
-                    .map(|(_, b)| b)
-                    .chain(otherwise.iter())
-                    .collect(),
-            ),
+            } => {
+                for body in branches.iter().map(|(_, b)| b).chain(otherwise.iter()) {
+                    if self.statements_return_rows(body, seen)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
             S::While { body, .. }
             | S::Repeat { body, .. }
             | S::Loop { body, .. }
-            | S::For { body, .. } => lists(vec![body]),
+            | S::For { body, .. } => self.statements_return_rows(body, seen),
             S::ExecuteImmediate(e) => Ok(e.into.is_empty()),
             S::Declare(_) | S::Set(_) | S::Leave(_) | S::Iterate(_) | S::Signal(_) => Ok(false),
         }

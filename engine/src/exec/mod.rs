@@ -86,6 +86,7 @@ impl Session {
     /// A client's request begins: `statement_timeout` bounds it from now (scripts check it
     /// between statements).
     pub(crate) fn start_request(&mut self) {
+        self.recover_abandoned_request();
         self.deadline = self
             .variable(set::STATEMENT_TIMEOUT)
             .and_then(|v| set::statement_timeout(&v).ok().flatten())
@@ -128,6 +129,11 @@ impl Session {
         else {
             return false;
         };
+        // A CALL's arguments are resolved when evaluated; its error comes from its body,
+        // which must not run twice.
+        if matches!(stmt, Statement::Call(_) | Statement::Script(_)) {
+            return false;
+        }
         let var = crate::parser::VariableName {
             qualifier: qualifier.clone(),
             name: name.clone(),

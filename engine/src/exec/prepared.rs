@@ -56,7 +56,8 @@ impl Prepared {
 
 impl Session {
     /// Parses and plans one statement for later execution.
-    pub async fn prepare(&self, sql: &str) -> Result<Option<Prepared>> {
+    pub async fn prepare(&mut self, sql: &str) -> Result<Option<Prepared>> {
+        self.recover_abandoned_request();
         let mut statements = parse_sql(sql)?;
         if statements.len() > 1 {
             return Err(EngineError::syntax(

@@ -207,6 +207,12 @@ impl Session {
     /// `CALL ASYNC c.s.p(args)`: checked and its arguments evaluated now, as CALL would; run in
     /// the background on a session of its own, as the caller. Returns the run's id.
     pub(crate) async fn call_detached(&mut self, call: Call) -> Result<StatementOutput> {
+        if self.job_run.is_some() {
+            // Runs that start runs would outlive every cancel but their own.
+            return Err(EngineError::not_supported(
+                "a background run cannot start another (CALL ASYNC inside CALL ASYNC)",
+            ));
+        }
         let procedure = self.visible_procedure(&call.procedure)?;
         let access = self.access()?;
         access.require_use(&procedure.catalog, Some(&procedure.schema))?;

@@ -1224,6 +1224,23 @@ fn strip_session_function_parens(
 
 /// Word-level helpers on top of sqlparser's parser: Weir's grammar uses words that are not all
 /// sqlparser keywords, so it matches on the upper-cased word text.
+/// A token as SQL text that reads back as the same token. sqlparser displays a literal or a
+/// quoted identifier with its quotes but without escaping them (`'it''s'` becomes `'it's'`).
+fn token_text(token: &Token) -> String {
+    match token {
+        Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+        Token::DoubleQuotedString(s) => format!("\"{}\"", s.replace('"', "\"\"")),
+        Token::Word(w) => match w.quote_style {
+            Some(q) if q == '"' || q == '`' => {
+                let doubled: String = [q, q].iter().collect();
+                format!("{q}{}{q}", w.value.replace(q, &doubled))
+            }
+            _ => token.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 struct P<'a, 'b> {
     p: &'a mut Parser<'b>,
 }
@@ -1294,7 +1311,7 @@ impl P<'_, '_> {
             end -= 1;
         }
         let text: String = (start..end)
-            .map(|i| self.p.token_at(i).token.to_string())
+            .map(|i| token_text(&self.p.token_at(i).token))
             .collect();
         text.trim().to_string()
     }

@@ -517,11 +517,10 @@ impl<'l> ScriptParser<'l> {
                         .join(" or ")
                 )));
             }
-            if p.peek_is(&["DECLARE"])
-                && matches!(p.peek_word(2).as_deref(), Some("HANDLER" | "CONDITION"))
-            {
+            if p.peek_is(&["DECLARE"]) && !declares_cursor(p) {
                 return Err(EngineError::syntax(
-                    "handlers and conditions are declared at the start of a BEGIN ... END block",
+                    "variables, handlers and conditions are declared in a BEGIN ... END block, \
+                     not directly in a loop or a branch (wrap the statements in BEGIN ... END)",
                 ));
             }
             statements.push(self.statement(p)?);

@@ -484,8 +484,8 @@ impl FlightSqlService for WeirFlightService {
                 "Weir has no Flight SQL transactions; every statement commits on its own",
             ));
         }
-        let engine = session.engine.lock().await;
-        let statement = DescribedStatement::prepare(&engine, &query.query)
+        let mut engine = session.engine.lock().await;
+        let statement = DescribedStatement::prepare(&mut engine, &query.query)
             .await
             .map_err(to_status)?
             .ok_or_else(|| Status::invalid_argument("the statement is empty"))?;

@@ -16,7 +16,7 @@ pub struct DescribedStatement {
 
 impl DescribedStatement {
     /// Parses, plans and describes `sql`; `None` for an empty statement.
-    pub async fn prepare(session: &Session, sql: &str) -> Result<Option<Self>, EngineError> {
+    pub async fn prepare(session: &mut Session, sql: &str) -> Result<Option<Self>, EngineError> {
         match session.prepare(sql).await? {
             Some(prepared) => Self::describe(session, prepared).await.map(Some),
             None => Ok(None),

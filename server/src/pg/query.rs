@@ -243,8 +243,8 @@ impl QueryParser for WeirQueryParser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let guard = self.session.session.lock().await;
-        let session = guard.as_ref().ok_or_else(no_session)?;
+        let mut guard = self.session.session.lock().await;
+        let session = guard.as_mut().ok_or_else(no_session)?;
         DescribedStatement::prepare(session, sql)
             .await
             .map_err(to_pg_error)

@@ -28,6 +28,7 @@ impl Session {
         access.require_create(&c, &s, Privilege::CreateFunction)?;
         let m = &self.state.metastore;
         let existing = m.get_procedure(&c, &s, &p)?;
+        let _ = &existing;
         if let Some(e) = &existing {
             if create.if_not_exists {
                 return Ok(());
@@ -50,9 +51,9 @@ impl Session {
             body: create.body,
             definer: create.definer,
             comment: create.comment,
-            owner: existing
-                .map(|e| e.owner)
-                .unwrap_or_else(|| self.identity.rights.clone()),
+            // Whoever replaces a procedure owns the new one: a DEFINER body runs with its
+            // owner's rights, which must be the rights of whoever wrote it.
+            owner: self.identity.rights.clone(),
             created_at_ms: chrono::Utc::now().timestamp_millis(),
         };
         m.create_procedure(&entry, create.or_replace)?;

@@ -43,6 +43,8 @@ pub(crate) enum Flow {
 pub(crate) struct ScriptRun {
     pub last: Option<(SchemaRef, Vec<RecordBatch>)>,
     conditions: Vec<(String, String)>,
+    /// The handlers of the blocks the running statement is in, outermost first.
+    handlers: Vec<Vec<crate::parser::Handler>>,
 }
 
 impl ScriptRun {
@@ -131,18 +133,51 @@ impl Session {
                     branches,
                     otherwise,
                 } => {
-                    let operand = match operand {
-                        Some(e) => Some(self.evaluate(e).await?),
-                        None => None,
-                    };
+                    // The operand is evaluated once, then compared as SQL compares it
+                    // (`operand = value`, with SQL's coercions) from a frame of its own.
+                    let depth = self.variables_depth();
+                    if let Some(e) = operand {
+                        let value = self.evaluate(e).await?;
+                        self.with_variables(|v| {
+                            v.push_frame(Some(CASE_FRAME.into()), false);
+                            v.declare(
+                                Variable {
+                                    name: "operand".into(),
+                                    data_type: value.data_type(),
+                                    value,
+                                },
+                                true,
+                            )
+                        })?;
+                    }
+                    let mut taken = None;
                     for (when, body) in branches {
-                        let taken = match &operand {
-                            Some(value) => equal(value, &self.evaluate(when).await?),
-                            None => self.condition(when).await?,
+                        let test = match operand {
+                            Some(_) => ast::Expr::BinaryOp {
+                                left: Box::new(ast::Expr::CompoundIdentifier(vec![
+                                    ast::Ident::new(format!("@{CASE_FRAME}")),
+                                    ast::Ident::new("operand"),
+                                ])),
+                                op: ast::BinaryOperator::Eq,
+                                right: Box::new(ast::Expr::Nested(Box::new(when.clone()))),
+                            },
+                            None => when.clone(),
                         };
-                        if taken {
-                            return self.run_list(body, run).await;
+                        match self.condition(&test).await {
+                            Ok(true) => {
+                                taken = Some(body);
+                                break;
+                            }
+                            Ok(false) => {}
+                            Err(e) => {
+                                self.truncate_variables(depth);
+                                return Err(e);
+                            }
                         }
+                    }
+                    self.truncate_variables(depth);
+                    if let Some(body) = taken {
+                        return self.run_list(body, run).await;
                     }
                     match otherwise {
                         Some(body) => self.run_list(body, run).await,
@@ -250,12 +285,48 @@ impl Session {
         run: &mut ScriptRun,
     ) -> Result<Flow> {
         for s in statements {
-            match self.run(s, run).await? {
+            match self.run_step(s, run).await? {
                 Flow::Next => {}
                 other => return Ok(other),
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// Runs one statement of a list of statements. An error that a CONTINUE handler of an
+    /// enclosing block catches (the innermost block with a handler for it decides) is handled
+    /// here, and the list goes on with its next statement; any other error goes up to the
+    /// block whose EXIT handler catches it, or out of the script.
+    async fn run_step(&mut self, statement: &ScriptStatement, run: &mut ScriptRun) -> Result<Flow> {
+        let depth = self.variables_depth();
+        let error = match self.run(statement, run).await {
+            Err(e) => e,
+            ok => return ok,
+        };
+        let Some((level, handler)) = continue_handler(run, &error) else {
+            return Err(error);
+        };
+        self.run_handler(level, &handler, depth, run).await?;
+        Ok(Flow::Next)
+    }
+
+    /// Runs the body of `handler`, declared by the block at `level` of the handler stack, in a
+    /// frame of its own above `depth`. Its own errors are handled by the blocks outside that
+    /// block only.
+    async fn run_handler(
+        &mut self,
+        level: usize,
+        handler: &crate::parser::Handler,
+        depth: usize,
+        run: &mut ScriptRun,
+    ) -> Result<()> {
+        self.truncate_variables(depth);
+        self.with_variables(|v| v.push_frame(None, false));
+        let inner = run.handlers.split_off(level);
+        let handled = self.run(&handler.body, run).await;
+        run.handlers.extend(inner);
+        self.truncate_variables(depth);
+        handled.map(|_| ())
     }
 
     pub(crate) async fn run_compound(
@@ -267,38 +338,35 @@ impl Session {
         self.with_variables(|v| v.push_frame(compound.label.clone(), false));
         let conditions = run.conditions.len();
         run.conditions.extend(compound.conditions.iter().cloned());
+        let level = run.handlers.len();
+        run.handlers.push(compound.handlers.clone());
         let mut outcome = Ok(Flow::Next);
-        let mut i = 0;
-        while i < compound.statements.len() {
-            match self.run(&compound.statements[i], run).await {
-                Ok(Flow::Next) => i += 1,
+        for statement in &compound.statements {
+            match self.run_step(statement, run).await {
+                Ok(Flow::Next) => {}
                 Ok(Flow::Leave(l)) if compound.label.as_deref() == Some(l.as_str()) => break,
                 Ok(flow) => {
                     outcome = Ok(flow);
                     break;
                 }
                 Err(error) => {
-                    let Some(handler) = handler_for(compound, &run.conditions, &error) else {
-                        outcome = Err(error);
-                        break;
+                    // Not a CONTINUE handler's (run_step handled those): this block's EXIT
+                    // handler, if it has one for the error.
+                    let exit = best_handler(&compound.handlers, &run.conditions, &error)
+                        .filter(|h| h.kind == HandlerKind::Exit)
+                        .cloned();
+                    outcome = match exit {
+                        Some(handler) => self
+                            .run_handler(level, &handler, depth + 1, run)
+                            .await
+                            .map(|_| Flow::Next),
+                        None => Err(error),
                     };
-                    // What the failed statement opened is closed; the handler runs in the
-                    // block that declared it.
-                    self.truncate_variables(depth + 1);
-                    self.with_variables(|v| v.push_frame(None, false));
-                    let handled = self.run(&handler.body, run).await;
-                    self.truncate_variables(depth + 1);
-                    match handled {
-                        Err(e) => {
-                            outcome = Err(e);
-                            break;
-                        }
-                        Ok(_) if handler.kind == HandlerKind::Exit => break,
-                        Ok(_) => i += 1,
-                    }
+                    break;
                 }
             }
         }
+        run.handlers.truncate(level);
         run.conditions.truncate(conditions);
         self.truncate_variables(depth);
         outcome
@@ -536,7 +604,17 @@ impl Session {
             self.with_variables(|v| v.declare(arg, true))?;
         }
         reference_parameters(&mut parsed.statement);
+        // Dynamic statements may run dynamic statements: they nest like calls.
+        if self.call_depth >= crate::exec::call::MAX_CALL_DEPTH {
+            self.truncate_variables(depth);
+            return Err(EngineError::StatementTooComplex(format!(
+                "procedure calls and EXECUTE IMMEDIATE nest deeper than {} levels",
+                crate::exec::call::MAX_CALL_DEPTH
+            )));
+        }
+        self.call_depth += 1;
         let result = self.run_nested(&parsed).await;
+        self.call_depth -= 1;
         self.truncate_variables(depth);
         let rows = result?;
         if statement.into.is_empty() {
@@ -629,6 +707,9 @@ impl Session {
     }
 }
 
+/// The qualifier of a CASE statement's operand.
+const CASE_FRAME: &str = "__case";
+
 /// The qualifier of EXECUTE IMMEDIATE's arguments.
 const USING_FRAME: &str = "__using";
 
@@ -700,17 +781,6 @@ fn only_row(
         .map(Some)
 }
 
-/// Whether two values are equal, compared in the first one's type (NULL equals nothing).
-fn equal(a: &ScalarValue, b: &ScalarValue) -> bool {
-    if a.is_null() || b.is_null() {
-        return false;
-    }
-    match b.cast_to(&a.data_type()) {
-        Ok(b) => *a == b,
-        Err(_) => a.cast_to(&b.data_type()).map(|a| a == *b).unwrap_or(false),
-    }
-}
-
 enum LoopStep {
     Continue,
     Break,
@@ -726,10 +796,24 @@ fn loop_flow(flow: Flow, label: &Option<String>) -> LoopStep {
     }
 }
 
-/// The handler of `compound` for `error`: an exact SQLSTATE (or a condition naming it) first,
+/// The CONTINUE handler for `error` of the innermost block that handles it, with that block's
+/// level; `None` when that block's handler is an EXIT handler, or no block handles it.
+fn continue_handler(
+    run: &ScriptRun,
+    error: &EngineError,
+) -> Option<(usize, crate::parser::Handler)> {
+    for (level, handlers) in run.handlers.iter().enumerate().rev() {
+        if let Some(h) = best_handler(handlers, &run.conditions, error) {
+            return (h.kind == HandlerKind::Continue).then(|| (level, h.clone()));
+        }
+    }
+    None
+}
+
+/// The handler of `handlers` for `error`: an exact SQLSTATE (or a condition naming it) first,
 /// then NOT FOUND for class 02, then SQLEXCEPTION. A cancellation is never handled.
-fn handler_for<'c>(
-    compound: &'c Compound,
+fn best_handler<'c>(
+    handlers: &'c [crate::parser::Handler],
     conditions: &[(String, String)],
     error: &EngineError,
 ) -> Option<&'c crate::parser::Handler> {
@@ -757,8 +841,7 @@ fn handler_for<'c>(
             _ => None,
         }
     };
-    compound
-        .handlers
+    handlers
         .iter()
         .filter_map(|h| h.conditions.iter().filter_map(rank).min().map(|r| (r, h)))
         .min_by_key(|(r, _)| *r)
