@@ -298,8 +298,16 @@ impl Session {
 /// The text a statement is recorded with (in Delta commits, for observers): its own, with
 /// passwords redacted.
 pub(crate) fn statement_record(text: &str, statement: &Statement) -> String {
+    let carries_statements = matches!(
+        statement,
+        Statement::Script(_) | Statement::Call(_) | Statement::CreateProcedure(_)
+    );
     if matches!(statement, Statement::Governance(g) if g.has_secret()) {
         crate::parser::redact_secrets(text)
+    } else if carries_statements && text.to_ascii_uppercase().contains("PASSWORD") {
+        // A password may sit inside a literal holding a statement (EXECUTE IMMEDIATE 'ALTER
+        // USER ...'): every literal is redacted.
+        crate::parser::redact_literals(text)
     } else {
         redacted(text)
     }

@@ -492,10 +492,69 @@ pub fn redact_secrets(sql: &str) -> String {
     out
 }
 
+/// Whether `sql` holds a password literal (`PASSWORD '...'`) anywhere, nested statements
+/// included: text that would be changed by [`redact_secrets`].
+pub fn has_password_literal(sql: &str) -> bool {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::Tokenizer;
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        // Untokenizable text may hide a password anywhere.
+        return sql.to_ascii_uppercase().contains("PASSWORD");
+    };
+    let mut after_password = false;
+    for t in &tokens {
+        match t {
+            Token::SingleQuotedString(_) if after_password => return true,
+            Token::Whitespace(_) => {}
+            other => after_password = word_of(other).as_deref() == Some("PASSWORD"),
+        }
+    }
+    false
+}
+
+/// `sql` with every string literal replaced by `'***'`: the record of a statement that carries
+/// other statements as text (a script's EXECUTE IMMEDIATE, a procedure's body), where a
+/// password may sit anywhere inside a literal.
+pub fn redact_literals(sql: &str) -> String {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::Tokenizer;
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        return "<statement not recorded: it could not be tokenized>".to_string();
+    };
+    tokens
+        .iter()
+        .map(|t| match t {
+            Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::NationalStringLiteral(_) => "'***'".to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::parser::parse_sql;
+
+    #[test]
+    fn password_literals_are_found_without_false_alarms() {
+        assert!(has_password_literal(
+            "BEGIN ALTER USER ed PASSWORD 'x'; END"
+        ));
+        assert!(!has_password_literal(
+            "BEGIN SELECT 'it''s' || ' ''ok'''; END"
+        ));
+        assert!(!has_password_literal("SELECT 'PASSWORD'"));
+    }
+
+    #[test]
+    fn literals_are_redacted_in_scripts() {
+        let sql = "BEGIN EXECUTE IMMEDIATE 'ALTER USER bob PASSWORD ''s3cret'''; END";
+        assert_eq!(redact_literals(sql), "BEGIN EXECUTE IMMEDIATE '***'; END");
+    }
 
     fn gov_one(sql: &str) -> GovernanceStatement {
         match parse_sql(sql).expect(sql).remove(0) {

@@ -20,7 +20,9 @@ mod script;
 
 pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
 pub use dialect::WeirDialect;
-pub use governance::{redact_secrets, GovernanceStatement, GrantTarget};
+pub use governance::{
+    has_password_literal, redact_literals, redact_secrets, GovernanceStatement, GrantTarget,
+};
 pub use procedure::{parse_procedure_body, CreateProcedure};
 pub use script::{
     Call, CallArgument, Compound, ConditionValue, DeclareVariable, ExecuteImmediate, Handler,

@@ -37,6 +37,16 @@ impl Session {
                 access.require_manage(&e.securable())?;
             }
         }
+        // A body is shown to everyone who may run it (DESCRIBE PROCEDURE, routines): no
+        // passwords in it.
+        if crate::parser::has_password_literal(&create.body) {
+            return Err(EngineError::Coded {
+                sqlstate: "42601",
+                message: "a procedure's body cannot hold a password literal; pass it as an \
+                          argument"
+                    .into(),
+            });
+        }
         if m.get_function(&c, &s, &p)?.is_some() {
             return Err(EngineError::Duplicate {
                 sqlstate: "42723",
