@@ -37,17 +37,19 @@ pub struct JobRun {
     /// Rows its statements wrote so far.
     pub rows_written: i64,
     pub error: Option<String>,
+    /// The schedule whose fire started it (`catalog.schema.name`), if any.
+    pub schedule: Option<String>,
 }
 
 const COLUMNS: &str = "run_id, procedure, arguments, user, state, started_at_ms, ended_at_ms, \
-                       statements, rows_written, error";
+                       statements, rows_written, error, schedule";
 
 impl Metastore {
     pub fn start_job_run(&self, run: &JobRun) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 &format!(
-                    "INSERT INTO job_runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    "INSERT INTO job_runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                 ),
                 params![
                     run.run_id,
@@ -59,7 +61,8 @@ impl Metastore {
                     run.ended_at_ms,
                     run.statements,
                     run.rows_written,
-                    run.error
+                    run.error,
+                    run.schedule
                 ],
             )?;
             tx.execute(
@@ -146,6 +149,7 @@ fn job_run(r: &Row<'_>) -> rusqlite::Result<JobRun> {
         statements: r.get(7)?,
         rows_written: r.get(8)?,
         error: r.get(9)?,
+        schedule: r.get(10)?,
     })
 }
 
@@ -168,6 +172,7 @@ mod tests {
             statements: 0,
             rows_written: 0,
             error: None,
+            schedule: None,
         };
         m.start_job_run(&run("a")).expect("a");
         m.start_job_run(&run("b")).expect("b");

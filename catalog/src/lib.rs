@@ -13,6 +13,7 @@ mod jobs;
 mod model;
 mod password;
 mod procedures;
+mod schedules;
 mod store;
 
 pub use audit::{
@@ -27,6 +28,7 @@ pub use model::{
     TableKind, TagEntry, UserEntry,
 };
 pub use password::{ScramSecret, SCRAM_ITERATIONS};
+pub use schedules::Schedule;
 pub use store::Metastore;
 
 /// The catalog a new metastore starts with, as in Unity Catalog.

@@ -126,6 +126,7 @@ impl Engine {
             jobs: Default::default(),
         });
         crate::jobs::start_launcher(&state);
+        crate::jobs::schedule::start_scheduler(&state);
         if let Some(emitter) = openlineage {
             state.observers.add(emitter);
         }

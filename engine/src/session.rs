@@ -84,6 +84,9 @@ pub struct Session {
     /// The background run this session executes (`CALL ASYNC`): its statements count in the
     /// run's progress.
     pub(crate) job_run: Option<uuid::Uuid>,
+    /// The schedule this session fires (`catalog.schema.name`): the run its CALL starts is
+    /// that schedule's.
+    pub(crate) schedule: Option<String>,
     /// The planning context a procedure call set aside, while one runs: restored by
     /// [`Session::recover_abandoned_request`] if the call's request was dropped before it
     /// ended (its client went away), so that no later request runs with the procedure's rights.
@@ -124,6 +127,7 @@ impl Session {
             deadline: None,
             call_depth: 0,
             job_run: None,
+            schedule: None,
             caller_context: None,
         }
     }

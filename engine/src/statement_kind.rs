@@ -66,6 +66,9 @@ pub enum StatementKind {
     ExecuteImmediate,
     CreateProcedure,
     DropProcedure,
+    CreateSchedule,
+    AlterSchedule,
+    DropSchedule,
 }
 
 impl StatementKind {
@@ -159,6 +162,9 @@ impl StatementKind {
             StatementKind::ExecuteImmediate => "execute_immediate",
             StatementKind::CreateProcedure => "create_procedure",
             StatementKind::DropProcedure => "drop_procedure",
+            StatementKind::CreateSchedule => "create_schedule",
+            StatementKind::AlterSchedule => "alter_schedule",
+            StatementKind::DropSchedule => "drop_schedule",
         }
     }
 }

@@ -27,7 +27,7 @@ def _readme_block(heading: str) -> str:
 
 def _walkthrough_and_procedure() -> str:
     return (_readme_block("## A bronze / silver / gold walkthrough in psql") + "\n"
-            + _readme_block("## Procedures and SQL scripting"))
+            + _readme_block("## Procedures, SQL scripting and jobs"))
 
 
 def _statements(sql: str) -> list[str]:
@@ -65,20 +65,34 @@ def _wait_for_runs(c) -> None:
         assert time.monotonic() < deadline, "a background run never ended"
 
 
+SCHEDULE = "pricing.silver.hourly_refresh"
+
+
 def _check_pipeline_result(server) -> None:
     with server.connect() as c:
         _wait_for_runs(c)
+        # The README's schedule is paused. (Had it fired between its CREATE and its PAUSE, its
+        # run is told apart by its schedule_name.)
+        assert c.execute(
+            "SELECT schedule_name, cron, time_zone, enabled, next_fire_time IS NULL, owner "
+            "FROM system.jobs.schedules").fetchall() == [
+                ("hourly_refresh", "5 * * * *", "Asia/Seoul", False, True, server.user)]
+        scheduled = {r[0] for r in c.execute(
+            "SELECT run_id FROM system.jobs.runs WHERE schedule_name IS NOT NULL").fetchall()}
         # The background run: MERGE, CREATE TABLE AS and the report query.
         [(state, statements, written)] = c.execute(
-            "SELECT state, statements, rows_written FROM system.jobs.runs").fetchall()
+            "SELECT state, statements, rows_written FROM system.jobs.runs "
+            "WHERE schedule_name IS NULL").fetchall()
         assert (state, statements) == ("SUCCEEDED", 3) and written > 0
         assert c.execute("SELECT count(*) FROM pricing.silver.bookings").fetchone() == (4,)
         assert c.execute(
             "SELECT hotel_id, bookings, CAST(revenue AS STRING) FROM pricing.gold.daily_revenue "
             "WHERE booking_date = DATE '2025-03-20'").fetchall() == [("h2", 1, "180.00")]
-        actions = dict(c.execute(
-            "SELECT action_name, count(*) FROM system.access.audit "
-            "WHERE run_id IS NOT NULL GROUP BY action_name").fetchall())
+        actions = {}
+        for run_id, action in c.execute(
+                "SELECT run_id, action_name FROM system.access.audit WHERE run_id IS NOT NULL"):
+            if run_id not in scheduled:
+                actions[action] = actions.get(action, 0) + 1
         # SET ... = (SELECT ...) is evaluated by the block; MERGE, the CTAS and the final query
         # are statements of a call, recorded with its run id: the CALL's and the background
         # run's; the background run's CALL is a statement of the run too.
@@ -86,16 +100,42 @@ def _check_pipeline_result(server) -> None:
         assert actions.get("query") == 2 and actions.get("call") == 1, actions
         run_ids = {r[0] for r in c.execute(
             "SELECT run_id FROM system.access.audit WHERE run_id IS NOT NULL").fetchall()}
+        run_ids -= scheduled
         calls = {r[0] for r in c.execute(
             "SELECT statement_id FROM system.access.audit WHERE action_name = 'call' "
             "AND run_id IS NULL AND statement_text NOT LIKE 'CALL ASYNC%'").fetchall()}
-        jobs = {r[0] for r in c.execute("SELECT run_id FROM system.jobs.runs").fetchall()}
+        jobs = {r[0] for r in c.execute(
+            "SELECT run_id FROM system.jobs.runs WHERE schedule_name IS NULL").fetchall()}
         assert len(run_ids) == 2 and run_ids == calls | jobs, (run_ids, calls, jobs)
         # Delta's commitInfo names the run too, for readers of the log.
         cur = c.execute("DESCRIBE DETAIL pricing.gold.daily_revenue")
         location = cur.fetchone()[[d.name for d in cur.description].index("location")]
     history = deltalake.DeltaTable(location).history()
     assert {h.get("weirRunId") for h in history} >= run_ids, history
+    _fire_readme_schedule(server)
+
+
+def _fire_readme_schedule(server) -> None:
+    """The README's schedule, made to fire every second and resumed: its run does what the
+    procedure does, as the schedule's owner."""
+    with server.connect() as c:
+        c.execute(f"ALTER SCHEDULE {SCHEDULE} CRON '* * * * * *'")
+        c.execute(f"ALTER SCHEDULE {SCHEDULE} RESUME")
+        deadline = time.monotonic() + 120
+        while True:
+            runs = c.execute(
+                "SELECT state, user_name, statements, error_message FROM system.jobs.runs "
+                "WHERE schedule_name = %s AND state <> 'RUNNING'", (SCHEDULE,)).fetchall()
+            if runs:
+                break
+            assert time.monotonic() < deadline, "the schedule never fired"
+        c.execute(f"ALTER SCHEDULE {SCHEDULE} PAUSE")
+        assert runs[0] == ("SUCCEEDED", server.user, 3, None), runs
+        [(last_run, last_fire)] = c.execute(
+            "SELECT last_run_id, last_fire_time IS NOT NULL FROM system.jobs.schedules").fetchall()
+        assert last_fire and c.execute(
+            "SELECT schedule_name FROM system.jobs.runs WHERE run_id = %s",
+            (last_run,)).fetchone() == (SCHEDULE,)
 
 
 def test_readme_procedure_section_runs_in_psql(server_factory, tmp_path):
@@ -248,3 +288,49 @@ def test_a_shutdown_stops_runs_and_a_crash_is_found_at_restart(server_factory, t
     srv = server_factory(data_dir=data)
     assert _run_end(srv, run_id) == (
         "FAILED", "interrupted: the server stopped while the run was going", True)
+
+
+def test_a_restart_does_not_replay_missed_fire_times(server_factory, tmp_path):
+    """Fire times missed while the server was down are skipped: the schedule's next fire time
+    is its first after the start, and nothing ran for the missed ones."""
+    import sqlite3
+    data = tmp_path / "data"
+    srv = server_factory(data_dir=data)
+    with srv.connect() as c:
+        c.execute("CREATE PROCEDURE main.default.noop() AS BEGIN SELECT 1; END")
+        c.execute("CREATE SCHEDULE main.default.yearly CRON '0 0 1 1 *' "
+                  "AS CALL main.default.noop()")
+    srv.stop()
+    # Down for three hours, as far as the schedule knows: its next fire time passed.
+    three_hours_ago = int(time.time() * 1000) - 3 * 3600 * 1000
+    with sqlite3.connect(data / "metastore.db") as db:
+        assert db.execute("UPDATE schedules SET next_fire_at_ms = ?",
+                          (three_hours_ago,)).rowcount == 1
+    started = time.time()
+    srv = server_factory(data_dir=data)
+    with srv.connect() as c:
+        [(next_fire,)] = c.execute(
+            "SELECT next_fire_time FROM system.jobs.schedules").fetchall()
+        assert next_fire.timestamp() > started
+        assert (next_fire.month, next_fire.day, next_fire.hour) == (1, 1, 0)
+        assert c.execute("SELECT count(*) FROM system.jobs.runs").fetchone() == (0,)
+
+
+def test_describe_schedule(conn, uniq):
+    p, s = f"main.default.{uniq('p')}", f"main.default.{uniq('s')}"
+    conn.execute(f"CREATE PROCEDURE {p}(n INT) AS BEGIN SELECT n; END")
+    conn.execute(f"CREATE SCHEDULE {s} CRON '0 6 * * MON' AT TIME ZONE 'America/New_York' "
+                 f"COMMENT 'weekly' AS CALL {p}(n => 1)")
+    info = dict(conn.execute(f"DESCRIBE SCHEDULE {s}").fetchall())
+    assert {k: info[k] for k in ("Schedule", "Cron", "Time Zone", "Call", "Procedure",
+                                 "Enabled", "Last Run", "Skipped Fires", "Comment")} == {
+        "Schedule": s, "Cron": "0 6 * * MON", "Time Zone": "America/New_York",
+        "Call": f"CALL {p}(n => 1)", "Procedure": p, "Enabled": "true", "Last Run": None,
+        "Skipped Fires": "0", "Comment": "weekly"}
+    # Next Monday 06:00 in New York.
+    import datetime
+    from zoneinfo import ZoneInfo
+    nxt = datetime.datetime.fromisoformat(info["Next Fire Time"]).astimezone(
+        ZoneInfo("America/New_York"))
+    assert (nxt.weekday(), nxt.hour, nxt.minute) == (0, 6, 0)
+    conn.execute(f"DROP SCHEDULE {s}")

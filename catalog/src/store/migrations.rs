@@ -133,4 +133,26 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_state ON job_runs (state, started_at_ms);
 "#,
+    r#"
+CREATE TABLE schedules (
+    catalog TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    name TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    call TEXT NOT NULL,
+    procedure TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    comment TEXT,
+    created_at_ms INTEGER NOT NULL,
+    next_fire_at_ms INTEGER,
+    last_fire_at_ms INTEGER,
+    last_run_id TEXT,
+    skipped_fires INTEGER NOT NULL,
+    PRIMARY KEY (catalog, schema, name),
+    FOREIGN KEY (catalog, schema) REFERENCES schemas(catalog, name) ON DELETE CASCADE
+);
+ALTER TABLE job_runs ADD COLUMN schedule TEXT;
+"#,
 ];

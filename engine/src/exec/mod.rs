@@ -217,7 +217,9 @@ impl Session {
             | Statement::DescribeCatalog { .. }
             | Statement::DescribeSchema { .. }
             | Statement::DescribeProcedure { .. }
-            | Statement::ShowProcedures { .. } => match self.plan_rows(&stmt).await? {
+            | Statement::ShowProcedures { .. }
+            | Statement::DescribeSchedule { .. }
+            | Statement::ShowSchedules { .. } => match self.plan_rows(&stmt).await? {
                 Some(plan) => self.run_plan(plan).await,
                 None => Err(EngineError::Internal(format!(
                     "no result for {:?}",
@@ -285,6 +287,18 @@ impl Session {
             }
             Statement::DropProcedure { name, if_exists } => {
                 self.drop_procedure(&name, if_exists)?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::CreateSchedule(c) => {
+                self.create_schedule(*c)?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::AlterSchedule { name, action } => {
+                self.alter_schedule(&name, action)?;
+                Ok(StatementOutput::command(kind))
+            }
+            Statement::DropSchedule { name, if_exists } => {
+                self.drop_schedule(&name, if_exists)?;
                 Ok(StatementOutput::command(kind))
             }
             Statement::DropVariable { name, if_exists } => {

@@ -399,6 +399,58 @@ impl Session {
                     ("Body", Some(p.body.clone())),
                 ])?
             }
+            Statement::ShowSchedules { schema, like } => {
+                let (c, s) = match schema {
+                    Some(n) => self.qualify_schema(n)?,
+                    None => (self.current_catalog(), self.current_schema()),
+                };
+                let mut cols = vec![
+                    Col::str_not_null("catalog"),
+                    Col::str_not_null("namespace"),
+                    Col::str_not_null("schedule_name"),
+                    Col::str_not_null("procedure_name"),
+                    Col::str_not_null("cron"),
+                    Col::str_not_null("time_zone"),
+                    Col::bool("enabled"),
+                    Col::str_not_null("owner"),
+                ];
+                for sc in m.schedules()? {
+                    if sc.catalog != c
+                        || sc.schema != s
+                        || !like_matches(like.as_deref(), &sc.name)
+                        || !self.may_manage_schedule(&sc)?
+                    {
+                        continue;
+                    }
+                    cols[0].push_str(Some(sc.catalog));
+                    cols[1].push_str(Some(sc.schema));
+                    cols[2].push_str(Some(sc.name));
+                    cols[3].push_str(Some(sc.procedure));
+                    cols[4].push_str(Some(sc.cron));
+                    cols[5].push_str(Some(sc.time_zone));
+                    cols[6].push_bool(Some(sc.enabled));
+                    cols[7].push_str(Some(sc.owner));
+                }
+                mem_plan(batch(cols)?)?
+            }
+            Statement::DescribeSchedule { name } => {
+                let sc = self.visible_schedule(name)?;
+                info_rows(vec![
+                    ("Schedule", Some(sc.full_name())),
+                    ("Cron", Some(sc.cron.clone())),
+                    ("Time Zone", Some(sc.time_zone.clone())),
+                    ("Call", Some(sc.call.clone())),
+                    ("Procedure", Some(sc.procedure.clone())),
+                    ("Enabled", Some(sc.enabled.to_string())),
+                    ("Next Fire Time", sc.next_fire_at_ms.map(fmt_ms)),
+                    ("Last Fire Time", sc.last_fire_at_ms.map(fmt_ms)),
+                    ("Last Run", sc.last_run_id.clone()),
+                    ("Skipped Fires", Some(sc.skipped_fires.to_string())),
+                    ("Comment", sc.comment.clone()),
+                    ("Owner", Some(sc.owner.clone())),
+                    ("Created Time", Some(fmt_ms(sc.created_at_ms))),
+                ])?
+            }
             Statement::ShowVariable { name } => {
                 let value = match name.as_str() {
                     "search_path" => self.current_schema(),

@@ -5,6 +5,7 @@
 //! stops a run; a restart marks the runs it interrupted as failed.
 
 pub(crate) mod registry;
+pub(crate) mod schedule;
 
 use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast;
@@ -204,6 +205,35 @@ impl Session {
         row(&[("run_id", run.run_id), ("state", state)])
     }
 
+    /// Checks a call that is to run in the background (CALL ASYNC, a schedule's call) as the
+    /// session's user: the procedure is visible and executable, the arguments bind, and none
+    /// is an OUT or INOUT parameter's variable (the caller is gone when the run ends).
+    /// Returns the procedure and each parameter's argument.
+    pub(crate) fn check_background_call<'a>(
+        &self,
+        call: &'a Call,
+    ) -> Result<(weir_catalog::ProcedureEntry, Vec<Option<&'a ast::Expr>>)> {
+        let procedure = self.visible_procedure(&call.procedure)?;
+        let access = self.access()?;
+        access.require_use(&procedure.catalog, Some(&procedure.schema))?;
+        access.require(&procedure.securable(), Privilege::Execute)?;
+        let bound = crate::exec::call::bind(&procedure, &call.args)?;
+        for (param, arg) in procedure.params.iter().zip(&bound) {
+            if arg.is_some() && param.mode != ParameterMode::In {
+                return Err(EngineError::Coded {
+                    sqlstate: "42601",
+                    message: format!(
+                        "a background run ends after its caller: {} parameter {} cannot be \
+                         given a variable",
+                        param.mode.as_str(),
+                        param.name
+                    ),
+                });
+            }
+        }
+        Ok((procedure, bound))
+    }
+
     /// `CALL ASYNC c.s.p(args)`: checked and its arguments evaluated now, as CALL would; run in
     /// the background on a session of its own, as the caller. Returns the run's id.
     pub(crate) async fn call_detached(&mut self, call: Call) -> Result<StatementOutput> {
@@ -213,25 +243,10 @@ impl Session {
                 "a background run cannot start another (CALL ASYNC inside CALL ASYNC)",
             ));
         }
-        let procedure = self.visible_procedure(&call.procedure)?;
-        let access = self.access()?;
-        access.require_use(&procedure.catalog, Some(&procedure.schema))?;
-        access.require(&procedure.securable(), Privilege::Execute)?;
-        let bound = crate::exec::call::bind(&procedure, &call.args)?;
+        let (procedure, bound) = self.check_background_call(&call)?;
         let mut arguments = Vec::new();
         for (param, arg) in procedure.params.iter().zip(&bound) {
             let Some(expr) = arg else { continue };
-            if param.mode != ParameterMode::In {
-                return Err(EngineError::Coded {
-                    sqlstate: "42601",
-                    message: format!(
-                        "CALL ASYNC returns before the procedure ends: {} parameter {} cannot \
-                         be given a variable",
-                        param.mode.as_str(),
-                        param.name
-                    ),
-                });
-            }
             arguments.push((param.name.clone(), self.evaluate(expr).await?));
         }
         let run_id = uuid::Uuid::new_v4();
@@ -256,6 +271,7 @@ impl Session {
             statements: 0,
             rows_written: 0,
             error: None,
+            schedule: self.schedule.clone(),
         })?;
 
         let mut session = Session::new(

@@ -19,11 +19,27 @@ pub struct RunningJobs {
     shutting_down: std::sync::atomic::AtomicBool,
     /// The runs' tasks, which a shutdown waits for.
     tasks: tokio_util::task::TaskTracker,
+    /// Wakes the scheduler: a schedule changed, or the server shuts down.
+    scheduler_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl RunningJobs {
     pub(crate) fn set_launcher(&self, tx: tokio::sync::mpsc::UnboundedSender<Launch>) {
         *self.launcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    pub(crate) fn scheduler_wake(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.scheduler_wake.clone()
+    }
+
+    /// Tells the scheduler to look at the schedules again (one was created or altered).
+    pub(crate) fn wake_scheduler(&self) {
+        self.scheduler_wake.notify_one();
+    }
+
+    /// Whether `run` is going in this server.
+    pub(crate) fn is_running(&self, run: uuid::Uuid) -> bool {
+        self.lock().contains_key(&run)
     }
 
     pub(crate) fn tasks(&self) -> tokio_util::task::TaskTracker {
@@ -61,6 +77,7 @@ impl RunningJobs {
     pub async fn shut_down(&self, timeout: std::time::Duration) {
         self.shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.scheduler_wake.notify_one();
         for token in self.lock().values() {
             token.cancel();
         }

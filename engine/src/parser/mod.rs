@@ -16,6 +16,7 @@ mod dialect;
 mod governance;
 mod procedure;
 mod rebalance;
+mod schedule;
 mod script;
 
 pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
@@ -24,6 +25,7 @@ pub use governance::{
     has_password_literal, redact_literals, redact_secrets, GovernanceStatement, GrantTarget,
 };
 pub use procedure::{parse_procedure_body, CreateProcedure};
+pub use schedule::{AlterSchedule, CreateSchedule};
 pub use script::{
     Call, CallArgument, Compound, ConditionValue, DeclareVariable, ExecuteImmediate, Handler,
     HandlerKind, ScriptStatement, SetValue, SetVariables, Signal, VariableName,
@@ -342,6 +344,23 @@ pub enum Statement {
         schema: Option<Name>,
         like: Option<String>,
     },
+    CreateSchedule(Box<CreateSchedule>),
+    AlterSchedule {
+        name: Name,
+        action: AlterSchedule,
+    },
+    DropSchedule {
+        name: Name,
+        if_exists: bool,
+    },
+    DescribeSchedule {
+        name: Name,
+    },
+    /// `SHOW SCHEDULES [IN c.s] [LIKE 'pattern']`
+    ShowSchedules {
+        schema: Option<Name>,
+        like: Option<String>,
+    },
 }
 
 impl Statement {
@@ -409,6 +428,11 @@ impl Statement {
             Statement::DropProcedure { .. } => K::DropProcedure,
             Statement::DescribeProcedure { .. } => K::Describe,
             Statement::ShowProcedures { .. } => K::Show,
+            Statement::CreateSchedule(_) => K::CreateSchedule,
+            Statement::AlterSchedule { .. } => K::AlterSchedule,
+            Statement::DropSchedule { .. } => K::DropSchedule,
+            Statement::DescribeSchedule { .. } => K::Describe,
+            Statement::ShowSchedules { .. } => K::Show,
         }
     }
 }
@@ -1598,6 +1622,9 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
         _ => {}
     }
     if let Some(s) = procedure::parse(&mut p)? {
+        return Ok(Some(s));
+    }
+    if let Some(s) = schedule::parse(&mut p)? {
         return Ok(Some(s));
     }
     if let Some(s) = governance::parse(&mut p)? {

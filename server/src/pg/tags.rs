@@ -51,6 +51,9 @@ pub fn command_tag(kind: K) -> &'static str {
         K::ExecuteImmediate => "EXECUTE",
         K::CreateProcedure => "CREATE PROCEDURE",
         K::DropProcedure => "DROP PROCEDURE",
+        K::CreateSchedule => "CREATE SCHEDULE",
+        K::AlterSchedule => "ALTER SCHEDULE",
+        K::DropSchedule => "DROP SCHEDULE",
         K::Query
         | K::Explain
         | K::Show

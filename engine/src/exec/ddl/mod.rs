@@ -9,6 +9,7 @@ pub(crate) mod create_table;
 pub(crate) mod create_view;
 pub(crate) mod drop_table;
 pub(crate) mod procedure;
+pub(crate) mod schedule;
 pub(crate) mod schema;
 pub(crate) mod tags;
 

@@ -1,7 +1,8 @@
-//! `system.jobs`: the procedure calls that ran in the background (`CALL ASYNC`). `runs` has one
-//! row per run, with its state and progress.
+//! `system.jobs`: the procedure calls that run in the background (`CALL ASYNC`, schedules).
+//! `runs` has one row per run, with its state and progress; `schedules` one per schedule.
 
 mod runs;
+mod schedules;
 
 use crate::system_tables::SystemTable;
 
@@ -9,4 +10,4 @@ use crate::system_tables::SystemTable;
 pub(crate) const SCHEMA: &str = "jobs";
 
 /// Its tables.
-pub(crate) static TABLES: &[&dyn SystemTable] = &[&runs::Runs];
+pub(crate) static TABLES: &[&dyn SystemTable] = &[&runs::Runs, &schedules::Schedules];

@@ -25,6 +25,7 @@ impl SystemTable for Runs {
             Col::int("statements"),
             Col::int("rows_written"),
             Col::str("error_message"),
+            Col::str("schedule_name"),
         ]
     }
 
@@ -45,6 +46,7 @@ impl SystemTable for Runs {
             cols[7].push_int(Some(run.statements));
             cols[8].push_int(Some(run.rows_written));
             cols[9].push_str(run.error);
+            cols[10].push_str(run.schedule);
         }
         Ok(())
     }

@@ -1,0 +1,142 @@
+//! `CREATE [OR REPLACE] SCHEDULE`, `ALTER SCHEDULE`, `DROP SCHEDULE`. Creating needs what
+//! creating a procedure needs (USE CATALOG, USE SCHEMA, CREATE FUNCTION on the schema) and the
+//! right to run the call now (EXECUTE on the procedure). The creator owns the schedule, and its
+//! runs have the owner's rights. A schedule is seen, altered and dropped by its owner and by
+//! admins; to anyone else it does not exist.
+
+use weir_catalog::{Privilege, Schedule};
+
+use crate::error::{EngineError, Result};
+use crate::jobs::schedule::CronTimes;
+use crate::parser::{AlterSchedule, CreateSchedule, Name};
+use crate::session::Session;
+
+/// The zone a pattern without `AT TIME ZONE` is read in.
+const DEFAULT_TIME_ZONE: &str = "UTC";
+
+fn missing_schedule(c: &str, s: &str, n: &str) -> EngineError {
+    EngineError::Coded {
+        sqlstate: "42704",
+        message: format!("schedule '{c}.{s}.{n}' does not exist"),
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Session {
+    pub(crate) fn create_schedule(&mut self, create: CreateSchedule) -> Result<()> {
+        let (c, s, n) = self.qualify_table(&create.name)?;
+        if c == crate::system_tables::catalog::SYSTEM_CATALOG {
+            return Err(EngineError::PermissionDenied(
+                "the system catalog is read-only".into(),
+            ));
+        }
+        let access = self.access()?;
+        access.require_create(&c, &s, Privilege::CreateFunction)?;
+        let time_zone = create
+            .time_zone
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
+        let times = CronTimes::parse(&create.cron, &time_zone)?;
+        let (procedure, _) = self.check_background_call(&create.call)?;
+        let m = &self.state.metastore;
+        if let Some(existing) = m.get_schedule(&c, &s, &n)? {
+            if !self.may_manage_schedule(&existing)? {
+                // Someone else's: creating it again is refused without telling it exists.
+                return Err(EngineError::PermissionDenied(format!(
+                    "permission denied: a schedule named '{c}.{s}.{n}' cannot be created here"
+                )));
+            }
+            if create.if_not_exists {
+                return Ok(());
+            }
+            if !create.or_replace {
+                return Err(EngineError::Duplicate {
+                    sqlstate: "42710",
+                    message: format!("schedule '{c}.{s}.{n}' already exists"),
+                });
+            }
+        }
+        let now = now_ms();
+        m.create_schedule(
+            &Schedule {
+                catalog: c,
+                schema: s,
+                name: n,
+                cron: create.cron,
+                time_zone,
+                call: create.call_text,
+                procedure: procedure.full_name(),
+                owner: self.identity.rights.clone(),
+                enabled: true,
+                comment: create.comment,
+                created_at_ms: now,
+                next_fire_at_ms: times.next_after(now),
+                last_fire_at_ms: None,
+                last_run_id: None,
+                skipped_fires: 0,
+            },
+            create.or_replace,
+        )?;
+        self.state.jobs.wake_scheduler();
+        Ok(())
+    }
+
+    pub(crate) fn alter_schedule(&mut self, name: &Name, action: AlterSchedule) -> Result<()> {
+        let mut schedule = self.visible_schedule(name)?;
+        let now = now_ms();
+        match action {
+            AlterSchedule::Pause => {
+                schedule.enabled = false;
+                schedule.next_fire_at_ms = None;
+            }
+            AlterSchedule::Resume => {
+                schedule.enabled = true;
+                schedule.next_fire_at_ms =
+                    CronTimes::parse(&schedule.cron, &schedule.time_zone)?.next_after(now);
+            }
+            AlterSchedule::Cron { cron, time_zone } => {
+                let time_zone = time_zone.unwrap_or(schedule.time_zone.clone());
+                let times = CronTimes::parse(&cron, &time_zone)?;
+                schedule.cron = cron;
+                schedule.time_zone = time_zone;
+                if schedule.enabled {
+                    schedule.next_fire_at_ms = times.next_after(now);
+                }
+            }
+        }
+        self.state.metastore.update_schedule(&schedule)?;
+        self.state.jobs.wake_scheduler();
+        Ok(())
+    }
+
+    pub(crate) fn drop_schedule(&mut self, name: &Name, if_exists: bool) -> Result<()> {
+        let schedule = match self.visible_schedule(name) {
+            Ok(s) => s,
+            Err(EngineError::Coded {
+                sqlstate: "42704", ..
+            }) if if_exists => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.state
+            .metastore
+            .drop_schedule(&schedule.catalog, &schedule.schema, &schedule.name)?;
+        Ok(())
+    }
+
+    /// A schedule the user owns, or any for an admin, by its name as written.
+    pub(crate) fn visible_schedule(&self, name: &Name) -> Result<Schedule> {
+        let (c, s, n) = self.qualify_table(name)?;
+        match self.state.metastore.get_schedule(&c, &s, &n)? {
+            Some(schedule) if self.may_manage_schedule(&schedule)? => Ok(schedule),
+            _ => Err(missing_schedule(&c, &s, &n)),
+        }
+    }
+
+    /// Whether the user owns `schedule` or is an admin.
+    pub(crate) fn may_manage_schedule(&self, schedule: &Schedule) -> Result<bool> {
+        Ok(schedule.owner == self.identity.rights || self.access()?.is_admin())
+    }
+}
