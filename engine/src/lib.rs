@@ -36,7 +36,7 @@ pub use exec::ingest::{IngestMode, IngestTarget};
 pub use exec::prepared::Prepared;
 pub use listing::{ListedTable, TABLE_TYPES};
 pub use observe::{ClientInfo, EngineObserver, LoginEvent, Protocol, TableRead};
-pub use output::StatementOutput;
+pub use output::{Notice, StatementOutput};
 pub use session::Session;
 pub use statement_kind::StatementKind;
 pub use storage::StorageConfig;

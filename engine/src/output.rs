@@ -4,6 +4,13 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 
 use crate::statement_kind::StatementKind;
 
+/// A message a statement sends its client while it runs (PostgreSQL's NOTICE): a procedure's
+/// progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub message: String,
+}
+
 /// What a statement produced.
 pub enum StatementOutput {
     /// A result set, streamed batch by batch.

@@ -87,6 +87,8 @@ pub struct Session {
     /// The schedule this session fires (`catalog.schema.name`): the run its CALL starts is
     /// that schedule's.
     pub(crate) schedule: Option<String>,
+    /// Where the notices of the request being executed go (none: nobody listens).
+    notices: Option<tokio::sync::mpsc::UnboundedSender<crate::output::Notice>>,
     /// The planning context a procedure call set aside, while one runs: restored by
     /// [`Session::recover_abandoned_request`] if the call's request was dropped before it
     /// ended (its client went away), so that no later request runs with the procedure's rights.
@@ -128,6 +130,7 @@ impl Session {
             call_depth: 0,
             job_run: None,
             schedule: None,
+            notices: None,
             caller_context: None,
         }
     }
@@ -136,6 +139,22 @@ impl Session {
     /// request its own.
     pub fn set_interrupt(&mut self, token: tokio_util::sync::CancellationToken) {
         self.interrupt = token;
+    }
+
+    /// Sets where the notices of the requests executed from now on go: a front that can show
+    /// them while a request runs (PostgreSQL's NOTICE) gives each request a channel.
+    pub fn set_notice_sink(
+        &mut self,
+        sink: Option<tokio::sync::mpsc::UnboundedSender<crate::output::Notice>>,
+    ) {
+        self.notices = sink;
+    }
+
+    /// Sends a notice to the client, if one listens.
+    pub(crate) fn notice(&self, message: String) {
+        if let Some(sink) = &self.notices {
+            let _ = sink.send(crate::output::Notice { message });
+        }
     }
 
     /// The error that stops a request cancelled or out of time, if it is.

@@ -155,6 +155,11 @@ def test_readme_procedure_section_runs_in_psql(server_factory, tmp_path):
     assert "2025-03-19|h2|1|210.00\n2025-03-20|h2|1|180.00\n(3 rows)" in proc.stdout
     assert "merged\n1\n(1 row)" in proc.stdout
     assert "procedure_name" in proc.stdout and "refresh_bookings" in proc.stdout
+    # The call told its progress as it ran.
+    assert re.search(r"NOTICE:  pricing\.silver\.refresh_bookings: statement 1 of 3 done "
+                     r"\(merge, \d+ rows? written\)\n", proc.stderr), proc.stderr
+    assert ("NOTICE:  pricing.silver.refresh_bookings: statement 3 of 3 done (query)"
+            in proc.stderr), proc.stderr
     _check_pipeline_result(srv)
 
 
@@ -334,3 +339,25 @@ def test_describe_schedule(conn, uniq):
         ZoneInfo("America/New_York"))
     assert (nxt.weekday(), nxt.hour, nxt.minute) == (0, 6, 0)
     conn.execute(f"DROP SCHEDULE {s}")
+
+
+def test_a_call_tells_its_progress_as_notices(conn, uniq):
+    """psql and drivers see a procedure's progress while it runs: a NOTICE after each statement
+    of its body, with the statement's position, kind and rows written."""
+    t, p = f"main.default.{uniq('t')}", f"main.default.{uniq('p')}"
+    conn.execute(f"CREATE TABLE {t} (i INT)")
+    conn.execute(f"""CREATE PROCEDURE {p}(n INT) AS BEGIN
+        DECLARE i INT DEFAULT 0;
+        INSERT INTO {t} VALUES (1), (2);
+        WHILE i < n DO SET i = i + 1; INSERT INTO {t} VALUES (i); END WHILE;
+        SELECT count(*) FROM {t};
+      END""")
+    notices = []
+    conn.add_notice_handler(lambda d: notices.append((d.severity, d.sqlstate, d.message_primary)))
+    assert conn.execute(f"CALL {p}(2)").fetchall() == [(4,)]
+    assert notices == [
+        ("NOTICE", "00000", f"{p}: statement 1 of 3 done (insert, 2 rows written)"),
+        ("NOTICE", "00000", f"{p}: statement 2 of 3 done (insert, 1 row written)"),
+        ("NOTICE", "00000", f"{p}: statement 2 of 3 done (insert, 1 row written)"),
+        ("NOTICE", "00000", f"{p}: statement 3 of 3 done (query)"),
+    ]

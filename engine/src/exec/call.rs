@@ -207,7 +207,7 @@ impl Session {
             });
         }
         self.call_depth += 1;
-        let mut run = ScriptRun::default();
+        let mut run = ScriptRun::of_procedure(procedure.full_name(), body.leaves);
         let flow = self.run_compound(&body, &mut run).await;
         self.call_depth -= 1;
         self.run = outer_run;
@@ -357,7 +357,7 @@ impl Session {
     ) -> Result<bool> {
         use crate::parser::{ScriptStatement as S, Statement};
         match s {
-            S::Leaf(parsed) => match &parsed.statement {
+            S::Leaf(parsed, _) => match &parsed.statement {
                 Statement::Call(c) => self.call_returns_rows(c, seen),
                 other => Ok(other.kind().is_read()),
             },

@@ -91,6 +91,9 @@ pub struct Compound {
     pub handlers: Vec<Handler>,
     /// `DECLARE name CONDITION FOR SQLSTATE 'xxxxx'`, by name.
     pub conditions: Vec<(String, String)>,
+    /// How many leaf statements the block holds, nested ones included (a procedure's
+    /// progress is "statement n of this").
+    pub leaves: usize,
 }
 
 /// `SIGNAL {SQLSTATE [VALUE] 'xxxxx' | condition} [SET MESSAGE_TEXT = expr]`
@@ -127,8 +130,9 @@ pub struct Call {
 /// A statement of SQL scripting.
 #[derive(Debug, Clone)]
 pub enum ScriptStatement {
-    /// Any other statement, executed as a client's statement would be.
-    Leaf(Box<ParsedStatement>),
+    /// Any other statement, executed as a client's statement would be; with its position
+    /// among the script's statements (1-based, in the order they are written).
+    Leaf(Box<ParsedStatement>, usize),
     Compound(Compound),
     Declare(DeclareVariable),
     Set(SetVariables),
@@ -189,6 +193,8 @@ pub(super) struct ScriptParser<'l> {
     depth: usize,
     /// Parses a leaf statement at the parser's position (up to, not including, its `;`).
     leaf: &'l mut dyn FnMut(&mut P<'_, '_>) -> Result<ParsedStatement>,
+    /// Leaf statements parsed so far.
+    leaves: usize,
 }
 
 fn label_error(message: String) -> EngineError {
@@ -228,6 +234,7 @@ impl<'l> ScriptParser<'l> {
             labels: Vec::new(),
             depth: 0,
             leaf,
+            leaves: 0,
         }
     }
 
@@ -368,7 +375,11 @@ impl<'l> ScriptParser<'l> {
             "EXECUTE" if p.peek_is(&["EXECUTE", "IMMEDIATE"]) => {
                 Ok(ScriptStatement::ExecuteImmediate(execute_immediate(p)?))
             }
-            _ => Ok(ScriptStatement::Leaf(Box::new((self.leaf)(p)?))),
+            _ => {
+                let leaf = (self.leaf)(p)?;
+                self.leaves += 1;
+                Ok(ScriptStatement::Leaf(Box::new(leaf), self.leaves))
+            }
         }
     }
 
@@ -380,7 +391,9 @@ impl<'l> ScriptParser<'l> {
             statements: Vec::new(),
             handlers: Vec::new(),
             conditions: Vec::new(),
+            leaves: 0,
         };
+        let leaves_before = self.leaves;
         self.in_label(label.clone(), false, |s| {
             loop {
                 if p.peek_is(&["END"]) {
@@ -404,6 +417,7 @@ impl<'l> ScriptParser<'l> {
         })?;
         p.expect(&["END"])?;
         end_label(p, &label)?;
+        compound.leaves = self.leaves - leaves_before;
         Ok(compound)
     }
 

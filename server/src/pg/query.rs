@@ -187,7 +187,7 @@ impl SimpleQueryHandler for WeirQueryHandler {
         send_ready_for_query(client, status).await
     }
 
-    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
@@ -199,10 +199,14 @@ impl SimpleQueryHandler for WeirQueryHandler {
         let cancel = self.session.cancel.begin();
         session.set_interrupt(cancel.clone());
         let running = Running::new(cancel, &self.session.inflight);
-        let (outputs, error) = session.execute_sql(query).await;
+        let (sink, mut notices) = tokio::sync::mpsc::unbounded_channel();
+        session.set_notice_sink(Some(sink));
+        let executed = with_notices(client, &mut notices, session.execute_sql(query)).await;
+        session.set_notice_sink(None);
+        let (outputs, error) = executed?;
         let mut responses = Vec::with_capacity(outputs.len() + 1);
         for o in outputs {
-            drop_deallocated(_client, &o);
+            drop_deallocated(client, &o);
             responses.push(to_response(o, &Format::UnifiedText, running.clone())?);
         }
         if let Some(e) = error {
@@ -211,6 +215,35 @@ impl SimpleQueryHandler for WeirQueryHandler {
         }
         Ok(responses)
     }
+}
+
+/// Drives `work` while sending the notices it raises (a procedure's progress) to the client as
+/// they come, so that psql shows them while the statement runs.
+async fn with_notices<C, T>(
+    client: &mut C,
+    notices: &mut tokio::sync::mpsc::UnboundedReceiver<weir_engine::Notice>,
+    work: impl std::future::Future<Output = T>,
+) -> PgWireResult<T>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let notice = |n: weir_engine::Notice| {
+        PgWireBackendMessage::NoticeResponse(
+            ErrorInfo::new("NOTICE".into(), "00000".into(), n.message).into(),
+        )
+    };
+    tokio::pin!(work);
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            Some(n) = notices.recv() => client.send(notice(n)).await?,
+        }
+    };
+    while let Ok(n) = notices.try_recv() {
+        client.feed(notice(n)).await?;
+    }
+    Ok(result)
 }
 
 /// `DEALLOCATE name` drops the statement from pgwire's store, where the protocol keeps
@@ -373,10 +406,16 @@ impl ExtendedQueryHandler for WeirQueryHandler {
         let cancel = self.session.cancel.begin();
         session.set_interrupt(cancel.clone());
         let running = Running::new(cancel, &self.session.inflight);
-        let output = session
-            .execute_prepared(&stmt.prepared, params)
-            .await
-            .map_err(to_pg_error)?;
+        let (sink, mut notices) = tokio::sync::mpsc::unbounded_channel();
+        session.set_notice_sink(Some(sink));
+        let executed = with_notices(
+            client,
+            &mut notices,
+            session.execute_prepared(&stmt.prepared, params),
+        )
+        .await;
+        session.set_notice_sink(None);
+        let output = executed?.map_err(to_pg_error)?;
         // A declared cursor is also a protocol-level portal in PostgreSQL: drivers (psycopg's
         // named cursors) send Describe Portal for it. Register one that fetches from it.
         if let Some(name) = stmt.prepared.declared_cursor() {

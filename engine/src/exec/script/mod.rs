@@ -42,12 +42,31 @@ pub(crate) enum Flow {
 #[derive(Default)]
 pub(crate) struct ScriptRun {
     pub last: Option<(SchemaRef, Vec<RecordBatch>)>,
+    /// The procedure whose body runs, and how many statements the body holds: after each
+    /// statement the client is told how far the call got.
+    pub progress: Option<(String, usize)>,
     conditions: Vec<(String, String)>,
     /// The handlers of the blocks the running statement is in, outermost first.
     handlers: Vec<Vec<crate::parser::Handler>>,
 }
 
+/// What a statement of a script produced.
+pub(crate) struct Nested {
+    /// The result set of a statement that reads.
+    pub rows: Option<(SchemaRef, Vec<RecordBatch>)>,
+    /// The rows a statement that writes data wrote.
+    pub written: u64,
+}
+
 impl ScriptRun {
+    /// The run of a procedure's body of `statements` statements.
+    pub fn of_procedure(procedure: String, statements: usize) -> Self {
+        ScriptRun {
+            progress: Some((procedure, statements)),
+            ..ScriptRun::default()
+        }
+    }
+
     /// The run's last result set, or `kind`'s command tag.
     pub fn into_output(self, kind: StatementKind) -> Result<StatementOutput> {
         match self.last {
@@ -101,8 +120,8 @@ impl Session {
             // A loop of statements that never wait must still let others (and a cancel) in.
             tokio::task::yield_now().await;
             match statement {
-                ScriptStatement::Leaf(parsed) => {
-                    self.run_leaf(parsed, run).await?;
+                ScriptStatement::Leaf(parsed, position) => {
+                    self.run_leaf(parsed, *position, run).await?;
                     Ok(Flow::Next)
                 }
                 ScriptStatement::Compound(c) => self.run_compound(c, run).await,
@@ -388,7 +407,7 @@ impl Session {
             )))),
             text: text.to_string(),
         };
-        let Some((schema, batches)) = self.run_nested(&parsed).await? else {
+        let Some((schema, batches)) = self.run_nested(&parsed).await?.rows else {
             return Ok(Flow::Next);
         };
         let depth = self.variables_depth();
@@ -430,8 +449,27 @@ impl Session {
     }
 
     /// Runs a leaf statement of a script as a statement of its own; keeps its result set.
-    async fn run_leaf(&mut self, parsed: &ParsedStatement, run: &mut ScriptRun) -> Result<()> {
-        if let Some(rows) = self.run_nested(parsed).await? {
+    /// In a procedure's body, tells the client how far the call got.
+    async fn run_leaf(
+        &mut self,
+        parsed: &ParsedStatement,
+        position: usize,
+        run: &mut ScriptRun,
+    ) -> Result<()> {
+        let nested = self.run_nested(parsed).await?;
+        if let Some((procedure, total)) = &run.progress {
+            let kind = parsed.statement.kind();
+            let written = match nested.written {
+                _ if !kind.writes_data() => String::new(),
+                1 => ", 1 row written".to_string(),
+                n => format!(", {n} rows written"),
+            };
+            self.notice(format!(
+                "{procedure}: statement {position} of {total} done ({}{written})",
+                kind.name()
+            ));
+        }
+        if let Some(rows) = nested.rows {
             run.last = Some(rows);
         }
         Ok(())
@@ -441,22 +479,18 @@ impl Session {
     /// running now is set aside meanwhile). A result set is read to its end: the statement
     /// ends there, and a script's statements run in order. Returns the result set of a
     /// statement that reads (a query, SHOW, ...).
-    pub(crate) async fn run_nested(
-        &mut self,
-        parsed: &ParsedStatement,
-    ) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>> {
+    pub(crate) async fn run_nested(&mut self, parsed: &ParsedStatement) -> Result<Nested> {
         let kind = parsed.statement.kind();
         let outer = self.set_aside_statement();
         let record = crate::exec::statement_record(&parsed.text, &parsed.statement);
         self.begin_statement(record, Some(kind));
         let result = self.execute_statement(parsed.statement.clone(), None).await;
         let result = self.end_statement(kind, result);
-        if let (Some(run), Ok(output)) = (self.job_run, &result) {
-            let written = if kind.writes_data() {
-                output.affected_rows()
-            } else {
-                0
-            };
+        let written = match &result {
+            Ok(output) if kind.writes_data() => output.affected_rows(),
+            _ => 0,
+        };
+        if let (Some(run), Ok(_)) = (self.job_run, &result) {
             if let Err(e) = self
                 .state
                 .metastore
@@ -479,7 +513,10 @@ impl Session {
             Err(e) => Err(e),
         };
         self.restore_statement(outer);
-        rows
+        Ok(Nested {
+            rows: rows?,
+            written,
+        })
     }
 
     /// Reads a result to its end, or stops at a cancel.
@@ -616,7 +653,7 @@ impl Session {
         let result = self.run_nested(&parsed).await;
         self.call_depth -= 1;
         self.truncate_variables(depth);
-        let rows = result?;
+        let rows = result?.rows;
         if statement.into.is_empty() {
             if let Some(rows) = rows {
                 run.last = Some(rows);
