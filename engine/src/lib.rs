@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod batches;
+mod builtin_procedures;
 mod change_feed;
 mod delta;
 mod engine;

@@ -439,6 +439,10 @@ impl Access {
     /// Whether the principal sees a procedure: admin, owner, or EXECUTE / MANAGE on it (or
     /// on its schema or catalog).
     pub fn procedure_visible(&self, p: &weir_catalog::ProcedureEntry) -> Result<bool> {
+        if crate::builtin_procedures::find(&p.catalog, &p.schema, &p.name).is_some_and(|b| b.public)
+        {
+            return Ok(true);
+        }
         let on = p.securable();
         Ok(self.is_admin()
             || self.granted(&on, Privilege::Execute)
@@ -449,7 +453,15 @@ impl Access {
     /// The procedures of `catalog` the principal sees.
     pub fn procedures(&self, catalog: &str) -> Result<Vec<weir_catalog::ProcedureEntry>> {
         let mut out = Vec::new();
-        for p in self.m.list_procedures(catalog)? {
+        let stored = if catalog == crate::system_tables::catalog::SYSTEM_CATALOG {
+            crate::builtin_procedures::BUILTINS
+                .iter()
+                .map(|b| b.entry())
+                .collect()
+        } else {
+            self.m.list_procedures(catalog)?
+        };
+        for p in stored {
             if self.procedure_visible(&p)? {
                 out.push(p);
             }

@@ -130,6 +130,52 @@ fn out_target(param: &ProcedureParam, arg: Option<&ast::Expr>) -> Result<Option<
     Ok(Some(target))
 }
 
+impl Session {
+    /// Checks that the user may call `procedure`: USE on its catalog and schema and EXECUTE on
+    /// it, or nothing for a built-in procedure every user may call.
+    pub(crate) fn require_execute(&self, procedure: &ProcedureEntry) -> Result<()> {
+        let builtin =
+            crate::builtin_procedures::find(&procedure.catalog, &procedure.schema, &procedure.name);
+        if builtin.is_some_and(|b| b.public) {
+            return Ok(());
+        }
+        let access = self.access()?;
+        access.require_use(&procedure.catalog, Some(&procedure.schema))?;
+        access.require(&procedure.securable(), Privilege::Execute)
+    }
+
+    /// Runs a built-in procedure: its arguments bound and evaluated as a stored procedure's
+    /// are, then its implementation, by kind.
+    async fn call_builtin(
+        &mut self,
+        builtin: &crate::builtin_procedures::BuiltinProcedure,
+        procedure: &ProcedureEntry,
+        call: &Call,
+    ) -> Result<StatementOutput> {
+        use crate::builtin_procedures::Builtin;
+        let bound = bind(procedure, &call.args)?;
+        let mut args = Vec::with_capacity(bound.len());
+        for (param, arg) in procedure.params.iter().zip(&bound) {
+            let value = match (arg, &param.default) {
+                (Some(expr), _) => self.evaluate(expr).await?,
+                (None, Some(text)) => self.evaluate(&crate::parser::parse_expr(text)?).await?,
+                (None, None) => ScalarValue::Null,
+            };
+            let data_type = crate::types::parse_spark_type(&param.data_type)?;
+            args.push(crate::exec::script::variables::cast_value(
+                value,
+                &data_type,
+                &param.name,
+            )?);
+        }
+        let mut args = args.into_iter();
+        let mut next = || args.next().unwrap_or(ScalarValue::Null);
+        match builtin.kind {
+            Builtin::CancelRun => self.cancel_run(next()),
+        }
+    }
+}
+
 /// What a call set aside to run the body: the caller's planning context.
 struct CallerContext {
     ctx: SessionContext,
@@ -138,9 +184,6 @@ struct CallerContext {
 
 impl Session {
     pub(crate) async fn call(&mut self, call: Call) -> Result<StatementOutput> {
-        if self.is_job_procedure(&call) {
-            return self.cancel_job(&call).await;
-        }
         if call.detached {
             return self.call_detached(call).await;
         }
@@ -150,9 +193,12 @@ impl Session {
             )));
         }
         let procedure = self.visible_procedure(&call.procedure)?;
-        let access = self.access()?;
-        access.require_use(&procedure.catalog, Some(&procedure.schema))?;
-        access.require(&procedure.securable(), Privilege::Execute)?;
+        self.require_execute(&procedure)?;
+        if let Some(builtin) =
+            crate::builtin_procedures::find(&procedure.catalog, &procedure.schema, &procedure.name)
+        {
+            return self.call_builtin(builtin, &procedure, &call).await;
+        }
         let body = crate::parser::parse_procedure_body(&procedure.body)?;
         let bound = bind(&procedure, &call.args)?;
 
@@ -310,7 +356,7 @@ impl Session {
         call: &Call,
         seen: &mut std::collections::HashSet<String>,
     ) -> Result<bool> {
-        if self.is_job_procedure(call) || call.detached {
+        if call.detached || self.call_schema(call).is_some() {
             return Ok(true);
         }
         let procedure = self.visible_procedure(&call.procedure)?;

@@ -68,7 +68,11 @@ impl Session {
             }
             GrantTarget::Procedure(n) => {
                 let (c, s, p) = self.qualify_table(n)?;
-                if m.get_procedure(&c, &s, &p)?.is_none() {
+                if c == SYSTEM_CATALOG {
+                    if crate::builtin_procedures::find(&c, &s, &p).is_none() {
+                        return Err(crate::exec::ddl::procedure::missing_procedure(&c, &s, &p));
+                    }
+                } else if m.get_procedure(&c, &s, &p)?.is_none() {
                     return Err(crate::exec::ddl::procedure::missing_procedure(&c, &s, &p));
                 }
                 Securable::Procedure(c, s, p)
@@ -185,12 +189,16 @@ impl Session {
                     access.require_admin("grant on the metastore")?;
                 }
                 for p in &privileges {
-                    if is_system(&securable) && !SYSTEM_PRIVILEGES.contains(p) {
+                    let executes_builtin =
+                        *p == Privilege::Execute && matches!(securable, Securable::Procedure(..));
+                    if is_system(&securable) && !SYSTEM_PRIVILEGES.contains(p) && !executes_builtin
+                    {
                         return Err(EngineError::Coded {
                             sqlstate: "0LP01",
                             message: format!(
                                 "privilege {} cannot be granted on {}: the system catalog is \
-                                 read-only (USE CATALOG, USE SCHEMA, SELECT and BROWSE can be)",
+                                 read-only (USE CATALOG, USE SCHEMA, SELECT, BROWSE and EXECUTE on \
+                                 its procedures can be)",
                                 p.as_str(),
                                 securable.full_name()
                             ),

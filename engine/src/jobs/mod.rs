@@ -9,7 +9,7 @@ pub(crate) mod schedule;
 
 use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast;
-use weir_catalog::{run_state, JobRun, ParameterMode, Privilege};
+use weir_catalog::{run_state, JobRun, ParameterMode};
 
 use crate::error::{EngineError, Result};
 use crate::exec::script::variables::Variable;
@@ -93,9 +93,6 @@ async fn run_job(job: JobStart, state: std::sync::Arc<crate::engine_state::Engin
     state.jobs.end(run_id);
 }
 
-/// The built-in procedure that cancels a run: `CALL system.jobs.cancel(run_id)`.
-const CANCEL: [&str; 3] = ["system", "jobs", "cancel"];
-
 /// The prefix of the variables a background session holds its call's arguments in.
 const ARGUMENT_PREFIX: &str = "__job_argument_";
 
@@ -133,38 +130,19 @@ fn row_schema(columns: &[&str]) -> arrow::datatypes::SchemaRef {
 }
 
 impl Session {
-    /// What a CALL returns when that is known before it runs: a background run's id, the
-    /// outcome of a cancel. (A procedure's result set is known only when it runs.)
+    /// What a CALL returns when that is known before it runs: a background run's id, a
+    /// built-in procedure's row. (A procedure's result set is known only when it runs.)
     pub(crate) fn call_schema(&self, call: &Call) -> Option<arrow::datatypes::SchemaRef> {
-        if self.is_job_procedure(call) {
-            Some(row_schema(&["run_id", "state"]))
-        } else if call.detached {
-            Some(row_schema(&["run_id"]))
-        } else {
-            None
+        if call.detached {
+            return Some(row_schema(&["run_id"]));
         }
-    }
-
-    /// Whether `call` names one of the built-in procedures of `system.jobs`.
-    pub(crate) fn is_job_procedure(&self, call: &Call) -> bool {
-        call.procedure.iter().map(String::as_str).eq(CANCEL)
+        let (c, s, p) = self.qualify_table(&call.procedure).ok()?;
+        crate::builtin_procedures::find(&c, &s, &p).map(|b| b.result_schema())
     }
 
     /// `CALL system.jobs.cancel(run_id)`: the run's user or an admin stops a run.
-    pub(crate) async fn cancel_job(&mut self, call: &Call) -> Result<StatementOutput> {
-        let [arg] = call.args.as_slice() else {
-            return Err(EngineError::Coded {
-                sqlstate: "42605",
-                message: "system.jobs.cancel takes one argument, run_id".into(),
-            });
-        };
-        if arg.name.as_deref().is_some_and(|n| n != "run_id") {
-            return Err(EngineError::Coded {
-                sqlstate: "4274K",
-                message: "system.jobs.cancel has one parameter, run_id".into(),
-            });
-        }
-        let id = match self.evaluate(&arg.value).await? {
+    pub(crate) fn cancel_run(&mut self, run_id: ScalarValue) -> Result<StatementOutput> {
+        let id = match run_id {
             ScalarValue::Utf8(Some(s))
             | ScalarValue::LargeUtf8(Some(s))
             | ScalarValue::Utf8View(Some(s)) => s,
@@ -214,9 +192,7 @@ impl Session {
         call: &'a Call,
     ) -> Result<(weir_catalog::ProcedureEntry, Vec<Option<&'a ast::Expr>>)> {
         let procedure = self.visible_procedure(&call.procedure)?;
-        let access = self.access()?;
-        access.require_use(&procedure.catalog, Some(&procedure.schema))?;
-        access.require(&procedure.securable(), Privilege::Execute)?;
+        self.require_execute(&procedure)?;
         let bound = crate::exec::call::bind(&procedure, &call.args)?;
         for (param, arg) in procedure.params.iter().zip(&bound) {
             if arg.is_some() && param.mode != ParameterMode::In {

@@ -69,10 +69,11 @@ pub(crate) fn system_securable(
 pub(crate) fn is_system(on: &weir_catalog::Securable) -> bool {
     use weir_catalog::Securable;
     match on {
-        Securable::Catalog(c) | Securable::Schema(c, _) | Securable::Table(c, _, _) => {
-            c == SYSTEM_CATALOG
-        }
-        Securable::Metastore | Securable::Function(..) | Securable::Procedure(..) => false,
+        Securable::Catalog(c)
+        | Securable::Schema(c, _)
+        | Securable::Table(c, _, _)
+        | Securable::Procedure(c, _, _) => c == SYSTEM_CATALOG,
+        Securable::Metastore | Securable::Function(..) => false,
     }
 }
 

@@ -72,6 +72,11 @@ impl Session {
 
     pub(crate) fn drop_procedure(&mut self, name: &Name, if_exists: bool) -> Result<()> {
         let (c, s, p) = self.qualify_table(name)?;
+        if c == crate::system_tables::catalog::SYSTEM_CATALOG {
+            return Err(EngineError::PermissionDenied(
+                "the system catalog is read-only".into(),
+            ));
+        }
         let m = &self.state.metastore;
         if m.get_procedure(&c, &s, &p)?.is_none() {
             if if_exists {
@@ -88,11 +93,14 @@ impl Session {
     /// A procedure the user may see (EXECUTE, MANAGE, owner), by its name as written.
     pub(crate) fn visible_procedure(&self, name: &Name) -> Result<ProcedureEntry> {
         let (c, s, p) = self.qualify_table(name)?;
-        let entry = self
-            .state
-            .metastore
-            .get_procedure(&c, &s, &p)?
-            .ok_or_else(|| missing_procedure(&c, &s, &p))?;
+        let entry = match crate::builtin_procedures::find(&c, &s, &p) {
+            Some(builtin) => builtin.entry(),
+            None => self
+                .state
+                .metastore
+                .get_procedure(&c, &s, &p)?
+                .ok_or_else(|| missing_procedure(&c, &s, &p))?,
+        };
         let access = self.access()?;
         if !access.procedure_visible(&entry)? {
             return Err(crate::access::denied(
