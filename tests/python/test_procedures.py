@@ -361,3 +361,44 @@ def test_a_call_tells_its_progress_as_notices(conn, uniq):
         ("NOTICE", "00000", f"{p}: statement 2 of 3 done (insert, 1 row written)"),
         ("NOTICE", "00000", f"{p}: statement 3 of 3 done (query)"),
     ]
+
+
+def test_adbc_cancel_stops_a_running_block_over_flight(server, uniq):
+    """ADBC's cancel (Flight SQL: the in-flight request is cancelled) stops a running block,
+    and the connection is usable again."""
+    import adbc_driver_manager
+    t = f"main.default.{uniq('endless')}"
+    with server.connect() as c:
+        c.execute(f"CREATE TABLE {t} (i INT)")
+    conn = server.adbc()
+    cur = conn.cursor()
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            cur.execute(ENDLESS.format(t=t))
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        with server.connect() as c:
+            deadline = time.monotonic() + 60
+            while c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] < 3:
+                assert time.monotonic() < deadline, "the block never started writing"
+            cur.adbc_cancel()
+            thread.join(60)
+            assert not thread.is_alive(), "the block did not stop at the cancel"
+            err = outcome.get("error")
+            assert isinstance(err, adbc_driver_manager.Error), err
+            # The block held the connection's session while it ran: a query on the same
+            # connection runs only once the block has stopped.
+            with conn.cursor() as again:
+                again.execute("SELECT 1 AS one")
+                assert again.fetchall() == [(1,)]
+            stopped = c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            assert c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == stopped
+    finally:
+        cur.close()
+        conn.close()
