@@ -33,6 +33,8 @@ impl Metastore {
                        FROM functions WHERE owner = ?1
                      UNION ALL SELECT 'procedure ' || catalog || '.' || schema || '.' || name
                        FROM procedures WHERE owner = ?1
+                     UNION ALL SELECT 'schedule ' || catalog || '.' || schema || '.' || name
+                       FROM schedules WHERE owner = ?1
                      LIMIT 1",
                     params![name],
                     |r| r.get(0),
@@ -42,7 +44,7 @@ impl Metastore {
                 return Err(MetastoreError::NotEmpty {
                     kind: "user",
                     name: name.to_string(),
-                    detail: format!("it owns {object} (and maybe more); transfer with OWNER TO"),
+                    detail: format!("it owns {object} (and maybe more); transfer it with OWNER TO, or drop it"),
                 });
             }
             if tx.execute("DELETE FROM users WHERE name = ?1", params![name])? == 0 {

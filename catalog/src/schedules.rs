@@ -156,6 +156,50 @@ impl Metastore {
         })
     }
 
+    /// Pauses (`enabled` false, no next fire time) or resumes a schedule.
+    pub fn set_schedule_enabled(
+        &self,
+        c: &str,
+        s: &str,
+        n: &str,
+        enabled: bool,
+        next_fire_at_ms: Option<i64>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                &format!(
+                    "UPDATE schedules SET enabled = ?4,
+                     next_fire_at_ms = CASE WHEN ?4 THEN ?5 ELSE NULL END WHERE {KEY}"
+                ),
+                params![c, s, n, enabled, next_fire_at_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Changes a schedule's pattern and zone; its next fire time becomes `next_fire_at_ms`
+    /// if it is enabled (a paused one stays paused).
+    pub fn set_schedule_cron(
+        &self,
+        c: &str,
+        s: &str,
+        n: &str,
+        cron: &str,
+        time_zone: &str,
+        next_fire_at_ms: Option<i64>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                &format!(
+                    "UPDATE schedules SET cron = ?4, time_zone = ?5,
+                     next_fire_at_ms = CASE WHEN enabled = 1 THEN ?6 ELSE NULL END WHERE {KEY}"
+                ),
+                params![c, s, n, cron, time_zone, next_fire_at_ms],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Claims the fire time `due` of an enabled schedule: its next fire time becomes `next`,
     /// and, when `fired`, its last fire time `due` (otherwise the fire is counted as
     /// skipped). False when the fire time is no longer `due` (the schedule was altered,

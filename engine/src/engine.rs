@@ -126,7 +126,6 @@ impl Engine {
             jobs: Default::default(),
         });
         crate::jobs::start_launcher(&state);
-        crate::jobs::schedule::start_scheduler(&state);
         if let Some(emitter) = openlineage {
             state.observers.add(emitter);
         }
@@ -138,6 +137,8 @@ impl Engine {
                 .observers
                 .add(Arc::new(crate::lineage::LineageRecorder::new(audit)));
         }
+        // Schedules fire once their runs are observed like any statement.
+        crate::jobs::schedule::start_scheduler(&state);
         Ok((Engine { state }, generated))
     }
 

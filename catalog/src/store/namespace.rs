@@ -166,12 +166,27 @@ impl Metastore {
                     ),
                 });
             }
+            let routines: i64 = tx.query_row(
+                "SELECT (SELECT count(*) FROM procedures WHERE catalog = ?1 AND schema = ?2)
+                      + (SELECT count(*) FROM schedules WHERE catalog = ?1 AND schema = ?2)",
+                params![catalog, name],
+                |r| r.get(0),
+            )?;
+            if !cascade && routines > 0 {
+                return Err(MetastoreError::NotEmpty {
+                    kind: "schema",
+                    name: format!("{catalog}.{name}"),
+                    detail: format!(
+                        "it contains {routines} procedure(s) or schedule(s); use CASCADE"
+                    ),
+                });
+            }
             tx.execute(
                 "DELETE FROM tags WHERE catalog = ?1 AND schema = ?2",
                 params![catalog, name],
             )?;
             tx.execute(
-                "DELETE FROM grants WHERE object_type IN ('SCHEMA', 'TABLE', 'FUNCTION')
+                "DELETE FROM grants WHERE object_type IN ('SCHEMA', 'TABLE', 'FUNCTION', 'PROCEDURE')
                  AND catalog = ?1 AND schema = ?2",
                 params![catalog, name],
             )?;

@@ -314,16 +314,28 @@ impl Session {
 pub(crate) fn statement_record(text: &str, statement: &Statement) -> String {
     let carries_statements = matches!(
         statement,
-        Statement::Script(_) | Statement::Call(_) | Statement::CreateProcedure(_)
+        Statement::Script(_)
+            | Statement::Call(_)
+            | Statement::CreateProcedure(_)
+            | Statement::CreateSchedule(_)
     );
     if matches!(statement, Statement::Governance(g) if g.has_secret()) {
         crate::parser::redact_secrets(text)
-    } else if carries_statements && text.to_ascii_uppercase().contains("PASSWORD") {
-        // A password may sit inside a literal holding a statement (EXECUTE IMMEDIATE 'ALTER
-        // USER ...'): every literal is redacted.
-        crate::parser::redact_literals(text)
+    } else if carries_statements {
+        carried_record(text)
     } else {
         redacted(text)
+    }
+}
+
+/// The record of text that may carry statements inside its literals (a script's EXECUTE
+/// IMMEDIATE 'ALTER USER ...', a call's arguments): where a password may be among them, every
+/// literal is redacted.
+pub(crate) fn carried_record(text: &str) -> String {
+    if text.to_ascii_uppercase().contains("PASSWORD") {
+        crate::parser::redact_literals(text)
+    } else {
+        text.to_string()
     }
 }
 

@@ -239,7 +239,7 @@ impl Session {
         self.state.metastore.start_job_run(&JobRun {
             run_id: run_id.to_string(),
             procedure: full_name.clone(),
-            arguments: format!("({shown})"),
+            arguments: crate::exec::carried_record(&format!("({shown})")),
             user: self.user.clone(),
             state: run_state::RUNNING.into(),
             started_at_ms: now_ms(),
@@ -291,7 +291,7 @@ impl Session {
             args,
             detached: false,
         };
-        let text = format!("CALL {full_name}({shown})");
+        let text = crate::exec::carried_record(&format!("CALL {full_name}({shown})"));
         let launched = self.state.jobs.launch(Box::new(JobStart {
             session,
             call: job_call,

@@ -62,9 +62,15 @@ impl RunningJobs {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Registers a run; its token is cancelled already when the server is shutting down (the
+    /// shutdown's cancel may have passed before it was registered).
     pub(crate) fn start(&self, run: uuid::Uuid) -> CancellationToken {
         let token = CancellationToken::new();
-        self.lock().insert(run, token.clone());
+        let mut runs = self.lock();
+        if self.is_shutting_down() {
+            token.cancel();
+        }
+        runs.insert(run, token.clone());
         token
     }
 
@@ -75,8 +81,12 @@ impl RunningJobs {
     /// Stops every run: the server is shutting down. Returns once each has recorded its end,
     /// or after `timeout`.
     pub async fn shut_down(&self, timeout: std::time::Duration) {
-        self.shutting_down
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        {
+            // Under the lock `start` takes: a run registered from now on starts cancelled.
+            let _runs = self.lock();
+            self.shutting_down
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         self.scheduler_wake.notify_one();
         for token in self.lock().values() {
             token.cancel();

@@ -56,16 +56,26 @@ impl CronTimes {
     }
 
     /// The first fire time strictly after `after_ms` (epoch milliseconds), if there is one.
+    ///
+    /// Fire times are wall-clock times of the zone, and each fires once: a wall-clock time
+    /// that happens twice (the hour repeated when clocks go back) fires in its first pass.
+    /// croner reads such a time as its first pass even when that is already past, so the
+    /// search goes on past it: the answer is always after `after`.
     pub(crate) fn next_after(&self, after_ms: i64) -> Option<i64> {
         // Whole seconds: croner keeps the fraction of the time it starts from.
-        let after = self
+        let mut from = self
             .zone
             .timestamp_millis_opt(after_ms.div_euclid(1000) * 1000)
             .single()?;
-        self.cron
-            .find_next_occurrence(&after, false)
-            .ok()
-            .map(|t| t.timestamp_millis())
+        // A repeated hour holds at most 3,600 fire times of a per-second pattern.
+        for _ in 0..4_000 {
+            let found = self.cron.find_next_occurrence(&from, false).ok()?;
+            if found.timestamp_millis() > after_ms {
+                return Some(found.timestamp_millis());
+            }
+            from = found;
+        }
+        None
     }
 }
 
@@ -91,7 +101,8 @@ pub(crate) fn decide(
 ) -> Decision {
     match schedule.next_fire_at_ms {
         Some(due) if schedule.enabled && due <= now_ms => {
-            let next = times.next_after(now_ms);
+            // Never a next fire time at or before now: the loop would fire without end.
+            let next = times.next_after(now_ms).filter(|n| *n > now_ms);
             if running {
                 Decision::Skip { due, next }
             } else {
@@ -190,6 +201,7 @@ async fn look(state: &Arc<EngineState>) -> std::time::Duration {
                 }
                 next
             }
+            Decision::Fire { .. } if state.jobs.is_shutting_down() => return LONGEST_SLEEP,
             Decision::Fire { due, next } => {
                 match state
                     .metastore
@@ -232,6 +244,16 @@ async fn fire(state: &Arc<EngineState>, schedule: &Schedule, due: i64) {
         let call = match (statements.pop(), statements.is_empty()) {
             (Some(Statement::Call(mut call)), true) => {
                 call.detached = true;
+                // The procedure resolved when the schedule was created, whatever the names
+                // the call wrote mean now.
+                let resolved: Vec<String> = schedule
+                    .procedure
+                    .splitn(3, '.')
+                    .map(str::to_string)
+                    .collect();
+                if resolved.len() == 3 {
+                    call.procedure = resolved;
+                }
                 call
             }
             _ => {
@@ -241,7 +263,10 @@ async fn fire(state: &Arc<EngineState>, schedule: &Schedule, due: i64) {
                 )))
             }
         };
-        session.begin_statement(schedule.call.clone(), Some(StatementKind::Call));
+        session.begin_statement(
+            crate::exec::carried_record(&schedule.call),
+            Some(StatementKind::Call),
+        );
         let result = session.execute_statement(Statement::Call(call), None).await;
         let output = session.end_statement(StatementKind::Call, result)?;
         let Some(rows) = output.into_rows() else {
@@ -269,7 +294,7 @@ async fn fire(state: &Arc<EngineState>, schedule: &Schedule, due: i64) {
             let run = JobRun {
                 run_id: id.clone(),
                 procedure: schedule.procedure.clone(),
-                arguments: schedule.call.clone(),
+                arguments: crate::exec::carried_record(&schedule.call),
                 user: schedule.owner.clone(),
                 state: run_state::FAILED.into(),
                 started_at_ms: due,
@@ -347,6 +372,34 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_repeated_hour_fires_once_and_never_goes_back() {
+        // 2026-10-25: Berlin goes from CEST (+2) back to CET (+1) at 01:00Z; wall-clock
+        // 02:00-03:00 happens twice (00:00Z-01:00Z, then 01:00Z-02:00Z).
+        const FALL_BACK: i64 = 1_792_890_000_000; // 2026-10-25T01:00:00Z
+        let every_5 = CronTimes::parse("*/5 * * * *", "Europe/Berlin").expect("parse");
+        // First pass (00:10Z = 02:10 CEST): 02:15 CEST.
+        assert_eq!(
+            every_5.next_after(FALL_BACK - 50 * MINUTE),
+            Some(FALL_BACK - 45 * MINUTE)
+        );
+        // Second pass (01:10Z = 02:10 CET): those wall-clock times fired already; next is
+        // 03:00 CET, never 02:15 CEST (past).
+        assert_eq!(
+            every_5.next_after(FALL_BACK + 10 * MINUTE),
+            Some(FALL_BACK + 60 * MINUTE)
+        );
+        assert_eq!(
+            every_5.next_after(FALL_BACK - 5 * MINUTE),
+            Some(FALL_BACK + 60 * MINUTE)
+        );
+        // A fixed time fires once: after 02:30 CEST (00:30Z), tomorrow's 02:30 CET.
+        let at_2_30 = CronTimes::parse("30 2 * * *", "Europe/Berlin").expect("parse");
+        let tomorrow = FALL_BACK + 24 * 60 * MINUTE + 30 * MINUTE;
+        assert_eq!(at_2_30.next_after(FALL_BACK - 30 * MINUTE), Some(tomorrow));
+        assert_eq!(at_2_30.next_after(FALL_BACK + 40 * MINUTE), Some(tomorrow));
     }
 
     #[test]

@@ -495,6 +495,12 @@ pub fn redact_secrets(sql: &str) -> String {
 /// Whether `sql` holds a password literal (`PASSWORD '...'`) anywhere, nested statements
 /// included: text that would be changed by [`redact_secrets`].
 pub fn has_password_literal(sql: &str) -> bool {
+    has_password_literal_within(sql, 0)
+}
+
+/// [`has_password_literal`], looking into string literals (statement text for EXECUTE
+/// IMMEDIATE) down to a few levels.
+fn has_password_literal_within(sql: &str, depth: usize) -> bool {
     use datafusion::sql::sqlparser::dialect::GenericDialect;
     use datafusion::sql::sqlparser::tokenizer::Tokenizer;
     let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
@@ -505,11 +511,31 @@ pub fn has_password_literal(sql: &str) -> bool {
     for t in &tokens {
         match t {
             Token::SingleQuotedString(_) if after_password => return true,
+            Token::SingleQuotedString(_) | Token::DollarQuotedString(_)
+                if depth >= 4 && inner_text(t).to_ascii_uppercase().contains("PASSWORD") =>
+            {
+                // Too deep to look into: a literal naming a password is taken as holding one.
+                return true;
+            }
+            Token::SingleQuotedString(_) | Token::DollarQuotedString(_)
+                if depth < 4 && has_password_literal_within(&inner_text(t), depth + 1) =>
+            {
+                return true;
+            }
             Token::Whitespace(_) => {}
             other => after_password = word_of(other).as_deref() == Some("PASSWORD"),
         }
     }
     false
+}
+
+/// The text inside a string literal token.
+fn inner_text(t: &Token) -> String {
+    match t {
+        Token::SingleQuotedString(s) => s.clone(),
+        Token::DollarQuotedString(d) => d.value.clone(),
+        _ => String::new(),
+    }
 }
 
 /// `sql` with every string literal replaced by `'***'`: the record of a statement that carries
@@ -548,6 +574,10 @@ mod tests {
             "BEGIN SELECT 'it''s' || ' ''ok'''; END"
         ));
         assert!(!has_password_literal("SELECT 'PASSWORD'"));
+        // Inside a statement held as text.
+        assert!(has_password_literal(
+            "BEGIN EXECUTE IMMEDIATE 'ALTER USER ed PASSWORD ''x'''; END"
+        ));
     }
 
     #[test]

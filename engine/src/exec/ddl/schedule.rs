@@ -40,6 +40,19 @@ impl Session {
             .clone()
             .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
         let times = CronTimes::parse(&create.cron, &time_zone)?;
+        if times.next_after(now_ms()).is_none() {
+            return Err(EngineError::Coded {
+                sqlstate: "22023",
+                message: format!("cron pattern '{}' never fires", create.cron),
+            });
+        }
+        // A schedule's call is shown to whoever sees the schedule: no passwords in it.
+        if crate::parser::has_password_literal(&create.call_text) {
+            return Err(EngineError::Coded {
+                sqlstate: "42601",
+                message: "a schedule's call cannot hold a password literal".into(),
+            });
+        }
         let (procedure, _) = self.check_background_call(&create.call)?;
         let m = &self.state.metastore;
         if let Some(existing) = m.get_schedule(&c, &s, &n)? {
@@ -84,30 +97,31 @@ impl Session {
         Ok(())
     }
 
+    /// ALTER SCHEDULE: each form changes only what it names, so two ALTERs at once do not
+    /// undo each other.
     pub(crate) fn alter_schedule(&mut self, name: &Name, action: AlterSchedule) -> Result<()> {
-        let mut schedule = self.visible_schedule(name)?;
+        let schedule = self.visible_schedule(name)?;
+        let (c, s, n) = (&schedule.catalog, &schedule.schema, &schedule.name);
+        let m = &self.state.metastore;
         let now = now_ms();
         match action {
-            AlterSchedule::Pause => {
-                schedule.enabled = false;
-                schedule.next_fire_at_ms = None;
-            }
+            AlterSchedule::Pause => m.set_schedule_enabled(c, s, n, false, None)?,
             AlterSchedule::Resume => {
-                schedule.enabled = true;
-                schedule.next_fire_at_ms =
-                    CronTimes::parse(&schedule.cron, &schedule.time_zone)?.next_after(now);
+                let next = CronTimes::parse(&schedule.cron, &schedule.time_zone)?.next_after(now);
+                m.set_schedule_enabled(c, s, n, true, next)?;
             }
             AlterSchedule::Cron { cron, time_zone } => {
                 let time_zone = time_zone.unwrap_or(schedule.time_zone.clone());
                 let times = CronTimes::parse(&cron, &time_zone)?;
-                schedule.cron = cron;
-                schedule.time_zone = time_zone;
-                if schedule.enabled {
-                    schedule.next_fire_at_ms = times.next_after(now);
+                if times.next_after(now).is_none() {
+                    return Err(EngineError::Coded {
+                        sqlstate: "22023",
+                        message: format!("cron pattern '{cron}' never fires"),
+                    });
                 }
+                m.set_schedule_cron(c, s, n, &cron, &time_zone, times.next_after(now))?;
             }
         }
-        self.state.metastore.update_schedule(&schedule)?;
         self.state.jobs.wake_scheduler();
         Ok(())
     }
