@@ -192,36 +192,40 @@ ENDLESS = """BEGIN
 END"""
 
 
-def test_cancel_stops_a_running_block(server, uniq):
+def _cancel_endless_block(server, uniq, execute, cancel) -> BaseException | None:
+    """Runs an endless block with `execute` on a thread, calls `cancel` once it has written a
+    few rows, and returns what `execute` raised (the thread must have ended)."""
     t = f"main.default.{uniq('endless')}"
     with server.connect() as c:
         c.execute(f"CREATE TABLE {t} (i INT)")
-    runner = server.connect()
     outcome: dict[str, BaseException] = {}
 
     def run() -> None:
         try:
-            runner.execute(ENDLESS.format(t=t))
+            execute(ENDLESS.format(t=t))
         except BaseException as e:  # noqa: BLE001 - handed to the test thread
             outcome["error"] = e
 
     thread = threading.Thread(target=run)
     thread.start()
+    with server.connect() as c:
+        deadline = time.monotonic() + 60
+        while c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] < 3:
+            assert time.monotonic() < deadline, "the block never started writing"
+        cancel()
+        thread.join(60)
+        assert not thread.is_alive(), "the block did not stop at the cancel"
+    return outcome.get("error")
+
+
+def test_cancel_stops_a_running_block(server, uniq):
+    runner = server.connect()
     try:
-        with server.connect() as c:
-            deadline = time.monotonic() + 60
-            while c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] < 3:
-                assert time.monotonic() < deadline, "the block never started writing"
-            runner.cancel()
-            thread.join(60)
-            assert not thread.is_alive(), "the block did not stop at the cancel"
-            err = outcome.get("error")
-            assert isinstance(err, psycopg.errors.QueryCanceled), err
-            assert err.sqlstate == "57014"
-            stopped = c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            # The session is usable again, and nothing runs any more.
-            assert runner.execute("SELECT 1").fetchone() == (1,)
-            assert c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == stopped
+        err = _cancel_endless_block(server, uniq, runner.execute, runner.cancel)
+        assert isinstance(err, psycopg.errors.QueryCanceled), err
+        assert err.sqlstate == "57014"
+        # The session is usable again.
+        assert runner.execute("SELECT 1").fetchone() == (1,)
     finally:
         runner.close()
 
@@ -367,38 +371,16 @@ def test_adbc_cancel_stops_a_running_block_over_flight(server, uniq):
     """ADBC's cancel (Flight SQL: the in-flight request is cancelled) stops a running block,
     and the connection is usable again."""
     import adbc_driver_manager
-    t = f"main.default.{uniq('endless')}"
-    with server.connect() as c:
-        c.execute(f"CREATE TABLE {t} (i INT)")
     conn = server.adbc()
     cur = conn.cursor()
-    outcome: dict[str, BaseException] = {}
-
-    def run() -> None:
-        try:
-            cur.execute(ENDLESS.format(t=t))
-        except BaseException as e:  # noqa: BLE001 - handed to the test thread
-            outcome["error"] = e
-
-    thread = threading.Thread(target=run)
-    thread.start()
     try:
-        with server.connect() as c:
-            deadline = time.monotonic() + 60
-            while c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] < 3:
-                assert time.monotonic() < deadline, "the block never started writing"
-            cur.adbc_cancel()
-            thread.join(60)
-            assert not thread.is_alive(), "the block did not stop at the cancel"
-            err = outcome.get("error")
-            assert isinstance(err, adbc_driver_manager.Error), err
-            # The block held the connection's session while it ran: a query on the same
-            # connection runs only once the block has stopped.
-            with conn.cursor() as again:
-                again.execute("SELECT 1 AS one")
-                assert again.fetchall() == [(1,)]
-            stopped = c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            assert c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == stopped
+        err = _cancel_endless_block(server, uniq, cur.execute, cur.adbc_cancel)
+        assert isinstance(err, adbc_driver_manager.Error), err
+        # The block held the connection's session while it ran: a query on the same
+        # connection runs only once the block has stopped.
+        with conn.cursor() as again:
+            again.execute("SELECT 1 AS one")
+            assert again.fetchall() == [(1,)]
     finally:
         cur.close()
         conn.close()
