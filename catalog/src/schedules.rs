@@ -133,24 +133,18 @@ impl Metastore {
         })
     }
 
-    /// Changes a schedule's pattern, time zone, enabled flag and next fire time (ALTER
-    /// SCHEDULE, and a restart's new next fire times).
-    pub fn update_schedule(&self, s: &Schedule) -> Result<()> {
+    /// Sets an enabled schedule's next fire time (a start skips the ones it missed).
+    pub fn set_schedule_next_fire(
+        &self,
+        c: &str,
+        s: &str,
+        n: &str,
+        next_fire_at_ms: Option<i64>,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                &format!(
-                    "UPDATE schedules SET cron = ?4, time_zone = ?5, enabled = ?6,
-                     next_fire_at_ms = ?7 WHERE {KEY}"
-                ),
-                params![
-                    s.catalog,
-                    s.schema,
-                    s.name,
-                    s.cron,
-                    s.time_zone,
-                    s.enabled,
-                    s.next_fire_at_ms
-                ],
+                &format!("UPDATE schedules SET next_fire_at_ms = ?4 WHERE {KEY} AND enabled = 1"),
+                params![c, s, n, next_fire_at_ms],
             )?;
             Ok(())
         })
@@ -315,13 +309,17 @@ mod tests {
             ),
             (Some(300), Some(100), 1, Some("r1"))
         );
-        // Paused: nothing fires.
-        m.update_schedule(&Schedule {
-            enabled: false,
-            next_fire_at_ms: None,
-            ..s
-        })
-        .expect("pause");
+        // Paused: nothing fires, and a start does not give it a next fire time.
+        m.set_schedule_enabled("main", "default", "hourly", false, None)
+            .expect("pause");
+        m.set_schedule_next_fire("main", "default", "hourly", Some(300))
+            .expect("start");
+        assert_eq!(
+            m.get_schedule("main", "default", "hourly")
+                .expect("read")
+                .and_then(|s| s.next_fire_at_ms),
+            None
+        );
         assert!(!claim(300, Some(400), true));
         m.drop_schedule("main", "default", "hourly").expect("drop");
         assert!(m.schedules().expect("list").is_empty());

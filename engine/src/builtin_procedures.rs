@@ -5,7 +5,7 @@
 
 use weir_catalog::{ParameterMode, ProcedureEntry, ProcedureParam};
 
-use crate::system_tables::catalog::SYSTEM_CATALOG;
+use crate::system_tables::names::SYSTEM_CATALOG;
 
 /// Which built-in procedure: what the CALL executor matches on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -453,7 +453,7 @@ impl Access {
     /// The procedures of `catalog` the principal sees.
     pub fn procedures(&self, catalog: &str) -> Result<Vec<weir_catalog::ProcedureEntry>> {
         let mut out = Vec::new();
-        let stored = if catalog == crate::system_tables::catalog::SYSTEM_CATALOG {
+        let stored = if catalog == crate::system_tables::names::SYSTEM_CATALOG {
             crate::builtin_procedures::BUILTINS
                 .iter()
                 .map(|b| b.entry())

@@ -21,8 +21,7 @@ use crate::parser::{Call, CallArgument, VariableName};
 use crate::session::Session;
 use crate::statement_kind::StatementKind;
 
-/// How deep procedure calls may nest (deeper: 54001).
-pub const MAX_CALL_DEPTH: usize = 64;
+pub use crate::exec::script::MAX_CALL_DEPTH;
 
 /// 4274K: an argument names no parameter, names one twice, or comes by position after one by
 /// name (Databricks' UNRECOGNIZED_PARAMETER_NAME, DUPLICATE_ROUTINE_PARAMETER_ASSIGNMENT,

@@ -139,11 +139,10 @@ pub(crate) fn start_scheduler(state: &Arc<EngineState>) {
                     Err(_) => None,
                 };
                 if next != s.next_fire_at_ms {
-                    let s = Schedule {
-                        next_fire_at_ms: next,
-                        ..s
-                    };
-                    if let Err(e) = state.metastore.update_schedule(&s) {
+                    if let Err(e) = state
+                        .metastore
+                        .set_schedule_next_fire(&s.catalog, &s.schema, &s.name, next)
+                    {
                         tracing::error!("setting the next fire time of {}: {e}", s.full_name());
                     }
                 }

@@ -37,6 +37,9 @@ pub(crate) enum Flow {
     Iterate(String),
 }
 
+/// How deep procedure calls and EXECUTE IMMEDIATE may nest (deeper: 54001).
+pub const MAX_CALL_DEPTH: usize = 64;
+
 /// What a running script keeps: the last result set, and the conditions declared by the
 /// blocks it is in.
 #[derive(Default)]
@@ -642,11 +645,11 @@ impl Session {
         }
         reference_parameters(&mut parsed.statement);
         // Dynamic statements may run dynamic statements: they nest like calls.
-        if self.call_depth >= crate::exec::call::MAX_CALL_DEPTH {
+        if self.call_depth >= MAX_CALL_DEPTH {
             self.truncate_variables(depth);
             return Err(EngineError::StatementTooComplex(format!(
                 "procedure calls and EXECUTE IMMEDIATE nest deeper than {} levels",
-                crate::exec::call::MAX_CALL_DEPTH
+                MAX_CALL_DEPTH
             )));
         }
         self.call_depth += 1;
