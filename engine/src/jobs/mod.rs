@@ -257,6 +257,10 @@ impl Session {
             &procedure.schema,
             crate::observe::ClientInfo::internal(),
         );
+        // The run reads the clock as its caller does (`current_date()` in the caller's zone).
+        if let Some(zone) = self.variable("timezone") {
+            session.set_variable("timezone", &zone)?;
+        }
         session.set_interrupt(self.state.jobs.start(run_id));
         session.run = Some(crate::observe::RunInfo {
             id: run_id,

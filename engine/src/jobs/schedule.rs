@@ -239,6 +239,8 @@ async fn fire(state: &Arc<EngineState>, schedule: &Schedule, due: i64) {
     );
     session.schedule = Some(name.clone());
     let started = async {
+        // Arguments and the run read the clock in the schedule's zone.
+        session.set_variable("timezone", &schedule.time_zone)?;
         let mut statements = crate::parser::parse_sql(&schedule.call)?;
         let call = match (statements.pop(), statements.is_empty()) {
             (Some(Statement::Call(mut call)), true) => {
