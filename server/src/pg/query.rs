@@ -234,10 +234,21 @@ where
         )
     };
     tokio::pin!(work);
-    let result = loop {
+    let result = 'run: loop {
+        let n = tokio::select! {
+            result = &mut work => break 'run result,
+            Some(n) = notices.recv() => n,
+        };
+        // The statement goes on while a slow client takes the notice (a cancel still
+        // reaches it).
+        let send = async { client.send(notice(n)).await.map_err(PgWireError::from) };
+        tokio::pin!(send);
         tokio::select! {
-            result = &mut work => break result,
-            Some(n) = notices.recv() => client.send(notice(n)).await?,
+            sent = &mut send => sent?,
+            result = &mut work => {
+                send.await?;
+                break 'run result;
+            }
         }
     };
     while let Ok(n) = notices.try_recv() {
