@@ -7,6 +7,7 @@
 //! kept here too, in a SQLite file of its own.
 
 mod audit;
+mod copy_files;
 mod error;
 mod governance;
 mod jobs;
@@ -20,6 +21,7 @@ pub use audit::{
     AuditLog, AuditRecord, ColumnEdge, ColumnLink, EdgeEnd, LineageEdge, Page, Paged, RunEntity,
     TableLink,
 };
+pub use copy_files::CopyFile;
 pub use error::{MetastoreError, Result};
 pub use jobs::{run_state, JobRun, KEPT_ENDED_RUNS};
 pub use model::{

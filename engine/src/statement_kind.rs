@@ -69,6 +69,8 @@ pub enum StatementKind {
     CreateSchedule,
     AlterSchedule,
     DropSchedule,
+    /// `COPY INTO`: files loaded into a table.
+    CopyInto,
 }
 
 impl StatementKind {
@@ -100,6 +102,7 @@ impl StatementKind {
                 | StatementKind::CreateView
                 | StatementKind::Restore
                 | StatementKind::Ingest
+                | StatementKind::CopyInto
         )
     }
 
@@ -163,6 +166,7 @@ impl StatementKind {
             StatementKind::CreateProcedure => "create_procedure",
             StatementKind::DropProcedure => "drop_procedure",
             StatementKind::CreateSchedule => "create_schedule",
+            StatementKind::CopyInto => "copy_into",
             StatementKind::AlterSchedule => "alter_schedule",
             StatementKind::DropSchedule => "drop_schedule",
         }

@@ -155,4 +155,17 @@ CREATE TABLE schedules (
 );
 ALTER TABLE job_runs ADD COLUMN schedule TEXT;
 "#,
+    r#"
+CREATE TABLE copy_files (
+    table_id TEXT NOT NULL REFERENCES tables(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    statement_id TEXT NOT NULL,
+    confirmed INTEGER NOT NULL,
+    loaded_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (table_id, path, size, modified_ms)
+);
+CREATE INDEX copy_files_statement ON copy_files (statement_id);
+"#,
 ];

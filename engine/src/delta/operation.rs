@@ -24,6 +24,8 @@ pub enum WriteKind {
     IngestCreate,
     /// Flight SQL bulk ingest that replaces the table.
     IngestReplace,
+    /// `COPY INTO`: files loaded into the table.
+    CopyInto,
 }
 
 impl WriteKind {
@@ -47,6 +49,7 @@ impl WriteKind {
             WriteKind::Ingest => "INGEST",
             WriteKind::IngestCreate => "CREATE TABLE (INGEST)",
             WriteKind::IngestReplace => "REPLACE TABLE (INGEST)",
+            WriteKind::CopyInto => "COPY INTO",
         }
     }
 }

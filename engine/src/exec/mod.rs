@@ -5,6 +5,7 @@
 //! metastore, and write Delta tables through the one commit path (`crate::delta::commit`).
 
 pub(crate) mod call;
+pub(crate) mod copy_into;
 pub(crate) mod cursor;
 pub(crate) mod ddl;
 pub(crate) mod dml;
@@ -289,6 +290,7 @@ impl Session {
                 self.drop_procedure(&name, if_exists)?;
                 Ok(StatementOutput::command(kind))
             }
+            Statement::CopyInto(c) => self.copy_into(*c).await,
             Statement::CreateSchedule(c) => {
                 self.create_schedule(*c)?;
                 Ok(StatementOutput::command(kind))

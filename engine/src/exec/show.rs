@@ -497,6 +497,7 @@ impl Session {
             Statement::Optimize { .. } => return Ok(Some(Session::maintenance_schema(true)?)),
             Statement::Vacuum { .. } => return Ok(Some(Session::maintenance_schema(false)?)),
             Statement::Call(c) => return Ok(self.call_schema(c)),
+            Statement::CopyInto(_) => return Ok(Some(crate::exec::copy_into::summary_schema()?)),
             _ => {}
         }
         let plan = match stmt {

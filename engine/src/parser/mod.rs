@@ -12,6 +12,7 @@ use crate::statement_kind::StatementKind;
 use crate::types::parse_spark_type;
 
 mod complexity;
+mod copy_into;
 mod dialect;
 mod governance;
 mod procedure;
@@ -20,6 +21,7 @@ mod schedule;
 mod script;
 
 pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
+pub use copy_into::{CopyFormat, CopyInto};
 pub use dialect::WeirDialect;
 pub use governance::{
     has_password_literal, redact_literals, redact_secrets, GovernanceStatement, GrantTarget,
@@ -345,6 +347,8 @@ pub enum Statement {
         like: Option<String>,
     },
     CreateSchedule(Box<CreateSchedule>),
+    /// `COPY INTO table FROM 'location' FILEFORMAT = ...`
+    CopyInto(Box<CopyInto>),
     AlterSchedule {
         name: Name,
         action: AlterSchedule,
@@ -429,6 +433,7 @@ impl Statement {
             Statement::DescribeProcedure { .. } => K::Describe,
             Statement::ShowProcedures { .. } => K::Show,
             Statement::CreateSchedule(_) => K::CreateSchedule,
+            Statement::CopyInto(_) => K::CopyInto,
             Statement::AlterSchedule { .. } => K::AlterSchedule,
             Statement::DropSchedule { .. } => K::DropSchedule,
             Statement::DescribeSchedule { .. } => K::Describe,
@@ -1591,6 +1596,11 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
             ))))
         }
         "CALL" => return Ok(Some(Statement::Call(Box::new(script::call(&mut p)?)))),
+        "COPY" if p.peek_is(&["COPY", "INTO"]) => {
+            if let Some(copy) = copy_into::parse(&mut p)? {
+                return Ok(Some(Statement::CopyInto(Box::new(copy))));
+            }
+        }
         "DROP"
             if p.peek_is(&["DROP", "TEMPORARY", "VARIABLE"])
                 || p.peek_is(&["DROP", "TEMPORARY", "VAR"])

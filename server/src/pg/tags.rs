@@ -36,6 +36,7 @@ pub fn command_tag(kind: K) -> &'static str {
         K::Update => "UPDATE",
         K::Delete => "DELETE",
         K::Merge => "MERGE",
+        K::CopyInto => "COPY",
         K::CreateUser | K::CreateGroup => "CREATE ROLE",
         K::AlterUser | K::AlterGroup => "ALTER ROLE",
         K::DropUser | K::DropGroup => "DROP ROLE",

@@ -1,0 +1,551 @@
+//! `COPY INTO`: loads the files of a location (local or S3) into a Delta table, as one
+//! commit through the table write path.
+//!
+//! - Files are listed under the location (recursively; names starting with `_` or `.` are
+//!   skipped), or named (`FILES`), or matched by a glob over their relative names (`PATTERN`).
+//!   `.gz` files are read through gzip.
+//! - Columns are matched to the table's by name, case-insensitively, file by file: CSV files
+//!   are grouped by their header, so files whose columns drift or are reordered load right.
+//!   Columns of the table a file lacks are NULL; a column the table lacks is an error unless
+//!   `mergeSchema` adds it. Values are cast to the table's types; one that does not fit
+//!   fails the whole COPY and nothing is written.
+//! - Idempotent: the table remembers the files it loaded (path, size, modification time); a
+//!   rerun loads only new or changed files unless `force`.
+//! - Governance: MODIFY on the table; reading a storage location is for admins.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::provider_as_source;
+use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder};
+use futures::TryStreamExt;
+use object_store::{ObjectMeta, ObjectStore};
+use url::Url;
+use weir_catalog::{CopyFile, TableEntry};
+
+use crate::delta::operation::WriteKind;
+use crate::error::{EngineError, Result};
+use crate::output::StatementOutput;
+use crate::parser::{CopyFormat, CopyInto};
+use crate::session::Session;
+
+/// The options COPY INTO understands, checked.
+#[derive(Debug, Clone)]
+struct Options {
+    header: bool,
+    delimiter: u8,
+    quote: u8,
+    escape: Option<u8>,
+    infer_schema: bool,
+    force: bool,
+    merge_schema: bool,
+}
+
+fn option_error(message: String) -> EngineError {
+    EngineError::Coded {
+        sqlstate: "22023",
+        message,
+    }
+}
+
+fn flag(key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(option_error(format!(
+            "option '{key}' is 'true' or 'false', not '{value}'"
+        ))),
+    }
+}
+
+fn one_byte(key: &str, value: &str) -> Result<u8> {
+    match value.as_bytes() {
+        [b] => Ok(*b),
+        _ if value == "\\t" => Ok(b'\t'),
+        _ => Err(option_error(format!(
+            "option '{key}' is one character, not '{value}'"
+        ))),
+    }
+}
+
+impl Options {
+    fn of(copy: &CopyInto) -> Result<Self> {
+        let mut o = Options {
+            header: false,
+            delimiter: b',',
+            quote: b'"',
+            escape: None,
+            infer_schema: false,
+            force: false,
+            merge_schema: false,
+        };
+        for (key, value) in &copy.format_options {
+            match (copy.format, key.to_ascii_lowercase().as_str()) {
+                (CopyFormat::Csv, "header") => o.header = flag(key, value)?,
+                (CopyFormat::Csv, "delimiter" | "sep") => o.delimiter = one_byte(key, value)?,
+                (CopyFormat::Csv, "quote") => o.quote = one_byte(key, value)?,
+                (CopyFormat::Csv, "escape") => o.escape = Some(one_byte(key, value)?),
+                (CopyFormat::Csv | CopyFormat::Json, "inferschema") => {
+                    o.infer_schema = flag(key, value)?
+                }
+                (format, _) => {
+                    return Err(option_error(format!(
+                        "format option '{key}' is not known for {format:?} (CSV: header, \
+                         delimiter, sep, quote, escape, inferSchema; JSON: inferSchema)"
+                    )))
+                }
+            }
+        }
+        for (key, value) in &copy.copy_options {
+            match key.to_ascii_lowercase().as_str() {
+                "force" => o.force = flag(key, value)?,
+                "mergeschema" => o.merge_schema = flag(key, value)?,
+                _ => {
+                    return Err(option_error(format!(
+                        "copy option '{key}' is not known (force, mergeSchema)"
+                    )))
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// A file to load, with the name it has under the location.
+#[derive(Debug, Clone)]
+struct SourceFile {
+    meta: ObjectMeta,
+    url: Url,
+}
+
+impl SourceFile {
+    fn record(&self) -> CopyFile {
+        CopyFile {
+            path: self.url.to_string(),
+            size: self.meta.size as i64,
+            modified_ms: self.meta.last_modified.timestamp_millis(),
+        }
+    }
+
+    fn compression(&self) -> FileCompressionType {
+        if self.meta.location.as_ref().ends_with(".gz") {
+            FileCompressionType::GZIP
+        } else {
+            FileCompressionType::UNCOMPRESSED
+        }
+    }
+}
+
+impl Session {
+    pub(crate) async fn copy_into(&mut self, copy: CopyInto) -> Result<StatementOutput> {
+        let (c, s, t) = self.qualify_table(&copy.table)?;
+        let entry = self.lookup_table(&c, &s, &t)?;
+        self.require_writable(&entry, None)?;
+        if !self.access()?.is_admin() {
+            return Err(EngineError::PermissionDenied(
+                "permission denied: reading files from a storage location needs an admin".into(),
+            ));
+        }
+        let options = Options::of(&copy)?;
+        let location = self.state.storage.resolve_location(&copy.source)?;
+        let (store, store_url, prefix) = self.source_store(&location)?;
+        let files = list_files(&store, &store_url, &prefix, &copy).await?;
+
+        self.settle_pending_copies(&entry).await?;
+        let loaded: HashSet<CopyFile> = self
+            .state
+            .metastore
+            .copied_files(&entry.id)?
+            .into_iter()
+            .collect();
+        let (to_load, skipped): (Vec<SourceFile>, Vec<SourceFile>) = files
+            .into_iter()
+            .partition(|f| options.force || !loaded.contains(&f.record()));
+        let mut rows = 0;
+        // Empty files hold no rows (and no header to read).
+        let readable: Vec<SourceFile> = to_load
+            .iter()
+            .filter(|f| f.meta.size > 0)
+            .cloned()
+            .collect();
+        if !readable.is_empty() {
+            let plan = self
+                .copy_plan(&entry, &store, &readable, copy.format, &options)
+                .await?;
+            let statement_id = self
+                .statement
+                .as_ref()
+                .map(|s| s.id.to_string())
+                .unwrap_or_default();
+            let records: Vec<CopyFile> = to_load.iter().map(SourceFile::record).collect();
+            let m = self.state.metastore.clone();
+            m.add_pending_copy_files(&entry.id, &statement_id, &records, now_ms())?;
+            let written = self.write_to_table(&entry, plan, WriteKind::CopyInto).await;
+            m.settle_copy_files(&statement_id, written.is_ok())?;
+            rows = written?;
+        } else if !to_load.is_empty() {
+            let statement_id = uuid::Uuid::new_v4().to_string();
+            let records: Vec<CopyFile> = to_load.iter().map(SourceFile::record).collect();
+            let m = &self.state.metastore;
+            m.add_pending_copy_files(&entry.id, &statement_id, &records, now_ms())?;
+            m.settle_copy_files(&statement_id, true)?;
+        }
+        summary(rows, to_load.len(), skipped.len())
+    }
+
+    /// The object store holding `location` (rooted at its bucket, or the local file system),
+    /// made known to DataFusion's runtime; with the store's URL and the location's prefix.
+    fn source_store(
+        &self,
+        location: &Url,
+    ) -> Result<(Arc<dyn ObjectStore>, Url, object_store::path::Path)> {
+        use deltalake::logstore::{object_store_factories, StorageConfig as DeltaStorage};
+        let scheme = Url::parse(&format!("{}://", location.scheme()))
+            .map_err(|e| EngineError::invalid(format!("invalid location {location}: {e}")))?;
+        let config = DeltaStorage::parse_options(self.state.storage.options.clone())?;
+        let factories = object_store_factories();
+        let factory = factories.get(&scheme).ok_or_else(|| {
+            EngineError::invalid(format!(
+                "no object store for '{}' locations",
+                location.scheme()
+            ))
+        })?;
+        let (store, prefix) = factory.value().parse_url_opts(location, &config)?;
+        let store_url = Url::parse(&format!(
+            "{}://{}",
+            location.scheme(),
+            location.host_str().unwrap_or("")
+        ))
+        .map_err(|e| EngineError::invalid(format!("invalid location {location}: {e}")))?;
+        let key = datafusion::execution::object_store::ObjectStoreUrl::parse(store_url.as_str())?;
+        if self.state.runtime.object_store(&key).is_err() {
+            self.state
+                .runtime
+                .register_object_store(&store_url, store.clone());
+        }
+        Ok((store, store_url, prefix))
+    }
+
+    /// Confirms or forgets the files of COPY INTOs a crash interrupted between their record and
+    /// their confirmation: a statement whose commit is in the table's log loaded them.
+    async fn settle_pending_copies(&self, entry: &TableEntry) -> Result<()> {
+        let pending = self.state.metastore.pending_copy_statements(&entry.id)?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let table = self.state.latest_table(entry).await?;
+        let mut committed = HashSet::new();
+        let mut history = table.history(None);
+        use futures::StreamExt;
+        while let Some(commit) = history.next().await {
+            if let Some(id) = commit?.info.get("weirStatementId").and_then(|v| v.as_str()) {
+                committed.insert(id.to_string());
+            }
+        }
+        for statement in pending {
+            let done = committed.contains(&statement);
+            self.state.metastore.settle_copy_files(&statement, done)?;
+        }
+        Ok(())
+    }
+
+    /// One plan reading every file, its columns the table's (by name), cast to their types.
+    async fn copy_plan(
+        &self,
+        entry: &TableEntry,
+        store: &Arc<dyn ObjectStore>,
+        files: &[SourceFile],
+        format: CopyFormat,
+        options: &Options,
+    ) -> Result<LogicalPlan> {
+        let state = self.ctx.state();
+        // Files read together: same compression and, for CSV with a header, the same header.
+        let mut groups: BTreeMap<(String, Vec<String>), Vec<SourceFile>> = BTreeMap::new();
+        for f in files {
+            let header = if format == CopyFormat::Csv && options.header {
+                let fmt = csv_format(options, f.compression()).with_schema_infer_max_rec(0);
+                let schema = fmt
+                    .infer_schema(&state, store, std::slice::from_ref(&f.meta))
+                    .await?;
+                schema.fields().iter().map(|f| f.name().clone()).collect()
+            } else {
+                Vec::new()
+            };
+            groups
+                .entry((format!("{:?}", f.compression()), header))
+                .or_default()
+                .push(f.clone());
+        }
+        let mut plan: Option<LogicalPlanBuilder> = None;
+        for ((_, header), group) in groups {
+            let compression = group[0].compression();
+            let format_impl: Arc<dyn FileFormat> = match format {
+                CopyFormat::Csv => Arc::new(csv_format(options, compression)),
+                CopyFormat::Json => {
+                    Arc::new(JsonFormat::default().with_file_compression_type(compression))
+                }
+                CopyFormat::Parquet => Arc::new(ParquetFormat::default()),
+            };
+            let metas: Vec<ObjectMeta> = group.iter().map(|f| f.meta.clone()).collect();
+            let schema: SchemaRef = match format {
+                CopyFormat::Csv if !options.infer_schema => {
+                    let names: Vec<String> = if options.header {
+                        header.clone()
+                    } else {
+                        entry.columns.iter().map(|c| c.name.clone()).collect()
+                    };
+                    Arc::new(Schema::new(
+                        names
+                            .iter()
+                            .map(|n| Field::new(n, DataType::Utf8, true))
+                            .collect::<Vec<_>>(),
+                    ))
+                }
+                _ => format_impl.infer_schema(&state, store, &metas).await?,
+            };
+            let schema = if format == CopyFormat::Csv && !options.header {
+                positional_names(schema, entry)?
+            } else {
+                schema
+            };
+            check_duplicate_columns(&schema)?;
+            let listing = ListingOptions::new(format_impl).with_file_extension("");
+            let urls = group
+                .iter()
+                .map(|f| ListingTableUrl::parse(f.url.as_str()))
+                .collect::<datafusion::error::Result<Vec<_>>>()?;
+            let config = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(listing)
+                .with_schema(schema);
+            let table = ListingTable::try_new(config)?;
+            let scan =
+                LogicalPlanBuilder::scan("copy_source", provider_as_source(Arc::new(table)), None)?;
+            let aligned = self.align_to_table(scan.build()?, entry, options)?;
+            plan = Some(match plan {
+                None => LogicalPlanBuilder::from(aligned),
+                Some(p) => p.union(aligned)?,
+            });
+        }
+        match plan {
+            Some(p) => Ok(p.build()?),
+            None => Err(EngineError::Internal("COPY INTO planned no files".into())),
+        }
+    }
+
+    /// The source's columns as the table's, matched by name (case-insensitively): missing ones
+    /// NULL, every one cast to the table's type. A column the table lacks is an error.
+    fn align_to_table(
+        &self,
+        source: LogicalPlan,
+        entry: &TableEntry,
+        options: &Options,
+    ) -> Result<LogicalPlan> {
+        let fields: Vec<Field> = source
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        if let Some(extra) = fields.iter().find(|f| {
+            !entry
+                .columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(f.name()))
+        }) {
+            return Err(if options.merge_schema {
+                EngineError::not_supported(format!(
+                    "mergeSchema cannot add column '{}' to {} yet; ALTER TABLE {} ADD COLUMN \
+                     first",
+                    extra.name(),
+                    entry.full_name(),
+                    entry.full_name()
+                ))
+            } else {
+                EngineError::UndefinedColumn(format!(
+                    "column '{}' of the files does not exist in table {} (COPY_OPTIONS \
+                     ('mergeSchema' = 'true') adds new columns)",
+                    extra.name(),
+                    entry.full_name()
+                ))
+            });
+        }
+        let mut exprs: Vec<Expr> = Vec::with_capacity(entry.columns.len());
+        for column in &entry.columns {
+            let data_type = crate::types::parse_spark_type(&column.data_type)?;
+            let value = match fields
+                .iter()
+                .find(|f| f.name().eq_ignore_ascii_case(&column.name))
+            {
+                Some(f) => col(datafusion::common::Column::from_name(f.name())),
+                None => lit(datafusion::common::ScalarValue::Null),
+            };
+            exprs.push(cast(value, data_type).alias(&column.name));
+        }
+        Ok(LogicalPlanBuilder::from(source).project(exprs)?.build()?)
+    }
+}
+
+/// CSV as the options say; an empty field is NULL (Spark's default `nullValue`).
+fn csv_format(options: &Options, compression: FileCompressionType) -> CsvFormat {
+    CsvFormat::default()
+        .with_has_header(options.header)
+        .with_delimiter(options.delimiter)
+        .with_quote(options.quote)
+        .with_escape(options.escape)
+        .with_null_regex(Some("^$".to_string()))
+        .with_file_compression_type(compression)
+}
+
+/// A headerless CSV's columns are the table's, in order.
+fn positional_names(schema: SchemaRef, entry: &TableEntry) -> Result<SchemaRef> {
+    if schema.fields().len() > entry.columns.len() {
+        return Err(EngineError::UndefinedColumn(format!(
+            "the files have {} columns and table {} has {}",
+            schema.fields().len(),
+            entry.full_name(),
+            entry.columns.len()
+        )));
+    }
+    Ok(Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .zip(&entry.columns)
+            .map(|(f, c)| f.as_ref().clone().with_name(&c.name))
+            .collect::<Vec<_>>(),
+    )))
+}
+
+fn check_duplicate_columns(schema: &Schema) -> Result<()> {
+    let mut seen = HashSet::new();
+    for f in schema.fields() {
+        if !seen.insert(f.name().to_ascii_lowercase()) {
+            return Err(EngineError::Coded {
+                sqlstate: "42711",
+                message: format!("the files have column '{}' twice", f.name()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The files COPY INTO reads under `prefix`: named ones, ones matching the pattern, or all.
+async fn list_files(
+    store: &Arc<dyn ObjectStore>,
+    store_url: &Url,
+    prefix: &object_store::path::Path,
+    copy: &CopyInto,
+) -> Result<Vec<SourceFile>> {
+    let pattern = copy
+        .pattern
+        .as_deref()
+        .map(|p| {
+            glob::Pattern::new(p).map_err(|e| option_error(format!("invalid PATTERN '{p}': {e}")))
+        })
+        .transpose()?;
+    let listed: Vec<ObjectMeta> = store
+        .list(Some(prefix))
+        .try_collect()
+        .await
+        .map_err(|e| EngineError::Storage(format!("listing {store_url}{prefix}: {e}")))?;
+    let prefix_text = prefix.as_ref();
+    let mut out = Vec::new();
+    for meta in listed {
+        let full = meta.location.as_ref();
+        let relative = full
+            .strip_prefix(prefix_text)
+            .unwrap_or(full)
+            .trim_start_matches('/')
+            .to_string();
+        if relative
+            .split('/')
+            .any(|part| part.starts_with('_') || part.starts_with('.'))
+        {
+            continue;
+        }
+        let wanted = if !copy.files.is_empty() {
+            copy.files
+                .iter()
+                .any(|f| f.trim_start_matches('/') == relative)
+        } else if let Some(p) = &pattern {
+            p.matches_with(
+                &relative,
+                glob::MatchOptions {
+                    case_sensitive: true,
+                    require_literal_separator: true,
+                    require_literal_leading_dot: false,
+                },
+            )
+        } else {
+            true
+        };
+        if wanted {
+            let url = store_url
+                .join(&format!("/{full}"))
+                .map_err(|e| EngineError::invalid(format!("file {full}: {e}")))?;
+            out.push(SourceFile { meta, url });
+        }
+    }
+    if let Some(missing) = copy.files.iter().find(|f| {
+        !out.iter().any(|s| {
+            s.meta
+                .location
+                .as_ref()
+                .ends_with(&format!("/{}", f.trim_start_matches('/')))
+        })
+    }) {
+        return Err(EngineError::Coded {
+            sqlstate: "58P01",
+            message: format!("file '{missing}' does not exist under {}", copy.source),
+        });
+    }
+    out.sort_by(|a, b| a.meta.location.cmp(&b.meta.location));
+    Ok(out)
+}
+
+/// The columns of COPY INTO's result row (Databricks' columns, plus the files loaded and
+/// skipped).
+fn summary_columns() -> Vec<crate::batches::Col> {
+    use crate::batches::Col;
+    vec![
+        Col::int("num_affected_rows"),
+        Col::int("num_inserted_rows"),
+        Col::int("num_loaded_files"),
+        Col::int("num_skipped_files"),
+    ]
+}
+
+/// The schema of COPY INTO's result, known before it runs.
+pub(crate) fn summary_schema() -> Result<SchemaRef> {
+    Ok(crate::batches::batch(summary_columns())?.schema())
+}
+
+/// COPY INTO's result row.
+fn summary(rows: u64, loaded: usize, skipped: usize) -> Result<StatementOutput> {
+    let mut cols = summary_columns();
+    cols[0].push_int(Some(rows as i64));
+    cols[1].push_int(Some(rows as i64));
+    cols[2].push_int(Some(loaded as i64));
+    cols[3].push_int(Some(skipped as i64));
+    match crate::batches::rows_output(cols)? {
+        StatementOutput::Rows(stream) => Ok(StatementOutput::Summary {
+            stream,
+            kind: crate::statement_kind::StatementKind::CopyInto,
+            affected: rows,
+        }),
+        other => Ok(other),
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
