@@ -165,6 +165,8 @@ pub struct StatementTrace {
     /// The column lineage of each write it planned, by target (planned is not made: what was
     /// made is in `writes`).
     pub columns: Vec<(String, crate::lineage::ColumnLineage)>,
+    /// Storage locations it read files from (COPY INTO's), as URLs.
+    pub paths: Vec<String>,
 }
 
 impl StatementTrace {
@@ -269,6 +271,17 @@ impl Observers {
             for table in tables {
                 if !t.reads.contains(table) {
                     t.reads.push(table.clone());
+                }
+            }
+        });
+    }
+
+    /// A statement read files under the storage locations `paths` (URLs).
+    pub fn read_paths(&self, statement: &StatementInfo, paths: &[String]) {
+        self.trace(statement, |t| {
+            for path in paths {
+                if !t.paths.contains(path) {
+                    t.paths.push(path.clone());
                 }
             }
         });

@@ -177,3 +177,14 @@ def test_copy_into_from_s3(s3, server_factory, uniq, tmp_path):
         assert _copy(c, "main.default.s3copy", source) == (0, 0, 0, 2)
         assert c.execute("SELECT id, name FROM main.default.s3copy ORDER BY id").fetchall() == [
             (1, "a"), (2, "b")]
+
+
+def test_lineage_names_the_location(conn, uniq, drop):
+    """Table lineage of a COPY INTO: the location (PATH) to the table, once per COPY."""
+    t = f"main.default.{uniq('lin')}"
+    conn.execute(f"CREATE TABLE {t} (id INT, name STRING, price DOUBLE)")
+    _copy(conn, t, drop)
+    assert conn.execute(
+        "SELECT source_type, source_path, source_table_full_name, target_type "
+        "FROM system.access.table_lineage WHERE target_table_full_name = %s",
+        (t,)).fetchall() == [("PATH", drop.as_uri() + "/", None, "TABLE")]

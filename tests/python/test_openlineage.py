@@ -317,3 +317,26 @@ def test_statements_of_a_procedure_name_the_call_as_their_parent(server_factory,
         assert parent["job"] == {"namespace": "weir", "name": "procedure.main.lake.promote"}
     # The client's own statements have no parent.
     assert all("parent" not in e["run"]["facets"] for e in sent if e["run"]["runId"] != ctas_id)
+
+
+def test_copy_into_names_its_location_as_input(server_factory, tmp_path):
+    events_file = tmp_path / "openlineage.jsonl"
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.csv").write_text("id\n1\n2\n")
+    srv = server_factory(["--openlineage-file", str(events_file)])
+    with srv.connect() as c:
+        c.execute("CREATE TABLE main.default.landed (id INT)")
+        c.execute(f"COPY INTO main.default.landed FROM '{drop}' FILEFORMAT = CSV "
+                  "FORMAT_OPTIONS ('header' = 'true')")
+        copy_id, = c.execute("SELECT statement_id FROM system.access.audit "
+                             "WHERE action_name = 'copy_into'").fetchone()
+        wait_until(lambda: sinks(c)["file"][1] >= 2, "the events written")
+    sent = [json.loads(line) for line in events_file.read_text().splitlines()]
+    for e in sent:
+        validate_run_event(e)
+    [complete] = [e for e in sent
+                  if e["run"]["runId"] == copy_id and e["eventType"] == "COMPLETE"]
+    assert complete["inputs"] == [{"namespace": "file", "name": str(drop)}]
+    [output] = complete["outputs"]
+    assert output["outputFacets"]["outputStatistics"]["rowCount"] == 2

@@ -178,6 +178,12 @@ impl Session {
             .cloned()
             .collect();
         if !readable.is_empty() {
+            // Lineage: the table is written from the location.
+            if let Some(statement) = &self.statement {
+                self.state
+                    .observers
+                    .read_paths(statement, &[location.to_string()]);
+            }
             let plan = self
                 .copy_plan(&entry, &store, &readable, copy.format, &options)
                 .await?;

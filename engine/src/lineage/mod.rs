@@ -9,4 +9,4 @@ mod recorder;
 
 pub(crate) use columns::PlanNames;
 pub use columns::{ColumnLineage, InputField, SourceColumn, Subtype, TargetColumn};
-pub(crate) use recorder::{LineageRecorder, CLIENT};
+pub(crate) use recorder::{LineageRecorder, CLIENT, PATH};

@@ -16,6 +16,8 @@ const TABLE: &str = "TABLE";
 const VIEW: &str = "VIEW";
 /// A source outside the catalog that wrote through a front: a Flight bulk ingest's client.
 pub(crate) const CLIENT: &str = "CLIENT";
+/// A storage location files were read from (COPY INTO).
+pub(crate) const PATH: &str = "PATH";
 
 fn object_type(is_view: bool) -> &'static str {
     if is_view {
@@ -87,6 +89,14 @@ fn ingest_source(statement: &StatementInfo) -> Option<TableRead> {
 /// The table edges of a statement: each read to each write, or reads alone.
 fn edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<LineageEdge> {
     let client = ingest_source(statement);
+    let paths: Vec<TableRead> = trace
+        .paths
+        .iter()
+        .map(|p| TableRead {
+            name: p.clone(),
+            is_view: false,
+        })
+        .collect();
     let edge = |read: &TableRead, target: Option<(String, String)>| LineageEdge {
         event_time_ms: statement.started_at_ms,
         statement_id: statement.id.to_string(),
@@ -95,6 +105,8 @@ fn edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<LineageEdge> 
             read.name.clone(),
             if client.as_ref() == Some(read) {
                 CLIENT
+            } else if paths.contains(read) {
+                PATH
             } else {
                 object_type(read.is_view)
             }
@@ -106,7 +118,13 @@ fn edges(statement: &StatementInfo, trace: &StatementTrace) -> Vec<LineageEdge> 
     if trace.writes.is_empty() {
         return trace.reads.iter().map(|r| edge(r, None)).collect();
     }
-    let reads: Vec<TableRead> = trace.reads.iter().cloned().chain(client.clone()).collect();
+    let reads: Vec<TableRead> = trace
+        .reads
+        .iter()
+        .cloned()
+        .chain(client.clone())
+        .chain(paths.iter().cloned())
+        .collect();
     let reads = &reads;
     trace
         .writes

@@ -255,11 +255,16 @@ pub(crate) fn end(
         metastore,
         entries: HashMap::new(),
     };
-    let inputs: Vec<Value> = trace
+    let mut inputs: Vec<Value> = trace
         .reads
         .iter()
         .map(|r| Value::Object(datasets.dataset(&r.name, r.is_view)))
         .collect();
+    // Storage locations files were read from (COPY INTO), named by the OpenLineage naming
+    // rules for files and object stores.
+    inputs.extend(trace.paths.iter().filter_map(|p| {
+        location_name(p).map(|(namespace, name)| json!({"namespace": namespace, "name": name}))
+    }));
     let mut outputs = vec![];
     for write in &trace.writes {
         let mut d = datasets.dataset(&write.name, write.is_view);

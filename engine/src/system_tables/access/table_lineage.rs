@@ -37,7 +37,7 @@ pub(super) fn side_columns() -> Vec<Col> {
 }
 
 /// Source types named by a path rather than a table name.
-const PATH_TYPES: &[&str] = &["PATH", crate::lineage::CLIENT];
+const PATH_TYPES: &[&str] = &[crate::lineage::PATH, crate::lineage::CLIENT];
 
 /// Fills the six columns of one side from `cols[base..]`: `side` is a name (a path, for the
 /// path types) and its type.
