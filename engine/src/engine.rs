@@ -124,6 +124,7 @@ impl Engine {
                 .map(|o| o.statuses())
                 .unwrap_or_default(),
             jobs: Default::default(),
+            copy_locks: Default::default(),
         });
         crate::jobs::start_launcher(&state);
         if let Some(emitter) = openlineage {

@@ -51,6 +51,10 @@ pub struct EngineState {
     pub openlineage_sinks: Vec<Arc<crate::lineage::openlineage::SinkStatus>>,
     /// The background runs going on (`CALL ASYNC`).
     pub jobs: Arc<crate::jobs::registry::RunningJobs>,
+    /// One COPY INTO at a time per table (by table id): its loaded-files record is settled,
+    /// read and written as one step.
+    pub copy_locks:
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for EngineState {

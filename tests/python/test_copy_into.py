@@ -188,3 +188,11 @@ def test_lineage_names_the_location(conn, uniq, drop):
         "SELECT source_type, source_path, source_table_full_name, target_type "
         "FROM system.access.table_lineage WHERE target_table_full_name = %s",
         (t,)).fetchall() == [("PATH", drop.as_uri() + "/", None, "TABLE")]
+
+
+def test_a_location_with_a_space_loads(conn, uniq, tmp_path):
+    t = f"main.default.{uniq('sp')}"
+    conn.execute(f"CREATE TABLE {t} (id INT)")
+    _write(tmp_path / "my drop" / "a b.csv", "id\n7\n")
+    assert _copy(conn, t, tmp_path / "my drop") == (1, 1, 1, 0)
+    assert _copy(conn, t, tmp_path / "my drop", "FILES = ('a b.csv')") == (0, 0, 0, 1)

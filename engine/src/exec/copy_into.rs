@@ -125,6 +125,8 @@ impl Options {
 struct SourceFile {
     meta: ObjectMeta,
     url: Url,
+    /// Its name relative to the location.
+    relative: String,
 }
 
 impl SourceFile {
@@ -158,6 +160,16 @@ impl Session {
         let options = Options::of(&copy)?;
         let location = self.state.storage.resolve_location(&copy.source)?;
         let (store, store_url, prefix) = self.source_store(&location)?;
+        // One COPY INTO of a table at a time: another's pending files are not a crash's.
+        let lock = self
+            .state
+            .copy_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(entry.id.clone())
+            .or_default()
+            .clone();
+        let _one_at_a_time = lock.lock().await;
         let files = list_files(&store, &store_url, &prefix, &copy).await?;
 
         self.settle_pending_copies(&entry).await?;
@@ -225,7 +237,10 @@ impl Session {
                 location.scheme()
             ))
         })?;
-        let (store, prefix) = factory.value().parse_url_opts(location, &config)?;
+        let (store, _) = factory.value().parse_url_opts(location, &config)?;
+        // The location's path as the store names keys (decoded: `my%20drop` is `my drop`).
+        let prefix = object_store::path::Path::from_url_path(location.path())
+            .map_err(|e| EngineError::invalid(format!("invalid location {location}: {e}")))?;
         let store_url = Url::parse(&format!(
             "{}://{}",
             location.scheme(),
@@ -462,7 +477,7 @@ async fn list_files(
         .list(Some(prefix))
         .try_collect()
         .await
-        .map_err(|e| EngineError::Storage(format!("listing {store_url}{prefix}: {e}")))?;
+        .map_err(|e| EngineError::Storage(format!("listing {store_url}/{prefix}: {e}")))?;
     let prefix_text = prefix.as_ref();
     let mut out = Vec::new();
     for meta in listed {
@@ -498,17 +513,18 @@ async fn list_files(
             let url = store_url
                 .join(&format!("/{full}"))
                 .map_err(|e| EngineError::invalid(format!("file {full}: {e}")))?;
-            out.push(SourceFile { meta, url });
+            out.push(SourceFile {
+                meta,
+                url,
+                relative: relative.clone(),
+            });
         }
     }
-    if let Some(missing) = copy.files.iter().find(|f| {
-        !out.iter().any(|s| {
-            s.meta
-                .location
-                .as_ref()
-                .ends_with(&format!("/{}", f.trim_start_matches('/')))
-        })
-    }) {
+    if let Some(missing) = copy
+        .files
+        .iter()
+        .find(|f| !out.iter().any(|s| s.relative == f.trim_start_matches('/')))
+    {
         return Err(EngineError::Coded {
             sqlstate: "58P01",
             message: format!("file '{missing}' does not exist under {}", copy.source),
