@@ -183,6 +183,7 @@ impl Session {
             .into_iter()
             .partition(|f| options.force || !loaded.contains(&f.record()));
         let mut rows = 0;
+        let records: Vec<CopyFile> = to_load.iter().map(SourceFile::record).collect();
         // Empty files hold no rows (and no header to read).
         let readable: Vec<SourceFile> = to_load
             .iter()
@@ -204,15 +205,14 @@ impl Session {
                 .as_ref()
                 .map(|s| s.id.to_string())
                 .unwrap_or_default();
-            let records: Vec<CopyFile> = to_load.iter().map(SourceFile::record).collect();
             let m = self.state.metastore.clone();
             m.add_pending_copy_files(&entry.id, &statement_id, &records, now_ms())?;
             let written = self.write_to_table(&entry, plan, WriteKind::CopyInto).await;
             m.settle_copy_files(&statement_id, written.is_ok())?;
             rows = written?;
-        } else if !to_load.is_empty() {
+        } else if !records.is_empty() {
+            // Only empty files: recorded as loaded, nothing to commit.
             let statement_id = uuid::Uuid::new_v4().to_string();
-            let records: Vec<CopyFile> = to_load.iter().map(SourceFile::record).collect();
             let m = &self.state.metastore;
             m.add_pending_copy_files(&entry.id, &statement_id, &records, now_ms())?;
             m.settle_copy_files(&statement_id, true)?;

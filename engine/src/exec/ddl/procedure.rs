@@ -27,9 +27,7 @@ impl Session {
         let access = self.access()?;
         access.require_create(&c, &s, Privilege::CreateFunction)?;
         let m = &self.state.metastore;
-        let existing = m.get_procedure(&c, &s, &p)?;
-        let _ = &existing;
-        if let Some(e) = &existing {
+        if let Some(e) = &m.get_procedure(&c, &s, &p)? {
             if create.if_not_exists {
                 return Ok(());
             }
