@@ -75,18 +75,25 @@ impl Metastore {
         })
     }
 
-    /// Settles the files of `statement_id`: confirmed when its commit exists, else forgotten.
-    pub fn settle_copy_files(&self, statement_id: &str, committed: bool) -> Result<()> {
+    /// Settles the files `statement_id` loads into `table_id`: confirmed when its commit to the
+    /// table exists, else forgotten (one statement may load several tables: ingest runs).
+    pub fn settle_copy_files(
+        &self,
+        table_id: &str,
+        statement_id: &str,
+        committed: bool,
+    ) -> Result<()> {
         self.write(|tx| {
             if committed {
                 tx.execute(
-                    "UPDATE copy_files SET confirmed = 1 WHERE statement_id = ?1",
-                    params![statement_id],
+                    "UPDATE copy_files SET confirmed = 1 WHERE statement_id = ?1 AND table_id = ?2",
+                    params![statement_id, table_id],
                 )?;
             } else {
                 tx.execute(
-                    "DELETE FROM copy_files WHERE statement_id = ?1 AND confirmed = 0",
-                    params![statement_id],
+                    "DELETE FROM copy_files
+                     WHERE statement_id = ?1 AND table_id = ?2 AND confirmed = 0",
+                    params![statement_id, table_id],
                 )?;
             }
             Ok(())

@@ -10,6 +10,7 @@ mod audit;
 mod copy_files;
 mod error;
 mod governance;
+mod ingest_runs;
 mod jobs;
 mod model;
 mod password;
@@ -23,6 +24,9 @@ pub use audit::{
 };
 pub use copy_files::CopyFile;
 pub use error::{MetastoreError, Result};
+pub use ingest_runs::{
+    ingest_state, IngestCheck, IngestRun, IngestSource, IngestTableResult, KEPT_INGEST_RUNS,
+};
 pub use jobs::{run_state, JobRun, KEPT_ENDED_RUNS};
 pub use model::{
     CatalogEntry, ColumnEntry, FunctionEntry, FunctionParam, GrantEntry, MemberKind, ParameterMode,

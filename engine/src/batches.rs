@@ -18,6 +18,7 @@ pub enum Col {
     /// Days since 1970-01-01.
     Date(String, Vec<Option<i32>>),
     Bool(String, Vec<Option<bool>>),
+    Float(String, Vec<Option<f64>>),
 }
 
 impl Col {
@@ -38,6 +39,14 @@ impl Col {
     }
     pub fn bool(name: &str) -> Self {
         Col::Bool(name.to_string(), vec![])
+    }
+    pub fn float(name: &str) -> Self {
+        Col::Float(name.to_string(), vec![])
+    }
+    pub fn push_float(&mut self, v: Option<f64>) {
+        if let Col::Float(_, vals) = self {
+            vals.push(v);
+        }
     }
     pub fn push_bool(&mut self, v: Option<bool>) {
         if let Col::Bool(_, vals) = self {
@@ -79,6 +88,10 @@ pub fn batch(cols: Vec<Col>) -> Result<RecordBatch> {
             Col::Bool(n, v) => {
                 fields.push(Field::new(n, DataType::Boolean, true));
                 arrays.push(Arc::new(arrow::array::BooleanArray::from(v)));
+            }
+            Col::Float(n, v) => {
+                fields.push(Field::new(n, DataType::Float64, true));
+                arrays.push(Arc::new(arrow::array::Float64Array::from(v)));
             }
             Col::Date(n, v) => {
                 fields.push(Field::new(n, DataType::Date32, true));

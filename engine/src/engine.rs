@@ -96,6 +96,23 @@ impl Engine {
         if interrupted > 0 {
             tracing::warn!("{interrupted} background run(s) were interrupted by the last stop");
         }
+        let interrupted = metastore.fail_interrupted_ingest_runs(
+            crate::jobs::INTERRUPTED,
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        if interrupted > 0 {
+            tracing::warn!("{interrupted} ingest run(s) were interrupted by the last stop");
+        }
+        // What interrupted runs staged is of no use: they publish nothing after a restart.
+        let staging_dir = config.data_dir.join("ingest-staging");
+        if staging_dir.exists() {
+            std::fs::remove_dir_all(&staging_dir).map_err(|e| {
+                EngineError::Storage(format!(
+                    "cannot clear staging directory {}: {e}",
+                    staging_dir.display()
+                ))
+            })?;
+        }
 
         let audit = Arc::new(AuditLog::open(
             &config.data_dir.join("audit.db"),
@@ -125,6 +142,7 @@ impl Engine {
                 .unwrap_or_default(),
             jobs: Default::default(),
             copy_locks: Default::default(),
+            staging_dir,
         });
         crate::jobs::start_launcher(&state);
         if let Some(emitter) = openlineage {

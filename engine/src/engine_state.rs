@@ -52,9 +52,12 @@ pub struct EngineState {
     /// The background runs going on (`CALL ASYNC`).
     pub jobs: Arc<crate::jobs::registry::RunningJobs>,
     /// One COPY INTO at a time per table (by table id): its loaded-files record is settled,
-    /// read and written as one step.
+    /// read and written as one step. Ingest runs also take one per target schema
+    /// (`ingest:catalog.schema`).
     pub copy_locks:
         std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Where ingest runs stage what they read (a directory per run, removed when it ends).
+    pub staging_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for EngineState {

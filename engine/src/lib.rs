@@ -12,6 +12,7 @@ mod engine_state;
 pub mod error;
 mod exec;
 mod identity;
+mod ingest;
 mod jobs;
 pub mod lineage;
 mod listing;

@@ -168,4 +168,61 @@ CREATE TABLE copy_files (
 );
 CREATE INDEX copy_files_statement ON copy_files (statement_id);
 "#,
+    r#"
+CREATE TABLE ingest_runs (
+    run_id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    source TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    target_schema TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    ended_at_ms INTEGER,
+    files_listed INTEGER NOT NULL,
+    files_skipped INTEGER NOT NULL,
+    files_unmatched INTEGER NOT NULL,
+    files_read INTEGER NOT NULL,
+    rows_read INTEGER NOT NULL,
+    rows_written INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    error TEXT
+);
+CREATE TABLE ingest_run_tables (
+    run_id TEXT NOT NULL REFERENCES ingest_runs(run_id) ON DELETE CASCADE,
+    table_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    files INTEGER NOT NULL,
+    rows_read INTEGER NOT NULL,
+    rows_written INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    rows_deduplicated INTEGER NOT NULL,
+    columns_added TEXT,
+    null_ratios TEXT NOT NULL,
+    seconds_read REAL NOT NULL,
+    seconds_check REAL NOT NULL,
+    seconds_publish REAL NOT NULL,
+    PRIMARY KEY (run_id, table_name)
+);
+CREATE TABLE ingest_checks (
+    run_id TEXT NOT NULL REFERENCES ingest_runs(run_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    table_name TEXT,
+    check_name TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    observed TEXT,
+    threshold TEXT,
+    message TEXT,
+    PRIMARY KEY (run_id, position)
+);
+CREATE TABLE ingest_sources (
+    target_schema TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (target_schema, path, size, modified_ms)
+);
+"#,
 ];

@@ -26,6 +26,9 @@ pub enum WriteKind {
     IngestReplace,
     /// `COPY INTO`: files loaded into the table.
     CopyInto,
+    /// `system.ingest.load`: a run's rows (or quarantined rows) published to a table, or the
+    /// table created for them.
+    IngestLoad,
 }
 
 impl WriteKind {
@@ -50,6 +53,7 @@ impl WriteKind {
             WriteKind::IngestCreate => "CREATE TABLE (INGEST)",
             WriteKind::IngestReplace => "REPLACE TABLE (INGEST)",
             WriteKind::CopyInto => "COPY INTO",
+            WriteKind::IngestLoad => "INGEST LOAD",
         }
     }
 }

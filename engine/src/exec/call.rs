@@ -161,16 +161,34 @@ impl Session {
                 (None, None) => ScalarValue::Null,
             };
             let data_type = crate::types::parse_spark_type(&param.data_type)?;
-            args.push(crate::exec::script::variables::cast_value(
-                value,
-                &data_type,
-                &param.name,
-            )?);
+            // A map keeps its own entry names (`map(...)` and `MAP<...>` name them apart).
+            let is_map = matches!(
+                (&value, &data_type),
+                (ScalarValue::Map(_), arrow::datatypes::DataType::Map(..))
+            );
+            args.push(if is_map {
+                value
+            } else {
+                crate::exec::script::variables::cast_value(value, &data_type, &param.name)?
+            });
         }
-        let mut args = args.into_iter();
-        let mut next = || args.next().unwrap_or(ScalarValue::Null);
         match builtin.kind {
-            Builtin::CancelRun => self.cancel_run(next()),
+            Builtin::CancelRun => {
+                self.cancel_run(args.into_iter().next().unwrap_or(ScalarValue::Null))
+            }
+            Builtin::IngestLoad => {
+                let named = crate::ingest::Arguments(
+                    builtin.params.iter().map(|p| p.name).zip(args).collect(),
+                );
+                let request = crate::ingest::LoadRequest::of(&named)?;
+                if request.run_async && self.job_run.is_none() {
+                    // The background run calls it again, and runs it there.
+                    let mut detached = call.clone();
+                    detached.detached = true;
+                    return self.call_detached(detached).await;
+                }
+                self.ingest_load(request).await
+            }
         }
     }
 }

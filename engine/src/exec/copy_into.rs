@@ -208,21 +208,21 @@ impl Session {
             let m = self.state.metastore.clone();
             m.add_pending_copy_files(&entry.id, &statement_id, &records, now_ms())?;
             let written = self.write_to_table(&entry, plan, WriteKind::CopyInto).await;
-            m.settle_copy_files(&statement_id, written.is_ok())?;
+            m.settle_copy_files(&entry.id, &statement_id, written.is_ok())?;
             rows = written?;
         } else if !records.is_empty() {
             // Only empty files: recorded as loaded, nothing to commit.
             let statement_id = uuid::Uuid::new_v4().to_string();
             let m = &self.state.metastore;
             m.add_pending_copy_files(&entry.id, &statement_id, &records, now_ms())?;
-            m.settle_copy_files(&statement_id, true)?;
+            m.settle_copy_files(&entry.id, &statement_id, true)?;
         }
         summary(rows, to_load.len(), skipped.len())
     }
 
     /// The object store holding `location` (rooted at its bucket, or the local file system),
     /// made known to DataFusion's runtime; with the store's URL and the location's prefix.
-    fn source_store(
+    pub(crate) fn source_store(
         &self,
         location: &Url,
     ) -> Result<(Arc<dyn ObjectStore>, Url, object_store::path::Path)> {
@@ -258,7 +258,7 @@ impl Session {
 
     /// Confirms or forgets the files of COPY INTOs a crash interrupted between their record and
     /// their confirmation: a statement whose commit is in the table's log loaded them.
-    async fn settle_pending_copies(&self, entry: &TableEntry) -> Result<()> {
+    pub(crate) async fn settle_pending_copies(&self, entry: &TableEntry) -> Result<()> {
         let pending = self.state.metastore.pending_copy_statements(&entry.id)?;
         if pending.is_empty() {
             return Ok(());
@@ -274,7 +274,9 @@ impl Session {
         }
         for statement in pending {
             let done = committed.contains(&statement);
-            self.state.metastore.settle_copy_files(&statement, done)?;
+            self.state
+                .metastore
+                .settle_copy_files(&entry.id, &statement, done)?;
         }
         Ok(())
     }

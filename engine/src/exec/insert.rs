@@ -59,7 +59,10 @@ impl Session {
 /// Casts each input column to the table's type. The planner casts INSERT sources, but a bound
 /// parameter can arrive with its own type (a driver sending `timestamp` for a `TIMESTAMP` column
 /// that Delta stores with a time zone), and Delta must not see a different schema.
-async fn cast_to_table_schema(input: LogicalPlan, table: &DeltaTable) -> Result<LogicalPlan> {
+pub(crate) async fn cast_to_table_schema(
+    input: LogicalPlan,
+    table: &DeltaTable,
+) -> Result<LogicalPlan> {
     use datafusion::catalog::TableProvider;
     use datafusion::logical_expr::{cast, col, LogicalPlanBuilder};
     let target = crate::delta::scan::DeltaTableScan::try_new(table)

@@ -133,7 +133,12 @@ impl Session {
     /// What a CALL returns when that is known before it runs: a background run's id, a
     /// built-in procedure's row. (A procedure's result set is known only when it runs.)
     pub(crate) fn call_schema(&self, call: &Call) -> Option<arrow::datatypes::SchemaRef> {
-        if call.detached {
+        // `async => true` runs a built-in procedure in the background, as CALL ASYNC does.
+        let async_argument = call.args.iter().any(|a| {
+            a.name.as_deref() == Some("async")
+                && matches!(&a.value, ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(true)))
+        });
+        if call.detached || async_argument {
             return Some(row_schema(&["run_id"]));
         }
         let (c, s, p) = self.qualify_table(&call.procedure).ok()?;

@@ -10,7 +10,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use crate::engine_state::EngineState;
 use crate::error::EngineError;
 use crate::system_tables::information_schema::SCHEMA as INFORMATION_SCHEMA;
-use crate::system_tables::{access, information_schema, jobs, Scope, SystemSchema};
+use crate::system_tables::{access, information_schema, ingest, jobs, Scope, SystemSchema};
 
 pub use crate::system_tables::names::SYSTEM_CATALOG;
 
@@ -27,7 +27,7 @@ pub(crate) fn missing_catalog(name: &str) -> EngineError {
 }
 
 /// The schemas of `system`.
-pub(crate) fn schema_names() -> [&'static str; 3] {
+pub(crate) fn schema_names() -> [&'static str; 4] {
     crate::system_tables::names::SYSTEM_SCHEMAS
 }
 
@@ -37,6 +37,7 @@ pub(crate) fn schema_tables(
 ) -> Option<&'static [&'static dyn crate::system_tables::SystemTable]> {
     match schema {
         access::SCHEMA => Some(access::TABLES),
+        ingest::SCHEMA => Some(ingest::TABLES),
         jobs::SCHEMA => Some(jobs::TABLES),
         INFORMATION_SCHEMA => Some(information_schema::TABLES),
         _ => None,

@@ -11,6 +11,7 @@
 pub(crate) mod access;
 pub(crate) mod catalog;
 pub(crate) mod information_schema;
+pub(crate) mod ingest;
 pub(crate) mod jobs;
 pub(crate) mod listed;
 pub(crate) mod names;

@@ -1,0 +1,715 @@
+//! The read stage: workers on blocking threads take source objects one at a time, route each
+//! unit by its name, parse it (CSV with a header, or JSON lines) into text columns and append
+//! its rows to staging files — Arrow IPC files under the run's staging directory, one per
+//! worker, table and column list — while observing each column's values for type inference.
+//! Records that cannot be parsed (a wrong number of fields, a line that is not a JSON object,
+//! bytes that are not UTF-8) go to the worker's quarantine file. Nothing is published here.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufWriter, Read};
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::ipc::writer::FileWriter;
+use object_store::ObjectStore;
+use weir_catalog::CopyFile;
+
+use super::infer::Candidates;
+use super::route::FilePattern;
+use super::source::{for_each_unit, open_blocking, SourceObject, Unit};
+use crate::error::{EngineError, Result};
+
+/// Rows per staged batch.
+const BATCH_ROWS: usize = 2048;
+
+/// Internal staging columns: where each row came from.
+pub(crate) const OBJECT_COLUMN: &str = "__weir_object";
+pub(crate) const MEMBER_COLUMN: &str = "__weir_member";
+pub(crate) const LINE_COLUMN: &str = "__weir_line";
+
+/// The file formats a load parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Csv,
+    Json,
+}
+
+impl Format {
+    /// The format a unit's name says (after `.gz`), if any.
+    pub(crate) fn of_name(name: &str) -> Option<Format> {
+        let lower = name.to_ascii_lowercase();
+        let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
+        let ext = lower.rsplit('.').next().unwrap_or_default();
+        match ext {
+            "csv" | "tsv" | "txt" => Some(Format::Csv),
+            "json" | "jsonl" | "ndjson" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// What every worker of a run shares.
+pub(crate) struct ReadContext {
+    pub store: Arc<dyn ObjectStore>,
+    pub handle: tokio::runtime::Handle,
+    pub pattern: FilePattern,
+    /// The format given, or `None` to go by each unit's extension.
+    pub format: Option<Format>,
+    pub header: bool,
+    pub delimiter: u8,
+    /// The units each existing table has loaded (by table name), skipped unless `force`.
+    pub loaded: HashMap<String, HashSet<CopyFile>>,
+    pub force: bool,
+    /// The run's staging directory.
+    pub dir: PathBuf,
+    pub cancel: Arc<AtomicBool>,
+    pub progress: Arc<Progress>,
+    /// Column names a file's own columns must not take (metadata columns).
+    pub reserved: HashSet<String>,
+}
+
+/// Counters the run reports progress from.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    pub objects: AtomicU64,
+    pub rows: AtomicU64,
+}
+
+/// A staged file: its table, and the columns its rows have (as the file named them).
+#[derive(Debug, Clone)]
+pub(crate) struct StagedFile {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub path: PathBuf,
+}
+
+/// What was read for one table.
+#[derive(Debug, Default)]
+pub(crate) struct TableRead {
+    /// Units read.
+    pub units: Vec<CopyFile>,
+    pub rows: u64,
+    /// Rows quarantined while parsing.
+    pub malformed: u64,
+    pub candidates: HashMap<String, Candidates>,
+    /// Each column list the table's files had: how many files, and the first file's name.
+    pub headers: BTreeMap<Vec<String>, (u64, String)>,
+}
+
+impl TableRead {
+    fn merge(&mut self, other: TableRead) {
+        self.units.extend(other.units);
+        self.rows += other.rows;
+        self.malformed += other.malformed;
+        for (c, k) in other.candidates {
+            self.candidates.entry(c).or_default().merge(k);
+        }
+        for (h, (n, first)) in other.headers {
+            let e = self.headers.entry(h).or_insert((0, first.clone()));
+            e.0 += n;
+            if first < e.1 {
+                e.1 = first;
+            }
+        }
+    }
+}
+
+/// What the read stage produced.
+#[derive(Debug, Default)]
+pub(crate) struct ReadOutcome {
+    pub tables: BTreeMap<String, TableRead>,
+    pub staged: Vec<StagedFile>,
+    /// Quarantine files: rows that could not be parsed.
+    pub quarantine: Vec<PathBuf>,
+    pub objects_read: Vec<SourceObject>,
+    pub units_unmatched: u64,
+    pub units_skipped: u64,
+}
+
+impl ReadOutcome {
+    pub(crate) fn merge(&mut self, other: ReadOutcome) {
+        for (t, r) in other.tables {
+            self.tables.entry(t).or_default().merge(r);
+        }
+        self.staged.extend(other.staged);
+        self.quarantine.extend(other.quarantine);
+        self.objects_read.extend(other.objects_read);
+        self.units_unmatched += other.units_unmatched;
+        self.units_skipped += other.units_skipped;
+    }
+}
+
+/// The schema of quarantine files (and of the rows the quarantine table gets from them).
+pub(crate) fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("archive_member", DataType::Utf8, true),
+        Field::new("line_number", DataType::Int64, true),
+        Field::new("raw_line", DataType::Utf8, true),
+        Field::new("reason", DataType::Utf8, false),
+    ]))
+}
+
+/// One staging file being written.
+struct StageWriter {
+    writer: FileWriter<BufWriter<File>>,
+    schema: SchemaRef,
+    values: Vec<StringBuilder>,
+    object: StringBuilder,
+    member: StringBuilder,
+    line: Int64Builder,
+    placeholders: Vec<StringBuilder>,
+    rows: usize,
+}
+
+impl StageWriter {
+    fn create(path: &FsPath, columns: &[String], placeholders: &[String]) -> Result<Self> {
+        let mut fields: Vec<Field> = columns
+            .iter()
+            .map(|c| Field::new(c, DataType::Utf8, true))
+            .collect();
+        fields.push(Field::new(OBJECT_COLUMN, DataType::Utf8, false));
+        fields.push(Field::new(MEMBER_COLUMN, DataType::Utf8, true));
+        fields.push(Field::new(LINE_COLUMN, DataType::Int64, false));
+        fields.extend(
+            placeholders
+                .iter()
+                .map(|p| Field::new(p, DataType::Utf8, true)),
+        );
+        let schema = Arc::new(Schema::new(fields));
+        let file = File::create(path).map_err(|e| staging_error(path, e))?;
+        let writer = FileWriter::try_new(BufWriter::with_capacity(256 * 1024, file), &schema)?;
+        Ok(StageWriter {
+            writer,
+            schema,
+            values: columns.iter().map(|_| StringBuilder::new()).collect(),
+            object: StringBuilder::new(),
+            member: StringBuilder::new(),
+            line: Int64Builder::new(),
+            placeholders: placeholders.iter().map(|_| StringBuilder::new()).collect(),
+            rows: 0,
+        })
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let mut arrays: Vec<ArrayRef> = self
+            .values
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        arrays.push(Arc::new(self.object.finish()));
+        arrays.push(Arc::new(self.member.finish()));
+        arrays.push(Arc::new(self.line.finish()));
+        arrays.extend(
+            self.placeholders
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)?;
+        self.writer.write(&batch)?;
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+/// The worker's quarantine file.
+struct QuarantineWriter {
+    path: PathBuf,
+    writer: Option<FileWriter<BufWriter<File>>>,
+    cols: [StringBuilder; 5],
+    line: Int64Builder,
+    rows: usize,
+}
+
+impl QuarantineWriter {
+    fn push(
+        &mut self,
+        table: &str,
+        object: &str,
+        member: Option<&str>,
+        line: Option<i64>,
+        raw: Option<&str>,
+        reason: &str,
+    ) -> Result<()> {
+        self.cols[0].append_value(table);
+        self.cols[1].append_value(object);
+        self.cols[2].append_option(member);
+        self.line.append_option(line);
+        self.cols[3].append_option(raw);
+        self.cols[4].append_value(reason);
+        self.rows += 1;
+        if self.rows >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        if self.writer.is_none() {
+            let file = File::create(&self.path).map_err(|e| staging_error(&self.path, e))?;
+            self.writer = Some(FileWriter::try_new(
+                BufWriter::new(file),
+                &quarantine_schema(),
+            )?);
+        }
+        let [t, o, m, raw, reason] = &mut self.cols;
+        let batch = RecordBatch::try_new(
+            quarantine_schema(),
+            vec![
+                Arc::new(t.finish()),
+                Arc::new(o.finish()),
+                Arc::new(m.finish()),
+                Arc::new(self.line.finish()),
+                Arc::new(raw.finish()),
+                Arc::new(reason.finish()),
+            ],
+        )?;
+        if let Some(w) = self.writer.as_mut() {
+            w.write(&batch)?;
+        }
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+fn staging_error(path: &FsPath, e: std::io::Error) -> EngineError {
+    EngineError::Storage(format!("staging file {}: {e}", path.display()))
+}
+
+/// One worker: reads objects from `queue` until it is empty (or the run is cancelled).
+pub(crate) fn read_worker(
+    ctx: &ReadContext,
+    worker: usize,
+    queue: &Mutex<VecDeque<SourceObject>>,
+) -> Result<ReadOutcome> {
+    let mut w = Worker {
+        ctx,
+        worker,
+        writers: HashMap::new(),
+        quarantine: QuarantineWriter {
+            path: ctx.dir.join(format!("quarantine-{worker}.arrow")),
+            writer: None,
+            cols: Default::default(),
+            line: Int64Builder::new(),
+            rows: 0,
+        },
+        out: ReadOutcome::default(),
+    };
+    loop {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            return Err(EngineError::Canceled);
+        }
+        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let Some(object) = next else { break };
+        let bytes = open_blocking(&ctx.store, &object, &ctx.handle)?;
+        for_each_unit(&object, bytes, |unit| w.unit(&object, unit))?;
+        ctx.progress.objects.fetch_add(1, Ordering::Relaxed);
+        w.out.objects_read.push(object);
+    }
+    w.finish()
+}
+
+struct Worker<'c> {
+    ctx: &'c ReadContext,
+    worker: usize,
+    /// Open staging files by table and column list.
+    writers: HashMap<(String, Vec<String>), (StageWriter, PathBuf)>,
+    quarantine: QuarantineWriter,
+    out: ReadOutcome,
+}
+
+/// A unit's header names as columns: trimmed, lowercased, `_cN` for an empty one, a suffix for
+/// a repeated one or one that a metadata column has.
+fn column_names(raw: &[String], reserved: &HashSet<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, name) in raw.iter().enumerate() {
+        let mut n = name.trim().trim_start_matches('\u{feff}').to_lowercase();
+        if n.is_empty() {
+            n = format!("_c{i}");
+        }
+        if reserved.contains(&n) || n.starts_with("__weir_") {
+            n = format!("{n}_data");
+        }
+        let base = n.clone();
+        let mut k = 2;
+        while out.contains(&n) {
+            n = format!("{base}_{k}");
+            k += 1;
+        }
+        out.push(n);
+    }
+    out
+}
+
+impl Worker<'_> {
+    fn unit(&mut self, object: &SourceObject, unit: &mut Unit<'_>) -> Result<()> {
+        let name = unit.name(object).to_string();
+        let Some(route) = self.ctx.pattern.route(&name) else {
+            self.out.units_unmatched += 1;
+            return Ok(());
+        };
+        let Some(format) = self.ctx.format.or_else(|| Format::of_name(&name)) else {
+            self.out.units_unmatched += 1;
+            return Ok(());
+        };
+        let record = CopyFile {
+            path: match &unit.member {
+                Some(m) => format!("{}!/{m}", object.url),
+                None => object.url.clone(),
+            },
+            size: unit.size,
+            modified_ms: object.meta.last_modified.timestamp_millis(),
+        };
+        if !self.ctx.force
+            && self
+                .ctx
+                .loaded
+                .get(&route.table)
+                .is_some_and(|l| l.contains(&record))
+        {
+            self.out.units_skipped += 1;
+            return Ok(());
+        }
+        let table = route.table.clone();
+        let source = UnitSource {
+            object: object.url.clone(),
+            member: unit.member.clone(),
+            placeholders: route.values.clone(),
+        };
+        let mut read = TableRead::default();
+        let columns = match format {
+            Format::Csv => self.csv(&table, &source, &mut *unit.reader, &mut read)?,
+            Format::Json => self.json(&table, &source, &mut *unit.reader, &mut read)?,
+        };
+        read.units.push(record.clone());
+        read.headers.insert(columns, (1, record.path));
+        self.out.tables.entry(table).or_default().merge(read);
+        Ok(())
+    }
+
+    /// The staging file for `table`'s rows with `columns`.
+    fn writer(&mut self, table: &str, columns: &[String]) -> Result<&mut StageWriter> {
+        let key = (table.to_string(), columns.to_vec());
+        if !self.writers.contains_key(&key) {
+            let path = self.ctx.dir.join(format!(
+                "stage-{}-{}-{}.arrow",
+                self.worker,
+                table,
+                self.writers.len()
+            ));
+            let placeholders: Vec<String> =
+                self.ctx.pattern.columns().map(str::to_string).collect();
+            let w = StageWriter::create(&path, columns, &placeholders)?;
+            self.writers.insert(key.clone(), (w, path));
+        }
+        Ok(&mut self
+            .writers
+            .get_mut(&key)
+            .ok_or_else(|| EngineError::Internal("staging writer vanished".into()))?
+            .0)
+    }
+
+    /// Appends one row (`values` in `columns` order, `None` for NULL).
+    fn push_row(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        source: &UnitSource,
+        line: i64,
+        values: &[Option<&str>],
+        read: &mut TableRead,
+    ) -> Result<()> {
+        for (c, v) in columns.iter().zip(values) {
+            if let Some(v) = v {
+                match read.candidates.get_mut(c) {
+                    Some(k) => k.observe(v),
+                    None => {
+                        let mut k = Candidates::default();
+                        k.observe(v);
+                        read.candidates.insert(c.clone(), k);
+                    }
+                }
+            }
+        }
+        read.rows += 1;
+        let w = self.writer(table, columns)?;
+        for (b, v) in w.values.iter_mut().zip(values) {
+            b.append_option(*v);
+        }
+        w.object.append_value(&source.object);
+        w.member.append_option(source.member.as_deref());
+        w.line.append_value(line);
+        for (b, v) in w.placeholders.iter_mut().zip(&source.placeholders) {
+            b.append_value(v);
+        }
+        w.rows += 1;
+        if w.rows >= BATCH_ROWS {
+            w.flush()?;
+            self.ctx
+                .progress
+                .rows
+                .fetch_add(BATCH_ROWS as u64, Ordering::Relaxed);
+            if self.ctx.cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Canceled);
+            }
+        }
+        Ok(())
+    }
+
+    fn csv(
+        &mut self,
+        table: &str,
+        source: &UnitSource,
+        reader: &mut dyn Read,
+        read: &mut TableRead,
+    ) -> Result<Vec<String>> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.ctx.delimiter)
+            .from_reader(reader);
+        let mut record = csv::ByteRecord::new();
+        let mut columns: Option<Vec<String>> = None;
+        let delimiter = (self.ctx.delimiter as char).to_string();
+        loop {
+            let more = rdr
+                .read_byte_record(&mut record)
+                .map_err(|e| EngineError::Coded {
+                    sqlstate: "22000",
+                    message: format!("reading {}: {e}", source.describe()),
+                })?;
+            if !more {
+                break;
+            }
+            let line = record.position().map(|p| p.line() as i64).unwrap_or(0);
+            let Some(cols) = &columns else {
+                let names: Vec<String> = if self.ctx.header {
+                    record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect()
+                } else {
+                    (0..record.len()).map(|i| format!("_c{i}")).collect()
+                };
+                let cols = column_names(&names, &self.ctx.reserved);
+                columns = Some(cols);
+                if self.ctx.header {
+                    continue;
+                }
+                // No header: this record is data.
+                let cols = columns.clone().unwrap_or_default();
+                self.csv_row(table, &cols, source, line, &record, &delimiter, read)?;
+                continue;
+            };
+            let cols = cols.clone();
+            self.csv_row(table, &cols, source, line, &record, &delimiter, read)?;
+        }
+        Ok(columns.unwrap_or_default())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn csv_row(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        source: &UnitSource,
+        line: i64,
+        record: &csv::ByteRecord,
+        delimiter: &str,
+        read: &mut TableRead,
+    ) -> Result<()> {
+        let raw = || {
+            record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect::<Vec<_>>()
+                .join(delimiter)
+        };
+        if record.len() != columns.len() {
+            read.malformed += 1;
+            return self.quarantine.push(
+                table,
+                &source.object,
+                source.member.as_deref(),
+                Some(line),
+                Some(&raw()),
+                &format!("expected {} fields, found {}", columns.len(), record.len()),
+            );
+        }
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(columns.len());
+        for field in record.iter() {
+            if field.is_empty() {
+                values.push(None);
+                continue;
+            }
+            match std::str::from_utf8(field) {
+                Ok(v) => values.push(Some(v)),
+                Err(_) => {
+                    read.malformed += 1;
+                    return self.quarantine.push(
+                        table,
+                        &source.object,
+                        source.member.as_deref(),
+                        Some(line),
+                        Some(&raw()),
+                        "the record is not valid UTF-8",
+                    );
+                }
+            }
+        }
+        self.push_row(table, columns, source, line, &values, read)
+    }
+
+    fn json(
+        &mut self,
+        table: &str,
+        source: &UnitSource,
+        reader: &mut dyn Read,
+        read: &mut TableRead,
+    ) -> Result<Vec<String>> {
+        let reader = std::io::BufReader::new(reader);
+        let mut all_columns: Vec<String> = Vec::new();
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let line = line.map_err(|e| EngineError::Coded {
+                sqlstate: "22000",
+                message: format!("reading {}: {e}", source.describe()),
+            })?;
+            let number = i as i64 + 1;
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let object = match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(o)) => o,
+                Ok(_) => {
+                    read.malformed += 1;
+                    self.quarantine.push(
+                        table,
+                        &source.object,
+                        source.member.as_deref(),
+                        Some(number),
+                        Some(text),
+                        "the line is not a JSON object",
+                    )?;
+                    continue;
+                }
+                Err(e) => {
+                    read.malformed += 1;
+                    self.quarantine.push(
+                        table,
+                        &source.object,
+                        source.member.as_deref(),
+                        Some(number),
+                        Some(text),
+                        &format!("the line is not JSON: {e}"),
+                    )?;
+                    continue;
+                }
+            };
+            let keys: Vec<String> = object.keys().cloned().collect();
+            let mut columns = column_names(&keys, &self.ctx.reserved);
+            let mut pairs: Vec<(String, Option<String>)> = columns
+                .drain(..)
+                .zip(object.values())
+                .map(|(c, v)| {
+                    let text = match v {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) if s.is_empty() => None,
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    };
+                    (c, text)
+                })
+                .collect();
+            // One column order per key set, whatever order the line wrote them in.
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            let columns: Vec<String> = pairs.iter().map(|(c, _)| c.clone()).collect();
+            for c in &columns {
+                if !all_columns.contains(c) {
+                    all_columns.push(c.clone());
+                }
+            }
+            let values: Vec<Option<&str>> = pairs.iter().map(|(_, v)| v.as_deref()).collect();
+            self.push_row(table, &columns, source, number, &values, read)?;
+        }
+        all_columns.sort();
+        Ok(all_columns)
+    }
+
+    fn finish(mut self) -> Result<ReadOutcome> {
+        let mut rows_left = 0;
+        for ((table, columns), (mut w, path)) in self.writers.drain() {
+            rows_left += w.rows as u64;
+            w.flush()?;
+            w.writer.finish()?;
+            self.out.staged.push(StagedFile {
+                table,
+                columns,
+                path,
+            });
+        }
+        self.ctx
+            .progress
+            .rows
+            .fetch_add(rows_left, Ordering::Relaxed);
+        self.quarantine.flush()?;
+        if let Some(mut w) = self.quarantine.writer.take() {
+            w.finish()?;
+            self.out.quarantine.push(self.quarantine.path.clone());
+        }
+        Ok(self.out)
+    }
+}
+
+/// Where a unit's rows come from.
+struct UnitSource {
+    object: String,
+    member: Option<String>,
+    placeholders: Vec<String>,
+}
+
+impl UnitSource {
+    fn describe(&self) -> String {
+        match &self.member {
+            Some(m) => format!("{} (member {m})", self.object),
+            None => self.object.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_become_column_names() {
+        let reserved: HashSet<String> = ["_source_file".to_string()].into();
+        let raw: Vec<String> = ["\u{feff}Id", " Name ", "", "name", "_source_file"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            column_names(&raw, &reserved),
+            vec!["id", "name", "_c2", "name_2", "_source_file_data"]
+        );
+    }
+
+    #[test]
+    fn formats_follow_the_extension() {
+        assert_eq!(Format::of_name("a.CSV.gz"), Some(Format::Csv));
+        assert_eq!(Format::of_name("a.ndjson"), Some(Format::Json));
+        assert_eq!(Format::of_name("a.parquet"), None);
+    }
+}
