@@ -740,3 +740,68 @@ def test_a_run_killed_with_the_server_is_resumed_without_loading_a_file_twice(
                              f"FROM {schema}.{t}").fetchone() == (
                 per_table, per_table, 0, per_table - 1), t
         assert load(c, root, schema) == []
+
+
+# --------------------------------------------------------------------------------------------
+# 12. The README's pipeline: archives on S3 -> bronze -> silver, with its quality summary
+# --------------------------------------------------------------------------------------------
+
+def _readme_pipeline() -> str:
+    import pathlib
+    text = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("## Ingesting partner drops: system.ingest.load", 1)[1]
+    return section.split("```sql\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_pipeline_runs_in_psql(s3, server_factory, uniq, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    psql = shutil.which("psql")
+    assert psql, "psql is not installed (apt-get install postgresql-client)"
+    srv = server_factory(extra_args=s3.weir_args(uniq("wh")))
+    client = s3.client()
+    client.create_bucket(Bucket="partner-drops")
+    d = write_drop(tmp_path / "drop")
+    for p in d.files():
+        client.put_object(Bucket="partner-drops",
+                          Key=f"incoming/{p.relative_to(d.root).as_posix()}",
+                          Body=p.read_bytes())
+    script = tmp_path / "pipeline.sql"
+    script.write_text(_readme_pipeline())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PGPASSWORD"] = srv.password
+
+    def run_script() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [psql, "-X", "-A", "-v", "ON_ERROR_STOP=1", "-h", srv.host, "-p", str(srv.port),
+             "-U", srv.user, "-d", "main", "-f", str(script)],
+            capture_output=True, text=True, env=env, timeout=300)
+
+    proc = run_script()
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    # The quality summary: per table, then the failed checks, then the quarantine.
+    assert ("table_name|status|files|rows_read|rows_written|rows_quarantined|rows_deduplicated|"
+            "columns_added\n"
+            "main.bronze.bookings|PUBLISHED|3|9|5|0|4|\n"
+            "main.bronze.room_rates|PUBLISHED|2|7|5|1|1|\n(2 rows)") in proc.stdout, proc.stdout
+    assert "main.bronze.room_rates|type_validation|warning|1 rows quarantined" in proc.stdout
+    assert (f"main.bronze.room_rates|{ROOM_RATES_DAY2_MEMBER}|4|{ROOM_RATES_DAY2_BAD_LINE}|"
+            "expected 7 fields, found 4\n(1 row)") in proc.stdout, proc.stdout
+    assert re.search(r"NOTICE:  system\.ingest\.load: published main\.bronze\.bookings "
+                     r"\(5 rows\)", proc.stderr), proc.stderr
+    silver = [
+        ("B1", 101, 2, 501.0, ts(2026, 12, 1)),
+        ("B2", 102, 2, 240.0, ts(2026, 12, 2, 6)),
+        ("B3", 101, 3, 360.5, ts(2026, 12, 1)),
+        ("B4", 103, 3, 900.0, ts(2026, 12, 2, 5)),
+        ("B5", 103, 1, 150.25, ts(2026, 12, 2)),
+    ]
+    with srv.connect() as c:
+        assert rows(c, "SELECT * FROM main.silver.bookings ORDER BY booking_id") == silver
+    # The next day's run finds nothing new; silver stays as it is.
+    proc = run_script()
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    with srv.connect() as c:
+        assert rows(c, "SELECT * FROM main.silver.bookings ORDER BY booking_id") == silver
+        assert c.execute("SELECT count(*) FROM main.bronze.bookings").fetchone() == (5,)

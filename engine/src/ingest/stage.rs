@@ -45,7 +45,7 @@ impl Format {
         let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
         let ext = lower.rsplit('.').next().unwrap_or_default();
         match ext {
-            "csv" | "tsv" | "txt" => Some(Format::Csv),
+            "csv" | "txt" => Some(Format::Csv),
             "json" | "jsonl" | "ndjson" => Some(Format::Json),
             _ => None,
         }
