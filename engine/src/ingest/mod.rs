@@ -82,7 +82,8 @@ struct TableLoad {
     keys: Vec<String>,
     rows_good: u64,
     rows_bad: u64,
-    rows_out: u64,
+    /// Rows after deduplication, once known (the write tells, or a count).
+    rows_out: Option<u64>,
     null_ratios: BTreeMap<String, f64>,
     checks: Vec<CheckOutcome>,
     seconds_check: f64,
@@ -408,6 +409,9 @@ impl Session {
         run.rows_quarantined = tables.iter().map(|t| t.rows_quarantined() as i64).sum();
         if blocked {
             run.state = ingest_state::NOT_PUBLISHED.to_string();
+            for t in &mut tables {
+                self.count_output(request, t).await?;
+            }
             for c in run_checks
                 .iter()
                 .chain(tables.iter().flat_map(|t| t.checks.iter()))
@@ -626,18 +630,7 @@ impl Session {
             };
             null_ratios.insert((*n).clone(), ratio);
         }
-        let output = plan::good_rows(
-            aligned.clone(),
-            &columns,
-            request.deduplicate,
-            &keys,
-            request.order_by.as_deref(),
-        )?;
-        let rows_out = if request.deduplicate {
-            DataFrame::new(self.ctx.state(), output).count().await? as u64
-        } else {
-            rows_good
-        };
+        let rows_out = (!request.deduplicate).then_some(rows_good);
         Ok(TableLoad {
             name: name.to_string(),
             full_name,
@@ -859,6 +852,10 @@ impl Session {
             &t.keys,
             request.order_by.as_deref(),
         )?;
+        if request.mode == LoadMode::Merge {
+            // A merge's counts do not tell how many rows it was given.
+            self.count_output(request, t).await?;
+        }
         let created = t.existing.is_none();
         let entry = match &t.existing {
             Some(e) => e.clone(),
@@ -907,8 +904,27 @@ impl Session {
         };
         m.settle_copy_files(&entry.id, statement_id, written.is_ok())?;
         t.rows_written = written?;
+        if t.rows_out.is_none() {
+            // Appended or overwritten: every row given was written.
+            t.rows_out = Some(t.rows_written);
+        }
         t.published = true;
         t.evolved = evolve;
+        Ok(())
+    }
+
+    /// Counts the rows `t` gives after deduplication, if not known yet.
+    async fn count_output(&self, request: &LoadRequest, t: &mut TableLoad) -> Result<()> {
+        if t.rows_out.is_none() {
+            let output = plan::good_rows(
+                t.aligned.clone(),
+                &t.columns,
+                request.deduplicate,
+                &t.keys,
+                request.order_by.as_deref(),
+            )?;
+            t.rows_out = Some(DataFrame::new(self.ctx.state(), output).count().await? as u64);
+        }
         Ok(())
     }
 
@@ -1104,7 +1120,9 @@ fn table_record(run_id: &str, t: &TableLoad, seconds_read: f64) -> IngestTableRe
         rows_read: t.rows_read() as i64,
         rows_written: t.rows_written as i64,
         rows_quarantined: t.rows_quarantined() as i64,
-        rows_deduplicated: t.rows_good.saturating_sub(t.rows_out) as i64,
+        rows_deduplicated: t
+            .rows_good
+            .saturating_sub(t.rows_out.unwrap_or(t.rows_good)) as i64,
         columns_added: added(t),
         null_ratios: serde_json::to_string(&t.null_ratios).unwrap_or_else(|_| "{}".into()),
         seconds_read,

@@ -15,10 +15,8 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::provider_as_source;
 use datafusion::functions::expr_fn::{coalesce, concat, concat_ws};
-use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{
-    cast, lit, try_cast, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder,
-};
+use datafusion::functions_aggregate::expr_fn::first_value;
+use datafusion::logical_expr::{cast, lit, try_cast, when, Expr, LogicalPlan, LogicalPlanBuilder};
 
 use super::stage::{quarantine_schema, StagedFile, LINE_COLUMN, MEMBER_COLUMN, OBJECT_COLUMN};
 use crate::error::Result;
@@ -27,7 +25,6 @@ use crate::error::Result;
 pub(crate) const BAD_COLUMN: &str = "__weir_bad";
 pub(crate) const REASON_COLUMN: &str = "__weir_reason";
 pub(crate) const RAW_COLUMN: &str = "__weir_raw";
-const ROW_NUMBER_COLUMN: &str = "__weir_rn";
 
 /// Metadata columns every loaded table gets.
 pub(crate) const SOURCE_FILE_COLUMN: &str = "_source_file";
@@ -215,7 +212,9 @@ fn align_exprs(columns: Option<&[String]>, a: &Alignment<'_>) -> Vec<Expr> {
 
 /// The good rows of `aligned`, one per key (`keys`; every data column when empty) when
 /// deduplicating — the winner has the greatest `order_by`, then comes from the later file,
-/// then the later line — as the table's columns.
+/// then the later line — as the table's columns. Deduplicating is a hash aggregate on the key
+/// whose other columns are each the winner's (`first_value` in the winner's order: file and
+/// line make the order total, so every column comes from the same row).
 pub(crate) fn good_rows(
     aligned: LogicalPlan,
     columns: &[(String, DataType)],
@@ -242,14 +241,19 @@ pub(crate) fn good_rows(
             order.push(column(OBJECT_COLUMN).sort(false, false));
             order.push(column(MEMBER_COLUMN).sort(false, false));
             order.push(column(LINE_COLUMN).sort(false, false));
-            let rn = row_number()
-                .partition_by(partition)
-                .order_by(order)
-                .build()?
-                .alias(ROW_NUMBER_COLUMN);
-            b = b
-                .window(vec![rn])?
-                .filter(column(ROW_NUMBER_COLUMN).eq(lit(1u64)))?;
+            let key_names: Vec<String> = partition
+                .iter()
+                .filter_map(|e| match e {
+                    Expr::Column(c) => Some(c.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            let winners: Vec<Expr> = columns
+                .iter()
+                .filter(|(n, _)| !key_names.contains(n))
+                .map(|(n, _)| first_value(column(n), order.clone()).alias(n))
+                .collect();
+            b = b.aggregate(partition, winners)?;
         }
     }
     Ok(b.project(columns.iter().map(|(n, _)| column(n)))?.build()?)
