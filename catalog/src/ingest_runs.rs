@@ -1,8 +1,9 @@
 //! Runs of `system.ingest.load`: one record per run (what it read, its state and totals), one
 //! per table it loaded (counts, null ratios, seconds per stage) and one per quality check, so
 //! that `system.ingest.*` shows them and the next run can compare row counts. Source objects a
-//! published run read whole are remembered per target schema, so a rerun skips them without
-//! opening them (their members are also recorded per table, in `copy_files`).
+//! published run read whole are remembered per target schema with the tables they fed, so a
+//! rerun skips them without opening them while those tables exist (their members are also
+//! recorded per table, in `copy_files`).
 
 use rusqlite::{params, Row};
 
@@ -133,13 +134,14 @@ impl Metastore {
     }
 
     /// Ends a run: its totals and state, the tables it loaded and its checks, in one
-    /// transaction; with the sources it read whole when it published them.
+    /// transaction; with the sources it read whole when it published them, each with the ids
+    /// of the tables it fed.
     pub fn finish_ingest_run(
         &self,
         run: &IngestRun,
         tables: &[IngestTableResult],
         checks: &[IngestCheck],
-        sources_done: &[IngestSource],
+        sources_done: &[(IngestSource, Vec<String>)],
     ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
@@ -202,16 +204,18 @@ impl Metastore {
                 ])?;
             }
             let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO ingest_sources (target_schema, path, size, modified_ms,
-                   run_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO ingest_sources (target_schema, path, size, modified_ms,
+                   run_id, table_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
-            for s in sources_done {
+            for (s, table_ids) in sources_done {
+                let ids = serde_json::to_string(table_ids).unwrap_or_else(|_| "[]".into());
                 stmt.execute(params![
                     run.target_schema,
                     s.path,
                     s.size,
                     s.modified_ms,
-                    run.run_id
+                    run.run_id,
+                    ids
                 ])?;
             }
             Ok(())
@@ -315,18 +319,27 @@ impl Metastore {
             .optional()?)
     }
 
-    /// The source objects published runs into `target_schema` read whole.
-    pub fn ingested_sources(&self, target_schema: &str) -> Result<Vec<IngestSource>> {
+    /// The source objects published runs into `target_schema` read whole, each with the ids
+    /// of the tables it fed.
+    pub fn ingested_sources(
+        &self,
+        target_schema: &str,
+    ) -> Result<Vec<(IngestSource, Vec<String>)>> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
-            "SELECT path, size, modified_ms FROM ingest_sources WHERE target_schema = ?1",
+            "SELECT path, size, modified_ms, table_ids FROM ingest_sources
+             WHERE target_schema = ?1",
         )?;
         let rows = stmt.query_map(params![target_schema], |r| {
-            Ok(IngestSource {
-                path: r.get(0)?,
-                size: r.get(1)?,
-                modified_ms: r.get(2)?,
-            })
+            let ids: String = r.get(3)?;
+            Ok((
+                IngestSource {
+                    path: r.get(0)?,
+                    size: r.get(1)?,
+                    modified_ms: r.get(2)?,
+                },
+                serde_json::from_str(&ids).unwrap_or_default(),
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -396,8 +409,14 @@ mod tests {
             size: 10,
             modified_ms: 5,
         };
-        m.finish_ingest_run(&run, &[table.clone()], &[check.clone()], &[source.clone()])
-            .expect("finish");
+        let fed = vec!["t-id".to_string()];
+        m.finish_ingest_run(
+            &run,
+            &[table.clone()],
+            &[check.clone()],
+            &[(source.clone(), fed.clone())],
+        )
+        .expect("finish");
         assert_eq!(m.ingest_runs().expect("runs"), vec![run]);
         assert_eq!(
             m.ingest_run_tables().expect("tables"),
@@ -413,7 +432,7 @@ mod tests {
         );
         assert_eq!(
             m.ingested_sources("main.bronze").expect("src"),
-            vec![source]
+            vec![(source, fed)]
         );
         assert!(m.ingested_sources("main.silver").expect("src").is_empty());
     }

@@ -60,6 +60,19 @@ pub struct EngineState {
     pub staging_dir: std::path::PathBuf,
 }
 
+impl EngineState {
+    /// The lock of loads into `key` (a table id, or `ingest:catalog.schema`): a load holds it
+    /// while it settles, reads and records the files it loads.
+    pub(crate) fn load_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.copy_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
 impl std::fmt::Debug for EngineState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineState").finish_non_exhaustive()

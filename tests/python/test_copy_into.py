@@ -196,3 +196,74 @@ def test_a_location_with_a_space_loads(conn, uniq, tmp_path):
     _write(tmp_path / "my drop" / "a b.csv", "id\n7\n")
     assert _copy(conn, t, tmp_path / "my drop") == (1, 1, 1, 0)
     assert _copy(conn, t, tmp_path / "my drop", "FILES = ('a b.csv')") == (0, 0, 0, 1)
+
+
+def test_merge_schema_adds_the_files_new_columns(conn, uniq, tmp_path):
+    """mergeSchema: columns of the files the table lacks join it in the COPY's own commit (in
+    the order the files have them, NULL for older rows and files without them); the owner's
+    or a MANAGE holder's call."""
+    t = f"main.default.{uniq('grow')}"
+    conn.execute(f"CREATE TABLE {t} (id INT, name STRING)")
+    _write(tmp_path / "d" / "a.csv", "id,name\n1,a\n")
+    _write(tmp_path / "d" / "b.csv", "id,name,colour\n2,b,red\n")
+    _write(tmp_path / "d" / "c.csv", "size,id,colour\nL,3,blue\n")
+    before = _version(conn, t)
+    assert _copy(conn, t, tmp_path / "d", "COPY_OPTIONS ('mergeSchema' = 'true')") == (3, 3, 3, 0)
+    assert _version(conn, t) == before + 1
+    assert [r[0:2] for r in conn.execute(f"DESCRIBE TABLE {t}").fetchall()] == [
+        ("id", "int"), ("name", "string"), ("colour", "string"), ("size", "string")]
+    assert conn.execute(f"SELECT id, name, colour, size FROM {t} ORDER BY id").fetchall() == [
+        (1, "a", None, None), (2, "b", "red", None), (3, None, "blue", "L")]
+
+
+def test_a_select_over_the_files_picks_and_computes_columns(conn, uniq, tmp_path):
+    """COPY INTO t FROM (SELECT ... FROM 'location'): expressions over each file's columns
+    (named as its header names them, any case), matched to the table by name; headerless
+    files' columns are _c0, _c1, ..."""
+    t = f"main.default.{uniq('sel')}"
+    conn.execute(f"CREATE TABLE {t} (id INT, name STRING, price DOUBLE, note STRING)")
+    _write(tmp_path / "d" / "a.csv", "ID,Name,Price\n1,apple,1.50\n")
+    _write(tmp_path / "d" / "b.csv.gz", "price,id,name\n2.25,2,pear\n")
+    loaded = conn.execute(
+        f"COPY INTO {t} FROM (SELECT id, upper(name) AS name, CAST(price AS DOUBLE) * 2 AS price, "
+        f"'from ' || 'partner' AS note FROM '{tmp_path / 'd'}') FILEFORMAT = CSV "
+        "FORMAT_OPTIONS ('header' = 'true')").fetchone()
+    assert loaded == (2, 2, 2, 0)
+    assert conn.execute(f"SELECT id, name, price, note FROM {t} ORDER BY id").fetchall() == [
+        (1, "APPLE", 3.0, "from partner"), (2, "PEAR", 4.5, "from partner")]
+    _write(tmp_path / "h" / "c.csv", "3,fig,9\n")
+    loaded = conn.execute(
+        f"COPY INTO {t} FROM (SELECT _c0 AS id, _c1 AS name FROM '{tmp_path / 'h'}') "
+        "FILEFORMAT = CSV").fetchone()
+    assert loaded == (1, 1, 1, 0)
+    assert conn.execute(f"SELECT id, name, price FROM {t} WHERE id = 3").fetchall() == [
+        (3, "fig", None)]
+    # A column the files do not have is an error naming it; nothing is written.
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        conn.execute(f"COPY INTO {t} FROM (SELECT colour AS note FROM '{tmp_path / 'd'}') "
+                     "FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'true') "
+                     "COPY_OPTIONS ('force' = 'true')")
+    assert conn.execute(f"SELECT count(*) FROM {t}").fetchone() == (3,)
+
+
+def test_odd_file_names_and_late_json_keys_load(conn, uniq, tmp_path):
+    """Names holding '#', '?' or '%' name their own files (not another key, not zero rows);
+    a JSON key first seen after a thousand records is a column like the others."""
+    t = f"main.default.{uniq('odd')}"
+    conn.execute(f"CREATE TABLE {t} (id INT, name STRING)")
+    _write(tmp_path / "o" / "a#1.csv", "id,name\n1,hash\n")
+    _write(tmp_path / "o" / "b?2.csv", "id,name\n2,question\n")
+    _write(tmp_path / "o" / "c%203.csv", "id,name\n3,percent\n")
+    assert _copy(conn, t, tmp_path / "o") == (3, 3, 3, 0)
+    assert conn.execute(f"SELECT id, name FROM {t} ORDER BY id").fetchall() == [
+        (1, "hash"), (2, "question"), (3, "percent")]
+    assert _copy(conn, t, tmp_path / "o") == (0, 0, 0, 3)
+
+    j = f"main.default.{uniq('late')}"
+    conn.execute(f"CREATE TABLE {j} (id INT, late STRING)")
+    lines = [f'{{"id": {i}}}' for i in range(1, 1201)] + ['{"id": 1201, "late": "here"}']
+    _write(tmp_path / "j" / "events.json", "\n".join(lines) + "\n")
+    assert conn.execute(f"COPY INTO {j} FROM '{tmp_path / 'j'}' FILEFORMAT = JSON"
+                        ).fetchone() == (1201, 1201, 1, 0)
+    assert conn.execute(f"SELECT id, late FROM {j} WHERE late IS NOT NULL").fetchall() == [
+        (1201, "here")]

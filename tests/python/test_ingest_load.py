@@ -742,6 +742,59 @@ def test_a_run_killed_with_the_server_is_resumed_without_loading_a_file_twice(
         assert load(c, root, schema) == []
 
 
+def test_a_dropped_table_is_loaded_again(conn, fresh_schema, tmp_path):
+    """Files a published run read are skipped while every table they fed exists: dropping one
+    table and loading again reloads exactly the files (and archive members) that fed it."""
+    s = fresh_schema
+    d = write_drop(tmp_path / "drop")
+    assert summary(load(conn, d.root, s)) == base_summary(s)
+    conn.execute(f"DROP TABLE {s}.bookings")
+    assert summary(load(conn, d.root, s)) == base_summary(s)[:1]
+    assert count(conn, f"{s}.bookings") == 8
+    assert count(conn, f"{s}.room_rates") == 5
+    assert load(conn, d.root, s) == []
+
+
+def test_parquet_files_load_with_their_values(conn, fresh_schema, tmp_path):
+    """Plain Parquet files are read whole (by ranges from the store): their values are typed
+    by the same rules as text files'; a Parquet file inside an archive is refused, not skipped."""
+    import io
+    import tarfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    s = fresh_schema
+    drop = tmp_path / "pq"
+    drop.mkdir()
+    pq.write_table(pa.table({
+        "event_id": pa.array([1, 2], pa.int64()),
+        "score": pa.array([0.5, None], pa.float64()),
+        "day": pa.array([date(2026, 12, 1), date(2026, 12, 2)], pa.date32()),
+        "at": pa.array([datetime(2026, 12, 1, 8, 30), datetime(2026, 12, 2, 9)],
+                       pa.timestamp("us")),
+        "code": pa.array(["007", "x"], pa.string()),
+    }), drop / "events_2026-12-01_1.parquet")
+    [r] = as_dicts(conn.execute(load_sql(source=str(drop), pattern="{table}_{date}_{batch}.parquet",
+                                         target_schema=s)))
+    assert summary([r]) == [(f"{s}.events", "PUBLISHED", 1, 2, 2, 0, 0)]
+    types = column_types(conn, f"{s}.events")
+    assert [types[c] for c in ("event_id", "score", "day", "at", "code")] == [
+        "bigint", "double", "date", "timestamp", "string"]
+    assert rows(conn, f"SELECT event_id, score, day, at, code FROM {s}.events ORDER BY 1") == [
+        (1, 0.5, date(2026, 12, 1), ts(2026, 12, 1, 8, 30), "007"),
+        (2, None, date(2026, 12, 2), ts(2026, 12, 2, 9), "x")]
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    data = (drop / "events_2026-12-01_1.parquet").read_bytes()
+    with tarfile.open(packed / "drop.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("events_2026-12-02_1.parquet")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    assert sqlstate_of(conn, load_sql(source=packed, pattern="{table}_{date}_{batch}.parquet",
+                                      target_schema=s)) == "0A000"
+    assert count(conn, f"{s}.events") == 2
+
+
 # --------------------------------------------------------------------------------------------
 # 12. The README's pipeline: archives on S3 -> bronze -> silver, with its quality summary
 # --------------------------------------------------------------------------------------------

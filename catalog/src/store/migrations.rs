@@ -222,6 +222,7 @@ CREATE TABLE ingest_sources (
     size INTEGER NOT NULL,
     modified_ms INTEGER NOT NULL,
     run_id TEXT NOT NULL,
+    table_ids TEXT NOT NULL,
     PRIMARY KEY (target_schema, path, size, modified_ms)
 );
 "#,

@@ -27,7 +27,6 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder};
-use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStore};
 use url::Url;
 use weir_catalog::{CopyFile, TableEntry};
@@ -161,14 +160,7 @@ impl Session {
         let location = self.state.storage.resolve_location(&copy.source)?;
         let (store, store_url, prefix) = self.source_store(&location)?;
         // One COPY INTO of a table at a time: another's pending files are not a crash's.
-        let lock = self
-            .state
-            .copy_locks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(entry.id.clone())
-            .or_default()
-            .clone();
+        let lock = self.state.load_lock(&entry.id);
         let _one_at_a_time = lock.lock().await;
         let files = list_files(&store, &store_url, &prefix, &copy).await?;
 
@@ -197,9 +189,14 @@ impl Session {
                     .observers
                     .read_paths(statement, &[location.to_string()]);
             }
-            let plan = self
-                .copy_plan(&entry, &store, &readable, copy.format, &options)
+            let (plan, new_columns) = self
+                .copy_plan(&entry, &store, &readable, &copy, &options)
                 .await?;
+            if !new_columns.is_empty() {
+                // New columns change the table's definition: its owner's (or MANAGE holder's).
+                self.access()?
+                    .require_manage(&crate::access::table_securable(&entry))?;
+            }
             let statement_id = self
                 .statement
                 .as_ref()
@@ -207,8 +204,19 @@ impl Session {
                 .unwrap_or_default();
             let m = self.state.metastore.clone();
             m.add_pending_copy_files(&entry.id, &statement_id, &records, now_ms())?;
-            let written = self.write_to_table(&entry, plan, WriteKind::CopyInto).await;
-            m.settle_copy_files(&entry.id, &statement_id, written.is_ok())?;
+            let mode = crate::exec::insert::WriteMode {
+                overwrite: false,
+                add_columns: !new_columns.is_empty(),
+            };
+            let written = self
+                .write_rows(&entry, plan, WriteKind::CopyInto, mode)
+                .await;
+            if written.is_ok() {
+                m.settle_copy_files(&entry.id, &statement_id, true)?;
+            } else {
+                // The commit may have landed even so (a timeout after the write): the log says.
+                self.settle_pending_copies(&entry).await?;
+            }
             rows = written?;
         } else if !records.is_empty() {
             // Only empty files: recorded as loaded, nothing to commit.
@@ -281,15 +289,18 @@ impl Session {
         Ok(())
     }
 
-    /// One plan reading every file, its columns the table's (by name), cast to their types.
+    /// One plan reading every file, its columns the table's (by name), cast to their types;
+    /// with `mergeSchema`, then the files' columns the table lacks (returned: the columns the
+    /// write adds).
     async fn copy_plan(
         &self,
         entry: &TableEntry,
         store: &Arc<dyn ObjectStore>,
         files: &[SourceFile],
-        format: CopyFormat,
+        copy: &CopyInto,
         options: &Options,
-    ) -> Result<LogicalPlan> {
+    ) -> Result<(LogicalPlan, Vec<Field>)> {
+        let format = copy.format;
         let state = self.ctx.state();
         // Files read together: same compression and, for CSV with a header, the same header.
         let mut groups: BTreeMap<(String, Vec<String>), Vec<SourceFile>> = BTreeMap::new();
@@ -308,18 +319,48 @@ impl Session {
                 .or_default()
                 .push(f.clone());
         }
-        let mut plan: Option<LogicalPlanBuilder> = None;
+        let select = copy.select.as_ref();
+        // Each group's scan and columns first: the columns the table lacks are known only
+        // once every group's are.
+        let mut scans = Vec::new();
         for ((_, header), group) in groups {
             let compression = group[0].compression();
             let format_impl: Arc<dyn FileFormat> = match format {
                 CopyFormat::Csv => Arc::new(csv_format(options, compression)),
                 CopyFormat::Json => {
-                    Arc::new(JsonFormat::default().with_file_compression_type(compression))
+                    // Every record's keys count: a key first seen late is a column too.
+                    Arc::new(
+                        JsonFormat::default()
+                            .with_file_compression_type(compression)
+                            .with_schema_infer_max_rec(usize::MAX),
+                    )
                 }
                 CopyFormat::Parquet => Arc::new(ParquetFormat::default()),
             };
             let metas: Vec<ObjectMeta> = group.iter().map(|f| f.meta.clone()).collect();
             let schema: SchemaRef = match format {
+                // A SELECT over headerless files names their columns `_c0`, `_c1`, ... as
+                // Spark does: as many as the files have, as text.
+                CopyFormat::Csv if !options.header && select.is_some() => {
+                    let inferred = format_impl.infer_schema(&state, store, &metas).await?;
+                    let text: SchemaRef = Arc::new(Schema::new(
+                        (0..inferred.fields().len())
+                            .map(|i| Field::new(format!("_c{i}"), DataType::Utf8, true))
+                            .collect::<Vec<_>>(),
+                    ));
+                    if options.infer_schema {
+                        Arc::new(Schema::new(
+                            inferred
+                                .fields()
+                                .iter()
+                                .enumerate()
+                                .map(|(i, f)| f.as_ref().clone().with_name(format!("_c{i}")))
+                                .collect::<Vec<_>>(),
+                        ))
+                    } else {
+                        text
+                    }
+                }
                 CopyFormat::Csv if !options.infer_schema => {
                     let names: Vec<String> = if options.header {
                         header.clone()
@@ -335,7 +376,7 @@ impl Session {
                 }
                 _ => format_impl.infer_schema(&state, store, &metas).await?,
             };
-            let schema = if format == CopyFormat::Csv && !options.header {
+            let schema = if format == CopyFormat::Csv && !options.header && select.is_none() {
                 positional_names(schema, entry)?
             } else {
                 schema
@@ -348,73 +389,155 @@ impl Session {
                 .collect::<datafusion::error::Result<Vec<_>>>()?;
             let config = ListingTableConfig::new_with_multi_paths(urls)
                 .with_listing_options(listing)
-                .with_schema(schema);
+                .with_schema(schema.clone());
             let table = ListingTable::try_new(config)?;
             let scan =
-                LogicalPlanBuilder::scan("copy_source", provider_as_source(Arc::new(table)), None)?;
-            let aligned = self.align_to_table(scan.build()?, entry, options)?;
+                LogicalPlanBuilder::scan("copy_source", provider_as_source(Arc::new(table)), None)?
+                    .build()?;
+            scans.push(match &select {
+                Some(items) => self.select_over(scan, items)?,
+                None => scan,
+            });
+        }
+        let new_columns = new_columns(&scans, entry, options)?;
+        let mut plan: Option<LogicalPlanBuilder> = None;
+        for scan in scans {
+            let aligned = align_to_table(scan, entry, &new_columns)?;
             plan = Some(match plan {
                 None => LogicalPlanBuilder::from(aligned),
                 Some(p) => p.union(aligned)?,
             });
         }
         match plan {
-            Some(p) => Ok(p.build()?),
+            Some(p) => Ok((p.build()?, new_columns)),
             None => Err(EngineError::Internal("COPY INTO planned no files".into())),
         }
     }
+}
 
-    /// The source's columns as the table's, matched by name (case-insensitively): missing ones
-    /// NULL, every one cast to the table's type. A column the table lacks is an error.
-    fn align_to_table(
+impl Session {
+    /// `SELECT items` over one group's scan, its columns named as the files name them,
+    /// lowercased (so that unquoted names in the SELECT find them).
+    fn select_over(
         &self,
-        source: LogicalPlan,
-        entry: &TableEntry,
-        options: &Options,
+        scan: LogicalPlan,
+        items: &[datafusion::sql::sqlparser::ast::SelectItem],
     ) -> Result<LogicalPlan> {
-        let fields: Vec<Field> = source
+        use datafusion::sql::sqlparser::ast::{ExprWithAlias, SelectItem};
+        let lowered: Vec<Expr> = scan
             .schema()
             .fields()
             .iter()
-            .map(|f| f.as_ref().clone())
+            .map(|f| {
+                col(datafusion::common::Column::from_name(f.name())).alias(f.name().to_lowercase())
+            })
             .collect();
-        if let Some(extra) = fields.iter().find(|f| {
-            !entry
+        let scan = LogicalPlanBuilder::from(scan).project(lowered)?.build()?;
+        let schema = scan.schema().clone();
+        let state = self.ctx.state();
+        let plan = |expr: &datafusion::sql::sqlparser::ast::Expr| -> Result<Expr> {
+            Ok(state.create_logical_expr_from_sql_expr(
+                ExprWithAlias {
+                    expr: expr.clone(),
+                    alias: None,
+                },
+                &schema,
+            )?)
+        };
+        let mut exprs = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::UnnamedExpr(e) => exprs.push(plan(e)?),
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    let name = if alias.quote_style.is_some() {
+                        alias.value.clone()
+                    } else {
+                        alias.value.to_lowercase()
+                    };
+                    exprs.push(plan(expr)?.alias(name));
+                }
+                SelectItem::Wildcard(_) => {
+                    exprs.extend(
+                        schema
+                            .fields()
+                            .iter()
+                            .map(|f| col(datafusion::common::Column::from_name(f.name()))),
+                    );
+                }
+                other => {
+                    return Err(EngineError::not_supported(format!(
+                        "COPY INTO ... FROM (SELECT {other} ...): select columns, expressions or *"
+                    )))
+                }
+            }
+        }
+        Ok(LogicalPlanBuilder::from(scan).project(exprs)?.build()?)
+    }
+}
+
+/// The files' columns the table lacks (by name, case-insensitively), in the order the files
+/// have them, each with its type (text where the files disagree). Without `mergeSchema`, one
+/// is an error.
+fn new_columns(scans: &[LogicalPlan], entry: &TableEntry, options: &Options) -> Result<Vec<Field>> {
+    let mut out: Vec<Field> = Vec::new();
+    for scan in scans {
+        for f in scan.schema().fields() {
+            if entry
                 .columns
                 .iter()
                 .any(|c| c.name.eq_ignore_ascii_case(f.name()))
-        }) {
-            return Err(if options.merge_schema {
-                EngineError::not_supported(format!(
-                    "mergeSchema cannot add column '{}' to {} yet; ALTER TABLE {} ADD COLUMN \
-                     first",
-                    extra.name(),
-                    entry.full_name(),
-                    entry.full_name()
-                ))
-            } else {
-                EngineError::UndefinedColumn(format!(
+            {
+                continue;
+            }
+            if !options.merge_schema {
+                return Err(EngineError::UndefinedColumn(format!(
                     "column '{}' of the files does not exist in table {} (COPY_OPTIONS \
                      ('mergeSchema' = 'true') adds new columns)",
-                    extra.name(),
+                    f.name(),
                     entry.full_name()
-                ))
-            });
-        }
-        let mut exprs: Vec<Expr> = Vec::with_capacity(entry.columns.len());
-        for column in &entry.columns {
-            let data_type = crate::types::parse_spark_type(&column.data_type)?;
-            let value = match fields
-                .iter()
-                .find(|f| f.name().eq_ignore_ascii_case(&column.name))
+                )));
+            }
+            match out
+                .iter_mut()
+                .find(|o| o.name().eq_ignore_ascii_case(f.name()))
             {
-                Some(f) => col(datafusion::common::Column::from_name(f.name())),
-                None => lit(datafusion::common::ScalarValue::Null),
-            };
-            exprs.push(cast(value, data_type).alias(&column.name));
+                Some(o) if o.data_type() != f.data_type() => {
+                    *o = Field::new(o.name(), DataType::Utf8, true);
+                }
+                Some(_) => {}
+                None => out.push(Field::new(f.name(), f.data_type().clone(), true)),
+            }
         }
-        Ok(LogicalPlanBuilder::from(source).project(exprs)?.build()?)
     }
+    Ok(out)
+}
+
+/// A group's columns as the table's, matched by name (case-insensitively): missing ones NULL,
+/// every one cast to the table's type; then `new_columns` (NULL where the group lacks one).
+fn align_to_table(
+    source: LogicalPlan,
+    entry: &TableEntry,
+    new_columns: &[Field],
+) -> Result<LogicalPlan> {
+    let fields: Vec<Field> = source
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let value_of = |name: &str| match fields.iter().find(|f| f.name().eq_ignore_ascii_case(name)) {
+        Some(f) => col(datafusion::common::Column::from_name(f.name())),
+        None => lit(datafusion::common::ScalarValue::Null),
+    };
+    let mut exprs: Vec<Expr> = Vec::with_capacity(entry.columns.len() + new_columns.len());
+    for column in &entry.columns {
+        let data_type = crate::types::parse_spark_type(&column.data_type)?;
+        exprs.push(cast(value_of(&column.name), data_type).alias(&column.name));
+    }
+    for f in new_columns {
+        exprs.push(cast(value_of(f.name()), f.data_type().clone()).alias(f.name()));
+    }
+    Ok(LogicalPlanBuilder::from(source).project(exprs)?.build()?)
 }
 
 /// CSV as the options say; an empty field is NULL (Spark's default `nullValue`).
@@ -475,52 +598,28 @@ async fn list_files(
             glob::Pattern::new(p).map_err(|e| option_error(format!("invalid PATTERN '{p}': {e}")))
         })
         .transpose()?;
-    let listed: Vec<ObjectMeta> = store
-        .list(Some(prefix))
-        .try_collect()
-        .await
-        .map_err(|e| EngineError::Storage(format!("listing {store_url}/{prefix}: {e}")))?;
-    let prefix_text = prefix.as_ref();
+    let named = |relative: &str| {
+        copy.files
+            .iter()
+            .any(|f| f.trim_start_matches('/') == relative)
+    };
+    let glob = if copy.files.is_empty() {
+        pattern.as_ref()
+    } else {
+        None
+    };
     let mut out = Vec::new();
-    for meta in listed {
-        let full = meta.location.as_ref();
-        let relative = full
-            .strip_prefix(prefix_text)
-            .unwrap_or(full)
-            .trim_start_matches('/')
-            .to_string();
-        if relative
-            .split('/')
-            .any(|part| part.starts_with('_') || part.starts_with('.'))
-        {
+    for object in crate::ingest::source::list_objects(store, store_url, prefix, glob).await? {
+        if !copy.files.is_empty() && !named(&object.relative) {
             continue;
         }
-        let wanted = if !copy.files.is_empty() {
-            copy.files
-                .iter()
-                .any(|f| f.trim_start_matches('/') == relative)
-        } else if let Some(p) = &pattern {
-            p.matches_with(
-                &relative,
-                glob::MatchOptions {
-                    case_sensitive: true,
-                    require_literal_separator: true,
-                    require_literal_leading_dot: false,
-                },
-            )
-        } else {
-            true
-        };
-        if wanted {
-            let url = store_url
-                .join(&format!("/{full}"))
-                .map_err(|e| EngineError::invalid(format!("file {full}: {e}")))?;
-            out.push(SourceFile {
-                meta,
-                url,
-                relative: relative.clone(),
-            });
-        }
+        let url = Url::parse(&object.url)
+            .map_err(|e| EngineError::invalid(format!("file {}: {e}", object.url)))?;
+        out.push(SourceFile {
+            meta: object.meta,
+            url,
+            relative: object.relative,
+        });
     }
     if let Some(missing) = copy
         .files
@@ -532,7 +631,6 @@ async fn list_files(
             message: format!("file '{missing}' does not exist under {}", copy.source),
         });
     }
-    out.sort_by(|a, b| a.meta.location.cmp(&b.meta.location));
     Ok(out)
 }
 

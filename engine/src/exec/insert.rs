@@ -13,6 +13,16 @@ use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
 use crate::error::{EngineError, Result};
 use crate::session::Session;
 
+/// How a write meets the table's rows and columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct WriteMode {
+    /// The rows replace the table's (INSERT OVERWRITE, an `overwrite` load).
+    pub overwrite: bool,
+    /// Columns of the rows the table lacks join it in the same commit (COPY INTO with
+    /// `mergeSchema`, a load with `schema_evolution => 'add_columns'`).
+    pub add_columns: bool,
+}
+
 impl Session {
     /// Appends (or overwrites with) the result of `input` as one Delta commit; returns rows written.
     pub(crate) async fn write_to_table(
@@ -20,6 +30,22 @@ impl Session {
         entry: &TableEntry,
         input: LogicalPlan,
         kind: WriteKind,
+    ) -> Result<u64> {
+        let mode = WriteMode {
+            overwrite: kind == WriteKind::InsertOverwrite,
+            add_columns: false,
+        };
+        self.write_rows(entry, input, kind, mode).await
+    }
+
+    /// Writes the result of `input` to the table as `mode` says, as one Delta commit; returns
+    /// rows written. New columns (with `add_columns`) are in the metastore when it returns.
+    pub(crate) async fn write_rows(
+        &mut self,
+        entry: &TableEntry,
+        input: LogicalPlan,
+        kind: WriteKind,
+        mode: WriteMode,
     ) -> Result<u64> {
         if entry.kind == TableKind::View {
             return Err(EngineError::WrongObjectType(format!(
@@ -37,21 +63,37 @@ impl Session {
         );
         let write = self.begin_write(entry, kind).await?;
         let table = write.table()?;
-        let input = cast_to_table_schema(input, &table).await?;
+        let input = if mode.add_columns {
+            input
+        } else {
+            cast_to_table_schema(input, &table).await?
+        };
         let snapshot = table.snapshot()?.snapshot().clone();
-        let table = WriteBuilder::new(table.log_store(), Some(snapshot))
+        let mut builder = WriteBuilder::new(table.log_store(), Some(snapshot))
             .with_input_plan(input)
-            .with_save_mode(if kind == WriteKind::InsertOverwrite {
+            .with_save_mode(if mode.overwrite {
                 SaveMode::Overwrite
             } else {
                 SaveMode::Append
             })
             .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(write.properties())
+            .with_commit_properties(write.properties());
+        if mode.add_columns {
+            builder = builder.with_schema_mode(deltalake::operations::write::SchemaMode::Merge);
+        }
+        let table = builder
             .await
             .map_err(|e| Self::constraint_error(entry, e.into()))?;
         let rows = last_added_rows(&table).await;
-        write.finish(table, WriteMetrics::written(rows), MetastoreSync::Data)?;
+        write.finish(
+            table,
+            WriteMetrics::written(rows),
+            if mode.add_columns {
+                MetastoreSync::Columns
+            } else {
+                MetastoreSync::Data
+            },
+        )?;
         Ok(rows)
     }
 }

@@ -19,7 +19,7 @@ mod infer;
 mod plan;
 mod request;
 mod route;
-mod source;
+pub(crate) mod source;
 mod stage;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -33,8 +33,6 @@ use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::Column;
 use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::DataFrame;
-use deltalake::operations::write::{SchemaMode, WriteBuilder};
-use deltalake::protocol::SaveMode;
 use weir_catalog::{ingest_state, CopyFile, IngestRun, IngestTableResult, Privilege, TableEntry};
 
 use crate::delta::commit::{MetastoreSync, WriteKind, WriteMetrics};
@@ -143,12 +141,7 @@ impl Session {
         // One run per target schema at a time: another's files are not yet recorded.
         let lock = self
             .state
-            .copy_locks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(format!("ingest:{}", request.target()))
-            .or_default()
-            .clone();
+            .load_lock(&format!("ingest:{}", request.target()));
         let _one_at_a_time = lock.lock().await;
 
         let run_id = self
@@ -235,8 +228,8 @@ struct LoadOutcome {
     tables: Vec<TableLoad>,
     /// Checks of the whole run.
     checks: Vec<CheckOutcome>,
-    /// The source objects it read whole, when it published.
-    sources_done: Vec<weir_catalog::IngestSource>,
+    /// The source objects it read whole, when it published, with the ids of the tables each fed.
+    sources_done: Vec<(weir_catalog::IngestSource, Vec<String>)>,
     read_seconds: f64,
 }
 
@@ -260,10 +253,17 @@ impl Session {
         )
         .await?;
         run.files_listed = listed.len() as i64;
+        // Objects a published run read whole, while every table they fed is still there (a
+        // dropped and re-created table loads them again).
+        let table_ids: HashSet<String> = m.list_tables(c, s)?.into_iter().map(|t| t.id).collect();
         let done: HashSet<weir_catalog::IngestSource> = if request.force {
             HashSet::new()
         } else {
-            m.ingested_sources(&request.target())?.into_iter().collect()
+            m.ingested_sources(&request.target())?
+                .into_iter()
+                .filter(|(_, fed)| fed.iter().all(|id| table_ids.contains(id)))
+                .map(|(source, _)| source)
+                .collect()
         };
         let mut queue = VecDeque::new();
         for object in listed {
@@ -465,7 +465,18 @@ impl Session {
         }
         run.rows_written = tables.iter().map(|t| t.rows_written as i64).sum();
         run.state = ingest_state::PUBLISHED.to_string();
-        let sources_done = read.objects_read.iter().map(|o| o.record()).collect();
+        let mut ids: HashMap<String, String> = HashMap::new();
+        for t in m.list_tables(c, s)? {
+            ids.insert(t.name, t.id);
+        }
+        let sources_done = read
+            .objects_read
+            .iter()
+            .map(|(o, fed)| {
+                let fed_ids = fed.iter().filter_map(|t| ids.get(t).cloned()).collect();
+                (o.record(), fed_ids)
+            })
+            .collect();
         Ok(LoadOutcome {
             tables,
             checks: run_checks,
@@ -567,14 +578,12 @@ impl Session {
                 "mode 'merge' needs primary_keys for table '{name}'"
             )));
         }
-        let delimiter = request.delimiter as char;
         let aligned = plan::aligned_plan(
             files,
             &Alignment {
                 columns: &columns,
                 placeholders: &placeholders,
                 ingested_at_us: started_us,
-                delimiter,
             },
         )?;
 
@@ -833,17 +842,8 @@ impl Session {
             let entry = self
                 .table_for_load(&c, &s, QUARANTINE_TABLE, &plan::quarantine_columns(), None)
                 .await?;
-            let write = self.begin_write(&entry, WriteKind::IngestLoad).await?;
-            let table = write.table()?;
-            let snapshot = table.snapshot()?.snapshot().clone();
-            let table = WriteBuilder::new(table.log_store(), Some(snapshot))
-                .with_input_plan(rows)
-                .with_save_mode(SaveMode::Append)
-                .with_session_state(Arc::new(self.ctx.state()))
-                .with_commit_properties(write.properties())
+            self.write_rows(&entry, rows, WriteKind::IngestLoad, Default::default())
                 .await?;
-            let n = crate::exec::insert::last_added_rows(&table).await;
-            write.finish(table, WriteMetrics::written(n), MetastoreSync::Data)?;
         }
         let output = plan::good_rows(
             t.aligned.clone(),
@@ -873,21 +873,18 @@ impl Session {
                 .await?
             }
         };
-        let lock = self
-            .state
-            .copy_locks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(entry.id.clone())
-            .or_default()
-            .clone();
+        let lock = self.state.load_lock(&entry.id);
         let _one_at_a_time = lock.lock().await;
         let m = self.state.metastore.clone();
         m.add_pending_copy_files(&entry.id, statement_id, &t.read.units, now_ms())?;
         let evolve = !created && request.add_columns && !t.new_columns.is_empty();
         let written = match request.mode {
             LoadMode::Append | LoadMode::Overwrite => {
-                self.write_load(&entry, output, request.mode == LoadMode::Overwrite, evolve)
+                let mode = crate::exec::insert::WriteMode {
+                    overwrite: request.mode == LoadMode::Overwrite,
+                    add_columns: evolve,
+                };
+                self.write_rows(&entry, output, WriteKind::IngestLoad, mode)
                     .await
             }
             LoadMode::Merge => {
@@ -902,7 +899,12 @@ impl Session {
                 .await
             }
         };
-        m.settle_copy_files(&entry.id, statement_id, written.is_ok())?;
+        if written.is_ok() {
+            m.settle_copy_files(&entry.id, statement_id, true)?;
+        } else {
+            // The commit may have landed even so (a timeout after the write): the log says.
+            self.settle_pending_copies(&entry).await?;
+        }
         t.rows_written = written?;
         if t.rows_out.is_none() {
             // Appended or overwritten: every row given was written.
@@ -968,51 +970,6 @@ impl Session {
             .metastore
             .get_table(c, s, name)?
             .ok_or_else(|| EngineError::Internal(format!("table {c}.{s}.{name} was not created")))
-    }
-
-    /// Appends (or overwrites with) `rows`; with `evolve`, the table takes their new columns
-    /// in the same commit.
-    async fn write_load(
-        &mut self,
-        entry: &TableEntry,
-        rows: LogicalPlan,
-        overwrite: bool,
-        evolve: bool,
-    ) -> Result<u64> {
-        let write = self.begin_write(entry, WriteKind::IngestLoad).await?;
-        let table = write.table()?;
-        let rows = if evolve {
-            rows
-        } else {
-            crate::exec::insert::cast_to_table_schema(rows, &table).await?
-        };
-        let snapshot = table.snapshot()?.snapshot().clone();
-        let mut builder = WriteBuilder::new(table.log_store(), Some(snapshot))
-            .with_input_plan(rows)
-            .with_save_mode(if overwrite {
-                SaveMode::Overwrite
-            } else {
-                SaveMode::Append
-            })
-            .with_session_state(Arc::new(self.ctx.state()))
-            .with_commit_properties(write.properties());
-        if evolve {
-            builder = builder.with_schema_mode(SchemaMode::Merge);
-        }
-        let table = builder
-            .await
-            .map_err(|e| Self::constraint_error(entry, e.into()))?;
-        let rows = crate::exec::insert::last_added_rows(&table).await;
-        write.finish(
-            table,
-            WriteMetrics::written(rows),
-            if evolve {
-                MetastoreSync::Columns
-            } else {
-                MetastoreSync::Data
-            },
-        )?;
-        Ok(rows)
     }
 
     /// Upserts `rows` on `keys`: a matched row is replaced (when `order_by` is given, only by

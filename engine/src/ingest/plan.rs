@@ -7,24 +7,26 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::file_format::arrow::ArrowFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::datasource::provider_as_source;
-use datafusion::functions::expr_fn::{coalesce, concat, concat_ws};
+use datafusion::functions::expr_fn::{coalesce, concat};
 use datafusion::functions_aggregate::expr_fn::first_value;
 use datafusion::logical_expr::{cast, lit, try_cast, when, Expr, LogicalPlan, LogicalPlanBuilder};
 
-use super::stage::{quarantine_schema, StagedFile, LINE_COLUMN, MEMBER_COLUMN, OBJECT_COLUMN};
+use super::stage::{
+    quarantine_schema, staged_schema, StagedFile, LINE_COLUMN, MEMBER_COLUMN, OBJECT_COLUMN,
+    RAW_COLUMN,
+};
 use crate::error::Result;
 
 /// Internal columns of the aligned plan.
 pub(crate) const BAD_COLUMN: &str = "__weir_bad";
 pub(crate) const REASON_COLUMN: &str = "__weir_reason";
-pub(crate) const RAW_COLUMN: &str = "__weir_raw";
 
 /// Metadata columns every loaded table gets.
 pub(crate) const SOURCE_FILE_COLUMN: &str = "_source_file";
@@ -45,7 +47,6 @@ pub(crate) struct Alignment<'a> {
     /// The placeholder columns the staging files carry.
     pub placeholders: &'a [String],
     pub ingested_at_us: i64,
-    pub delimiter: char,
 }
 
 /// One scan per staged column list (the files of several workers with the same columns are
@@ -85,19 +86,7 @@ fn scan_staged(
     placeholders: &[String],
     paths: &[PathBuf],
 ) -> Result<LogicalPlan> {
-    let mut fields: Vec<Field> = columns
-        .iter()
-        .map(|c| Field::new(c, DataType::Utf8, true))
-        .collect();
-    fields.push(Field::new(OBJECT_COLUMN, DataType::Utf8, false));
-    fields.push(Field::new(MEMBER_COLUMN, DataType::Utf8, true));
-    fields.push(Field::new(LINE_COLUMN, DataType::Int64, false));
-    fields.extend(
-        placeholders
-            .iter()
-            .map(|p| Field::new(p, DataType::Utf8, true)),
-    );
-    scan_ipc(Arc::new(Schema::new(fields)), paths)
+    scan_ipc(staged_schema(columns, placeholders), paths)
 }
 
 /// A scan of local Arrow IPC files with `schema`.
@@ -164,7 +153,7 @@ fn align_exprs(columns: Option<&[String]>, a: &Alignment<'_>) -> Vec<Expr> {
         exprs.push(value.alias(name));
     }
     match columns {
-        Some(cs) => {
+        Some(_) => {
             exprs.push(column(OBJECT_COLUMN).alias(OBJECT_COLUMN));
             exprs.push(column(MEMBER_COLUMN).alias(MEMBER_COLUMN));
             exprs.push(column(LINE_COLUMN).alias(LINE_COLUMN));
@@ -186,17 +175,8 @@ fn align_exprs(columns: Option<&[String]>, a: &Alignment<'_>) -> Vec<Expr> {
                 }
             };
             exprs.push(reason.alias(REASON_COLUMN));
-            // The record as it was read: its fields joined by the delimiter.
-            let fields: Vec<Expr> = cs
-                .iter()
-                .map(|c| coalesce(vec![column(c), lit("")]))
-                .collect();
-            let raw = if fields.is_empty() {
-                lit("")
-            } else {
-                concat_ws(lit(a.delimiter.to_string()), fields)
-            };
-            exprs.push(raw.alias(RAW_COLUMN));
+            // The record as it was read.
+            exprs.push(column(RAW_COLUMN).alias(RAW_COLUMN));
         }
         None => {
             exprs.push(null(&DataType::Utf8).alias(OBJECT_COLUMN));

@@ -186,9 +186,10 @@ impl LoadRequest {
             None => None,
             Some(f) if f == "csv" => Some(Format::Csv),
             Some(f) if f == "json" => Some(Format::Json),
+            Some(f) if f == "parquet" => Some(Format::Parquet),
             Some(f) => {
                 return Err(option_error(format!(
-                    "format must be 'csv' or 'json', not '{f}' (Parquet files load with COPY INTO)"
+                    "format must be 'csv', 'json' or 'parquet', not '{f}'"
                 )))
             }
         };

@@ -1,4 +1,5 @@
-//! What a load reads: the objects under a location (or matching a glob under it), and each
+//! What a load reads (`system.ingest.load`, and COPY INTO's listing): the objects under a
+//! location (or matching a glob under it), and each
 //! object opened as a stream of *units* — a plain file, a `.gz` file, or each member of a
 //! `.tar`, `.tar.gz` or `.tgz` archive (a member may itself be `.gz`). Nothing is extracted to
 //! disk and no object or member is held whole in memory: the object's bytes are read from its
@@ -52,6 +53,8 @@ pub(crate) struct SourceObject {
     pub meta: ObjectMeta,
     /// Its URL, as records and `_source_file` name it.
     pub url: String,
+    /// Its name relative to the listed location.
+    pub relative: String,
     pub packing: Packing,
 }
 
@@ -145,13 +148,17 @@ pub(crate) async fn list_objects(
                 continue;
             }
         }
-        let url = store_url
-            .join(&format!("/{full}"))
-            .map_err(|e| EngineError::invalid(format!("file {full}: {e}")))?;
+        // Each segment percent-encoded: a name holding `#`, `?` or `%` names this object.
+        let mut url = store_url.clone();
+        url.path_segments_mut()
+            .map_err(|_| EngineError::invalid(format!("file {full}: {store_url} has no path")))?
+            .clear()
+            .extend(full.split('/'));
         let packing = Packing::of(full);
         out.push(SourceObject {
             meta,
             url: url.to_string(),
+            relative,
             packing,
         });
     }

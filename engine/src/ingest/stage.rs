@@ -30,12 +30,35 @@ const BATCH_ROWS: usize = 2048;
 pub(crate) const OBJECT_COLUMN: &str = "__weir_object";
 pub(crate) const MEMBER_COLUMN: &str = "__weir_member";
 pub(crate) const LINE_COLUMN: &str = "__weir_line";
+/// The record as read: its fields joined by the delimiter (the line, for JSON).
+pub(crate) const RAW_COLUMN: &str = "__weir_raw";
+
+/// A unit's columns as staged: sorted by name, so that files whose columns are only reordered
+/// share staging files (and scans), with where each comes from in the unit's own order.
+struct Layout {
+    sorted: Vec<String>,
+    from: Vec<usize>,
+}
+
+impl Layout {
+    fn of(columns: &[String]) -> Layout {
+        let mut from: Vec<usize> = (0..columns.len()).collect();
+        from.sort_by(|a, b| columns[*a].cmp(&columns[*b]));
+        Layout {
+            sorted: from.iter().map(|i| columns[*i].clone()).collect(),
+            from,
+        }
+    }
+}
 
 /// The file formats a load parses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
     Csv,
     Json,
+    /// Read whole objects only: Parquet needs random access, so a member of an archive is not
+    /// read (the run fails rather than skip it).
+    Parquet,
 }
 
 impl Format {
@@ -47,6 +70,7 @@ impl Format {
         match ext {
             "csv" | "txt" => Some(Format::Csv),
             "json" | "jsonl" | "ndjson" => Some(Format::Json),
+            "parquet" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -125,7 +149,8 @@ pub(crate) struct ReadOutcome {
     pub staged: Vec<StagedFile>,
     /// Quarantine files: rows that could not be parsed.
     pub quarantine: Vec<PathBuf>,
-    pub objects_read: Vec<SourceObject>,
+    /// The objects read whole, each with the tables its units went to.
+    pub objects_read: Vec<(SourceObject, std::collections::BTreeSet<String>)>,
     pub units_unmatched: u64,
     pub units_skipped: u64,
 }
@@ -163,25 +188,33 @@ struct StageWriter {
     object: StringBuilder,
     member: StringBuilder,
     line: Int64Builder,
+    raw: StringBuilder,
     placeholders: Vec<StringBuilder>,
     rows: usize,
 }
 
+/// The schema of a staging file: the file's own columns (text), where each row came from
+/// (object, archive member, line), then the template's placeholder columns.
+pub(crate) fn staged_schema(columns: &[String], placeholders: &[String]) -> SchemaRef {
+    let mut fields: Vec<Field> = columns
+        .iter()
+        .map(|c| Field::new(c, DataType::Utf8, true))
+        .collect();
+    fields.push(Field::new(OBJECT_COLUMN, DataType::Utf8, false));
+    fields.push(Field::new(MEMBER_COLUMN, DataType::Utf8, true));
+    fields.push(Field::new(LINE_COLUMN, DataType::Int64, false));
+    fields.push(Field::new(RAW_COLUMN, DataType::Utf8, false));
+    fields.extend(
+        placeholders
+            .iter()
+            .map(|p| Field::new(p, DataType::Utf8, true)),
+    );
+    Arc::new(Schema::new(fields))
+}
+
 impl StageWriter {
     fn create(path: &FsPath, columns: &[String], placeholders: &[String]) -> Result<Self> {
-        let mut fields: Vec<Field> = columns
-            .iter()
-            .map(|c| Field::new(c, DataType::Utf8, true))
-            .collect();
-        fields.push(Field::new(OBJECT_COLUMN, DataType::Utf8, false));
-        fields.push(Field::new(MEMBER_COLUMN, DataType::Utf8, true));
-        fields.push(Field::new(LINE_COLUMN, DataType::Int64, false));
-        fields.extend(
-            placeholders
-                .iter()
-                .map(|p| Field::new(p, DataType::Utf8, true)),
-        );
-        let schema = Arc::new(Schema::new(fields));
+        let schema = staged_schema(columns, placeholders);
         let file = File::create(path).map_err(|e| staging_error(path, e))?;
         let writer = FileWriter::try_new(BufWriter::with_capacity(256 * 1024, file), &schema)?;
         Ok(StageWriter {
@@ -191,6 +224,7 @@ impl StageWriter {
             object: StringBuilder::new(),
             member: StringBuilder::new(),
             line: Int64Builder::new(),
+            raw: StringBuilder::new(),
             placeholders: placeholders.iter().map(|_| StringBuilder::new()).collect(),
             rows: 0,
         })
@@ -208,6 +242,7 @@ impl StageWriter {
         arrays.push(Arc::new(self.object.finish()));
         arrays.push(Arc::new(self.member.finish()));
         arrays.push(Arc::new(self.line.finish()));
+        arrays.push(Arc::new(self.raw.finish()));
         arrays.extend(
             self.placeholders
                 .iter_mut()
@@ -312,10 +347,27 @@ pub(crate) fn read_worker(
         }
         let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
         let Some(object) = next else { break };
+        let mut fed = std::collections::BTreeSet::new();
+        if object.packing == super::source::Packing::Plain
+            && ctx.format.or_else(|| Format::of_name(object.name())) == Some(Format::Parquet)
+        {
+            // Parquet is read from the store by ranges, not as a stream.
+            if let Some(table) = w.parquet_object(&object)? {
+                fed.insert(table);
+            }
+            ctx.progress.objects.fetch_add(1, Ordering::Relaxed);
+            w.out.objects_read.push((object, fed));
+            continue;
+        }
         let bytes = open_blocking(&ctx.store, &object, &ctx.handle)?;
-        for_each_unit(&object, bytes, |unit| w.unit(&object, unit))?;
+        for_each_unit(&object, bytes, |unit| {
+            if let Some(table) = w.unit(&object, unit)? {
+                fed.insert(table);
+            }
+            Ok(())
+        })?;
         ctx.progress.objects.fetch_add(1, Ordering::Relaxed);
-        w.out.objects_read.push(object);
+        w.out.objects_read.push((object, fed));
     }
     w.finish()
 }
@@ -353,15 +405,16 @@ fn column_names(raw: &[String], reserved: &HashSet<String>) -> Vec<String> {
 }
 
 impl Worker<'_> {
-    fn unit(&mut self, object: &SourceObject, unit: &mut Unit<'_>) -> Result<()> {
+    /// Reads one unit; returns the table it goes to, if it matched the template.
+    fn unit(&mut self, object: &SourceObject, unit: &mut Unit<'_>) -> Result<Option<String>> {
         let name = unit.name(object).to_string();
         let Some(route) = self.ctx.pattern.route(&name) else {
             self.out.units_unmatched += 1;
-            return Ok(());
+            return Ok(None);
         };
         let Some(format) = self.ctx.format.or_else(|| Format::of_name(&name)) else {
             self.out.units_unmatched += 1;
-            return Ok(());
+            return Ok(None);
         };
         let record = CopyFile {
             path: match &unit.member {
@@ -379,7 +432,7 @@ impl Worker<'_> {
                 .is_some_and(|l| l.contains(&record))
         {
             self.out.units_skipped += 1;
-            return Ok(());
+            return Ok(Some(route.table));
         }
         let table = route.table.clone();
         let source = UnitSource {
@@ -391,11 +444,121 @@ impl Worker<'_> {
         let columns = match format {
             Format::Csv => self.csv(&table, &source, &mut *unit.reader, &mut read)?,
             Format::Json => self.json(&table, &source, &mut *unit.reader, &mut read)?,
+            Format::Parquet => {
+                return Err(EngineError::not_supported(format!(
+                    "{} is a Parquet file inside an archive or a .gz file; Parquet files are \
+                     read whole (store them as plain files)",
+                    source.describe()
+                )))
+            }
         };
         read.units.push(record.clone());
         read.headers.insert(columns, (1, record.path));
-        self.out.tables.entry(table).or_default().merge(read);
-        Ok(())
+        self.out
+            .tables
+            .entry(table.clone())
+            .or_default()
+            .merge(read);
+        Ok(Some(table))
+    }
+
+    /// Reads a plain Parquet object: its values as text (as the other formats have them), so
+    /// that types are inferred and checked alike. Returns the table it goes to, if any.
+    // parquet 59 deprecates its object-store reader in favour of hand-written `AsyncFileReader`s;
+    // it is still the one the crate ships, and what DataFusion 55 itself builds on.
+    #[allow(deprecated)]
+    fn parquet_object(&mut self, object: &SourceObject) -> Result<Option<String>> {
+        use datafusion::parquet::arrow::async_reader::{
+            ParquetObjectReader, ParquetRecordBatchStreamBuilder,
+        };
+        use futures::StreamExt;
+        let name = object.name().to_string();
+        let Some(route) = self.ctx.pattern.route(&name) else {
+            self.out.units_unmatched += 1;
+            return Ok(None);
+        };
+        let record = CopyFile {
+            path: object.url.clone(),
+            size: object.meta.size as i64,
+            modified_ms: object.meta.last_modified.timestamp_millis(),
+        };
+        let table = route.table.clone();
+        if !self.ctx.force
+            && self
+                .ctx
+                .loaded
+                .get(&table)
+                .is_some_and(|l| l.contains(&record))
+        {
+            self.out.units_skipped += 1;
+            return Ok(Some(table));
+        }
+        let source = UnitSource {
+            object: object.url.clone(),
+            member: None,
+            placeholders: route.values.clone(),
+        };
+        let parquet_error = |e: datafusion::parquet::errors::ParquetError| EngineError::Coded {
+            sqlstate: "22000",
+            message: format!("reading {}: {e}", object.url),
+        };
+        let reader = ParquetObjectReader::new(self.ctx.store.clone(), object.meta.location.clone())
+            .with_file_size(object.meta.size);
+        let handle = self.ctx.handle.clone();
+        let builder = handle
+            .block_on(ParquetRecordBatchStreamBuilder::new(reader))
+            .map_err(parquet_error)?;
+        let names: Vec<String> = builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let columns = column_names(&names, &self.ctx.reserved);
+        let layout = Layout::of(&columns);
+        let mut stream = builder
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(parquet_error)?;
+        let mut read = TableRead::default();
+        let mut line = 0i64;
+        let options = arrow::util::display::FormatOptions::default();
+        while let Some(batch) = handle.block_on(stream.next()) {
+            let batch = batch.map_err(parquet_error)?;
+            let formatters = batch
+                .columns()
+                .iter()
+                .map(|c| arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            for row in 0..batch.num_rows() {
+                line += 1;
+                let texts: Vec<Option<String>> = batch
+                    .columns()
+                    .iter()
+                    .zip(&formatters)
+                    .map(|(c, f)| {
+                        (!arrow::array::Array::is_null(c.as_ref(), row))
+                            .then(|| f.value(row).to_string())
+                            .filter(|t| !t.is_empty())
+                    })
+                    .collect();
+                let values: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
+                let raw = values
+                    .iter()
+                    .map(|v| v.unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                self.push_row(&table, &layout, &source, line, &values, &raw, &mut read)?;
+            }
+        }
+        read.units.push(record.clone());
+        read.headers.insert(columns, (1, record.path));
+        self.out
+            .tables
+            .entry(table.clone())
+            .or_default()
+            .merge(read);
+        Ok(Some(table))
     }
 
     /// The staging file for `table`'s rows with `columns`.
@@ -421,17 +584,21 @@ impl Worker<'_> {
     }
 
     /// Appends one row (`values` in `columns` order, `None` for NULL).
+    /// Appends one row: `values` in the unit's column order (`None` for NULL), staged in
+    /// `layout`'s.
+    #[allow(clippy::too_many_arguments)]
     fn push_row(
         &mut self,
         table: &str,
-        columns: &[String],
+        layout: &Layout,
         source: &UnitSource,
         line: i64,
         values: &[Option<&str>],
+        raw: &str,
         read: &mut TableRead,
     ) -> Result<()> {
-        for (c, v) in columns.iter().zip(values) {
-            if let Some(v) = v {
+        for (c, i) in layout.sorted.iter().zip(&layout.from) {
+            if let Some(v) = values[*i] {
                 match read.candidates.get_mut(c) {
                     Some(k) => k.observe(v),
                     None => {
@@ -443,13 +610,14 @@ impl Worker<'_> {
             }
         }
         read.rows += 1;
-        let w = self.writer(table, columns)?;
-        for (b, v) in w.values.iter_mut().zip(values) {
-            b.append_option(*v);
+        let w = self.writer(table, &layout.sorted)?;
+        for (b, i) in w.values.iter_mut().zip(&layout.from) {
+            b.append_option(values[*i]);
         }
         w.object.append_value(&source.object);
         w.member.append_option(source.member.as_deref());
         w.line.append_value(line);
+        w.raw.append_value(raw);
         for (b, v) in w.placeholders.iter_mut().zip(&source.placeholders) {
             b.append_value(v);
         }
@@ -481,6 +649,7 @@ impl Worker<'_> {
             .from_reader(reader);
         let mut record = csv::ByteRecord::new();
         let mut columns: Option<Vec<String>> = None;
+        let mut layout: Option<Layout> = None;
         let delimiter = (self.ctx.delimiter as char).to_string();
         loop {
             let more = rdr
@@ -493,7 +662,7 @@ impl Worker<'_> {
                 break;
             }
             let line = record.position().map(|p| p.line() as i64).unwrap_or(0);
-            let Some(cols) = &columns else {
+            if columns.is_none() {
                 let names: Vec<String> = if self.ctx.header {
                     record
                         .iter()
@@ -503,17 +672,16 @@ impl Worker<'_> {
                     (0..record.len()).map(|i| format!("_c{i}")).collect()
                 };
                 let cols = column_names(&names, &self.ctx.reserved);
+                layout = Some(Layout::of(&cols));
                 columns = Some(cols);
                 if self.ctx.header {
                     continue;
                 }
                 // No header: this record is data.
-                let cols = columns.clone().unwrap_or_default();
-                self.csv_row(table, &cols, source, line, &record, &delimiter, read)?;
-                continue;
-            };
-            let cols = cols.clone();
-            self.csv_row(table, &cols, source, line, &record, &delimiter, read)?;
+            }
+            if let Some(layout) = &layout {
+                self.csv_row(table, layout, source, line, &record, &delimiter, read)?;
+            }
         }
         Ok(columns.unwrap_or_default())
     }
@@ -522,7 +690,7 @@ impl Worker<'_> {
     fn csv_row(
         &mut self,
         table: &str,
-        columns: &[String],
+        layout: &Layout,
         source: &UnitSource,
         line: i64,
         record: &csv::ByteRecord,
@@ -536,7 +704,8 @@ impl Worker<'_> {
                 .collect::<Vec<_>>()
                 .join(delimiter)
         };
-        if record.len() != columns.len() {
+        let expected = layout.sorted.len();
+        if record.len() != expected {
             read.malformed += 1;
             return self.quarantine.push(
                 table,
@@ -544,10 +713,10 @@ impl Worker<'_> {
                 source.member.as_deref(),
                 Some(line),
                 Some(&raw()),
-                &format!("expected {} fields, found {}", columns.len(), record.len()),
+                &format!("expected {expected} fields, found {}", record.len()),
             );
         }
-        let mut values: Vec<Option<&str>> = Vec::with_capacity(columns.len());
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(expected);
         for field in record.iter() {
             if field.is_empty() {
                 values.push(None);
@@ -568,7 +737,8 @@ impl Worker<'_> {
                 }
             }
         }
-        self.push_row(table, columns, source, line, &values, read)
+        let raw = raw();
+        self.push_row(table, layout, source, line, &values, &raw, read)
     }
 
     fn json(
@@ -642,7 +812,8 @@ impl Worker<'_> {
                 }
             }
             let values: Vec<Option<&str>> = pairs.iter().map(|(_, v)| v.as_deref()).collect();
-            self.push_row(table, &columns, source, number, &values, read)?;
+            let layout = Layout::of(&columns);
+            self.push_row(table, &layout, source, number, &values, text, read)?;
         }
         all_columns.sort();
         Ok(all_columns)

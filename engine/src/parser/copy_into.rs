@@ -1,13 +1,14 @@
 //! `COPY INTO` (Databricks syntax): load files into a Delta table.
 //!
 //! ```sql
-//! COPY INTO c.s.t FROM 'location'
+//! COPY INTO c.s.t FROM { 'location' | (SELECT expr [AS name], ... FROM 'location') }
 //!   FILEFORMAT = CSV | JSON | PARQUET
 //!   [FILES = ('name', ...) | PATTERN = 'glob']
 //!   [FORMAT_OPTIONS ('header' = 'true', 'delimiter' = ',', 'inferSchema' = 'true', ...)]
 //!   [COPY_OPTIONS ('force' = 'true', 'mergeSchema' = 'true')]
 //! ```
 
+use datafusion::sql::sqlparser::ast::SelectItem;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::{Name, P};
@@ -28,6 +29,9 @@ pub struct CopyInto {
     pub table: Name,
     /// A directory or prefix: a local path, `file://` or `s3://` URL.
     pub source: String,
+    /// `FROM (SELECT ... FROM 'location')`: what to take of the files' columns (matched to
+    /// the table's by name, as the files' own columns are without it).
+    pub select: Option<Vec<SelectItem>>,
     pub format: CopyFormat,
     /// File names relative to the source (`FILES = (...)`).
     pub files: Vec<String>,
@@ -44,13 +48,23 @@ pub(super) fn parse(p: &mut P<'_, '_>) -> Result<Option<CopyInto>> {
     }
     let table = p.name()?;
     p.expect(&["FROM"])?;
-    if p.p.peek_token().token == Token::LParen {
-        return Err(EngineError::not_supported(
-            "COPY INTO ... FROM (SELECT ...) is not supported yet; load the files into a \
-             staging table and INSERT ... SELECT from it",
-        ));
-    }
-    let source = p.string()?;
+    let (source, select) = if p.p.peek_token().token == Token::LParen {
+        p.lparen()?;
+        p.expect(&["SELECT"])?;
+        let items =
+            p.p.parse_comma_separated(|parser| parser.parse_select_item())?;
+        p.expect(&["FROM"])?;
+        let source = p.string().map_err(|_| {
+            EngineError::syntax(
+                "COPY INTO ... FROM (SELECT ... FROM 'location'): the SELECT reads a location, \
+                 written as a string",
+            )
+        })?;
+        p.rparen()?;
+        (source, Some(items))
+    } else {
+        (p.string()?, None)
+    };
     p.expect(&["FILEFORMAT"])?;
     p.p.expect_token(&Token::Eq)?;
     let format = match p.ident()?.to_ascii_uppercase().as_str() {
@@ -66,6 +80,7 @@ pub(super) fn parse(p: &mut P<'_, '_>) -> Result<Option<CopyInto>> {
     let mut copy = CopyInto {
         table,
         source,
+        select,
         format,
         files: Vec::new(),
         pattern: None,
@@ -125,6 +140,20 @@ mod tests {
         assert_eq!(c.format_options.len(), 2);
         assert_eq!(c.copy_options, vec![("force".into(), "true".into())]);
         assert!(parse_sql("COPY INTO t FROM '/x' FILEFORMAT = AVRO").is_err());
+        let s = parse_sql(
+            "COPY INTO t FROM (SELECT id, CAST(p AS DOUBLE) AS price, * FROM 's3://b/d') \
+             FILEFORMAT = CSV",
+        )
+        .expect("parses")
+        .remove(0);
+        let Statement::CopyInto(c) = s else {
+            panic!("not COPY INTO: {s:?}")
+        };
+        assert_eq!(
+            (c.source.as_str(), c.select.map(|items| items.len())),
+            ("s3://b/d", Some(3))
+        );
+        assert!(parse_sql("COPY INTO t FROM (SELECT id FROM u) FILEFORMAT = CSV").is_err());
         assert!(
             parse_sql("COPY INTO t FROM '/x' FILEFORMAT = CSV FILES = ('a') PATTERN = '*'")
                 .is_err()
