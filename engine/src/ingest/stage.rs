@@ -881,6 +881,7 @@ mod tests {
     fn formats_follow_the_extension() {
         assert_eq!(Format::of_name("a.CSV.gz"), Some(Format::Csv));
         assert_eq!(Format::of_name("a.ndjson"), Some(Format::Json));
-        assert_eq!(Format::of_name("a.parquet"), None);
+        assert_eq!(Format::of_name("a.parquet"), Some(Format::Parquet));
+        assert_eq!(Format::of_name("a.avro"), None);
     }
 }

@@ -54,12 +54,13 @@ pub(super) fn parse(p: &mut P<'_, '_>) -> Result<Option<CopyInto>> {
         let items =
             p.p.parse_comma_separated(|parser| parser.parse_select_item())?;
         p.expect(&["FROM"])?;
-        let source = p.string().map_err(|_| {
-            EngineError::syntax(
+        if !matches!(p.p.peek_token().token, Token::SingleQuotedString(_)) {
+            return Err(EngineError::syntax(
                 "COPY INTO ... FROM (SELECT ... FROM 'location'): the SELECT reads a location, \
                  written as a string",
-            )
-        })?;
+            ));
+        }
+        let source = p.string()?;
         p.rparen()?;
         (source, Some(items))
     } else {
