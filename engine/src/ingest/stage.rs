@@ -424,13 +424,7 @@ impl Worker<'_> {
             size: unit.size,
             modified_ms: object.meta.last_modified.timestamp_millis(),
         };
-        if !self.ctx.force
-            && self
-                .ctx
-                .loaded
-                .get(&route.table)
-                .is_some_and(|l| l.contains(&record))
-        {
+        if self.already_loaded(&route.table, &record) {
             self.out.units_skipped += 1;
             return Ok(Some(route.table));
         }
@@ -452,14 +446,35 @@ impl Worker<'_> {
                 )))
             }
         };
-        read.units.push(record.clone());
-        read.headers.insert(columns, (1, record.path));
+        Ok(Some(self.unit_read(table, columns, record, read)))
+    }
+
+    /// The unit was loaded into `table` before (and `force` is off).
+    fn already_loaded(&self, table: &str, record: &CopyFile) -> bool {
+        !self.ctx.force
+            && self
+                .ctx
+                .loaded
+                .get(table)
+                .is_some_and(|l| l.contains(record))
+    }
+
+    /// Adds a unit read for `table` to the outcome; returns the table.
+    fn unit_read(
+        &mut self,
+        table: String,
+        columns: Vec<String>,
+        record: CopyFile,
+        mut read: TableRead,
+    ) -> String {
+        read.headers.insert(columns, (1, record.path.clone()));
+        read.units.push(record);
         self.out
             .tables
             .entry(table.clone())
             .or_default()
             .merge(read);
-        Ok(Some(table))
+        table
     }
 
     /// Reads a plain Parquet object: its values as text (as the other formats have them), so
@@ -483,13 +498,7 @@ impl Worker<'_> {
             modified_ms: object.meta.last_modified.timestamp_millis(),
         };
         let table = route.table.clone();
-        if !self.ctx.force
-            && self
-                .ctx
-                .loaded
-                .get(&table)
-                .is_some_and(|l| l.contains(&record))
-        {
+        if self.already_loaded(&table, &record) {
             self.out.units_skipped += 1;
             return Ok(Some(table));
         }
@@ -551,14 +560,7 @@ impl Worker<'_> {
                 self.push_row(&table, &layout, &source, line, &values, &raw, &mut read)?;
             }
         }
-        read.units.push(record.clone());
-        read.headers.insert(columns, (1, record.path));
-        self.out
-            .tables
-            .entry(table.clone())
-            .or_default()
-            .merge(read);
-        Ok(Some(table))
+        Ok(Some(self.unit_read(table, columns, record, read)))
     }
 
     /// The staging file for `table`'s rows with `columns`.
