@@ -17,6 +17,9 @@ use weir_engine::{Engine, EngineConfig};
 
 use crate::config::{Cli, Command, ServerConfig};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {

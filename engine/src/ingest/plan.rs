@@ -15,8 +15,10 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::provider_as_source;
 use datafusion::functions::expr_fn::{coalesce, concat};
-use datafusion::functions_aggregate::expr_fn::first_value;
-use datafusion::logical_expr::{cast, lit, try_cast, when, Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{
+    cast, lit, try_cast, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder,
+};
 
 use super::stage::{
     quarantine_schema, staged_schema, StagedFile, LINE_COLUMN, MEMBER_COLUMN, OBJECT_COLUMN,
@@ -27,6 +29,8 @@ use crate::error::Result;
 /// Internal columns of the aligned plan.
 pub(crate) const BAD_COLUMN: &str = "__weir_bad";
 pub(crate) const REASON_COLUMN: &str = "__weir_reason";
+/// A row's place among the rows of its key, the winner first.
+const RANK_COLUMN: &str = "__weir_rank";
 
 /// Metadata columns every loaded table gets.
 pub(crate) const SOURCE_FILE_COLUMN: &str = "_source_file";
@@ -192,9 +196,10 @@ fn align_exprs(columns: Option<&[String]>, a: &Alignment<'_>) -> Vec<Expr> {
 
 /// The good rows of `aligned`, one per key (`keys`; every data column when empty) when
 /// deduplicating — the winner has the greatest `order_by`, then comes from the later file,
-/// then the later line — as the table's columns. Deduplicating is a hash aggregate on the key
-/// whose other columns are each the winner's (`first_value` in the winner's order: file and
-/// line make the order total, so every column comes from the same row).
+/// then the later line — as the table's columns. Deduplicating numbers each key's rows in the
+/// winner's order (`row_number`, over rows sorted by key: the sort holds rows, not per-key
+/// state for every column, and spills when the memory pool is bounded) and keeps the first;
+/// file and line make the order total, so the winner is one row.
 pub(crate) fn good_rows(
     aligned: LogicalPlan,
     columns: &[(String, DataType)],
@@ -221,19 +226,14 @@ pub(crate) fn good_rows(
             order.push(column(OBJECT_COLUMN).sort(false, false));
             order.push(column(MEMBER_COLUMN).sort(false, false));
             order.push(column(LINE_COLUMN).sort(false, false));
-            let key_names: Vec<String> = partition
-                .iter()
-                .filter_map(|e| match e {
-                    Expr::Column(c) => Some(c.name.clone()),
-                    _ => None,
-                })
-                .collect();
-            let winners: Vec<Expr> = columns
-                .iter()
-                .filter(|(n, _)| !key_names.contains(n))
-                .map(|(n, _)| first_value(column(n), order.clone()).alias(n))
-                .collect();
-            b = b.aggregate(partition, winners)?;
+            let rank = row_number()
+                .partition_by(partition)
+                .order_by(order)
+                .build()?
+                .alias(RANK_COLUMN);
+            b = b
+                .window(vec![rank])?
+                .filter(column(RANK_COLUMN).eq(lit(1u64)))?;
         }
     }
     Ok(b.project(columns.iter().map(|(n, _)| column(n)))?.build()?)

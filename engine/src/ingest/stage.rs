@@ -1,7 +1,10 @@
 //! The read stage: workers on blocking threads take source objects one at a time, route each
 //! unit by its name, parse it (CSV with a header, or JSON lines) into text columns and append
-//! its rows to staging files — Arrow IPC files under the run's staging directory, one per
-//! worker, table and column list — while observing each column's values for type inference.
+//! its rows to staging files — Arrow IPC files under the run's staging directory, one open per
+//! worker and table, holding every column the table's units had so far (a unit bringing a new
+//! column closes the file and opens a wider one, so a worker keeps one batch in memory per
+//! table however much the columns drift) — while observing each column's values for type
+//! inference.
 //! Records that cannot be parsed (a wrong number of fields, a line that is not a JSON object,
 //! bytes that are not UTF-8) go to the worker's quarantine file. Nothing is published here.
 
@@ -33,11 +36,13 @@ pub(crate) const LINE_COLUMN: &str = "__weir_line";
 /// The record as read: its fields joined by the delimiter (the line, for JSON).
 pub(crate) const RAW_COLUMN: &str = "__weir_raw";
 
-/// A unit's columns as staged: sorted by name, so that files whose columns are only reordered
-/// share staging files (and scans), with where each comes from in the unit's own order.
+/// A unit's columns as staged: sorted by name, with where each comes from in the unit's own
+/// order, and (cached) where each column of the table's open staging file takes its value.
 struct Layout {
     sorted: Vec<String>,
     from: Vec<usize>,
+    /// For the staging file with this generation: per staged column, the unit's value index.
+    placed: Option<(u64, Vec<Option<usize>>)>,
 }
 
 impl Layout {
@@ -47,7 +52,16 @@ impl Layout {
         Layout {
             sorted: from.iter().map(|i| columns[*i].clone()).collect(),
             from,
+            placed: None,
         }
+    }
+
+    /// Where each of `staged` (sorted) takes its value from in the unit's values.
+    fn place(&self, staged: &[String]) -> Vec<Option<usize>> {
+        staged
+            .iter()
+            .map(|c| self.sorted.binary_search(c).ok().map(|k| self.from[k]))
+            .collect()
     }
 }
 
@@ -182,6 +196,11 @@ pub(crate) fn quarantine_schema() -> SchemaRef {
 
 /// One staging file being written.
 struct StageWriter {
+    /// Its columns, sorted by name.
+    columns: Vec<String>,
+    /// Tells this file from the ones the worker opened before for the table.
+    generation: u64,
+    path: PathBuf,
     writer: FileWriter<BufWriter<File>>,
     schema: SchemaRef,
     values: Vec<StringBuilder>,
@@ -213,14 +232,22 @@ pub(crate) fn staged_schema(columns: &[String], placeholders: &[String]) -> Sche
 }
 
 impl StageWriter {
-    fn create(path: &FsPath, columns: &[String], placeholders: &[String]) -> Result<Self> {
-        let schema = staged_schema(columns, placeholders);
-        let file = File::create(path).map_err(|e| staging_error(path, e))?;
+    fn create(
+        path: PathBuf,
+        generation: u64,
+        columns: Vec<String>,
+        placeholders: &[String],
+    ) -> Result<Self> {
+        let schema = staged_schema(&columns, placeholders);
+        let file = File::create(&path).map_err(|e| staging_error(&path, e))?;
         let writer = FileWriter::try_new(BufWriter::with_capacity(256 * 1024, file), &schema)?;
         Ok(StageWriter {
+            values: columns.iter().map(|_| StringBuilder::new()).collect(),
+            columns,
+            generation,
+            path,
             writer,
             schema,
-            values: columns.iter().map(|_| StringBuilder::new()).collect(),
             object: StringBuilder::new(),
             member: StringBuilder::new(),
             line: Int64Builder::new(),
@@ -252,6 +279,17 @@ impl StageWriter {
         self.writer.write(&batch)?;
         self.rows = 0;
         Ok(())
+    }
+
+    /// Writes the rows left and closes the file; returns it as staged for `table`.
+    fn close(mut self, table: String) -> Result<StagedFile> {
+        self.flush()?;
+        self.writer.finish()?;
+        Ok(StagedFile {
+            table,
+            columns: self.columns,
+            path: self.path,
+        })
     }
 }
 
@@ -332,6 +370,7 @@ pub(crate) fn read_worker(
         ctx,
         worker,
         writers: HashMap::new(),
+        opened: 0,
         quarantine: QuarantineWriter {
             path: ctx.dir.join(format!("quarantine-{worker}.arrow")),
             writer: None,
@@ -375,8 +414,10 @@ pub(crate) fn read_worker(
 struct Worker<'c> {
     ctx: &'c ReadContext,
     worker: usize,
-    /// Open staging files by table and column list.
-    writers: HashMap<(String, Vec<String>), (StageWriter, PathBuf)>,
+    /// The open staging file of each table.
+    writers: HashMap<String, StageWriter>,
+    /// Staging files opened so far.
+    opened: u64,
     quarantine: QuarantineWriter,
     out: ReadOutcome,
 }
@@ -524,7 +565,7 @@ impl Worker<'_> {
             .map(|f| f.name().clone())
             .collect();
         let columns = column_names(&names, &self.ctx.reserved);
-        let layout = Layout::of(&columns);
+        let mut layout = Layout::of(&columns);
         let mut stream = builder
             .with_batch_size(BATCH_ROWS)
             .build()
@@ -557,42 +598,53 @@ impl Worker<'_> {
                     .map(|v| v.unwrap_or(""))
                     .collect::<Vec<_>>()
                     .join(",");
-                self.push_row(&table, &layout, &source, line, &values, &raw, &mut read)?;
+                self.push_row(&table, &mut layout, &source, line, &values, &raw, &mut read)?;
             }
         }
         Ok(Some(self.unit_read(table, columns, record, read)))
     }
 
-    /// The staging file for `table`'s rows with `columns`.
+    /// The open staging file for `table`, holding at least `columns` (sorted): when the open
+    /// one lacks any, it is closed and one with both column lists is opened.
     fn writer(&mut self, table: &str, columns: &[String]) -> Result<&mut StageWriter> {
-        let key = (table.to_string(), columns.to_vec());
-        if !self.writers.contains_key(&key) {
+        let lacking = self
+            .writers
+            .get(table)
+            .map(|w| columns.iter().any(|c| w.columns.binary_search(c).is_err()));
+        if lacking != Some(false) {
+            let mut all: Vec<String> = columns.to_vec();
+            if let Some(open) = self.writers.remove(table) {
+                self.ctx
+                    .progress
+                    .rows
+                    .fetch_add(open.rows as u64, Ordering::Relaxed);
+                all.extend(open.columns.iter().cloned());
+                all.sort();
+                all.dedup();
+                self.out.staged.push(open.close(table.to_string())?);
+            }
+            self.opened += 1;
             let path = self.ctx.dir.join(format!(
                 "stage-{}-{}-{}.arrow",
-                self.worker,
-                table,
-                self.writers.len()
+                self.worker, table, self.opened
             ));
             let placeholders: Vec<String> =
                 self.ctx.pattern.columns().map(str::to_string).collect();
-            let w = StageWriter::create(&path, columns, &placeholders)?;
-            self.writers.insert(key.clone(), (w, path));
+            let w = StageWriter::create(path, self.opened, all, &placeholders)?;
+            self.writers.insert(table.to_string(), w);
         }
-        Ok(&mut self
-            .writers
-            .get_mut(&key)
-            .ok_or_else(|| EngineError::Internal("staging writer vanished".into()))?
-            .0)
+        self.writers
+            .get_mut(table)
+            .ok_or_else(|| EngineError::Internal("staging writer vanished".into()))
     }
 
-    /// Appends one row (`values` in `columns` order, `None` for NULL).
-    /// Appends one row: `values` in the unit's column order (`None` for NULL), staged in
-    /// `layout`'s.
+    /// Appends one row: `values` in the unit's column order (`None` for NULL), each staged in
+    /// its column of the table's open staging file (NULL in the columns the unit lacks).
     #[allow(clippy::too_many_arguments)]
     fn push_row(
         &mut self,
         table: &str,
-        layout: &Layout,
+        layout: &mut Layout,
         source: &UnitSource,
         line: i64,
         values: &[Option<&str>],
@@ -612,9 +664,16 @@ impl Worker<'_> {
             }
         }
         read.rows += 1;
-        let w = self.writer(table, &layout.sorted)?;
-        for (b, i) in w.values.iter_mut().zip(&layout.from) {
-            b.append_option(values[*i]);
+        let current = self.writers.get(table).map(|w| w.generation);
+        if !matches!(&layout.placed, Some((g, _)) if Some(*g) == current) {
+            let w = self.writer(table, &layout.sorted)?;
+            layout.placed = Some((w.generation, layout.place(&w.columns)));
+        }
+        let (Some((_, placed)), Some(w)) = (&layout.placed, self.writers.get_mut(table)) else {
+            return Err(EngineError::Internal("staging writer vanished".into()));
+        };
+        for (b, i) in w.values.iter_mut().zip(placed) {
+            b.append_option(i.and_then(|i| values[i]));
         }
         w.object.append_value(&source.object);
         w.member.append_option(source.member.as_deref());
@@ -681,7 +740,7 @@ impl Worker<'_> {
                 }
                 // No header: this record is data.
             }
-            if let Some(layout) = &layout {
+            if let Some(layout) = &mut layout {
                 self.csv_row(table, layout, source, line, &record, &delimiter, read)?;
             }
         }
@@ -692,7 +751,7 @@ impl Worker<'_> {
     fn csv_row(
         &mut self,
         table: &str,
-        layout: &Layout,
+        layout: &mut Layout,
         source: &UnitSource,
         line: i64,
         record: &csv::ByteRecord,
@@ -814,8 +873,8 @@ impl Worker<'_> {
                 }
             }
             let values: Vec<Option<&str>> = pairs.iter().map(|(_, v)| v.as_deref()).collect();
-            let layout = Layout::of(&columns);
-            self.push_row(table, &layout, source, number, &values, text, read)?;
+            let mut layout = Layout::of(&columns);
+            self.push_row(table, &mut layout, source, number, &values, text, read)?;
         }
         all_columns.sort();
         Ok(all_columns)
@@ -823,15 +882,9 @@ impl Worker<'_> {
 
     fn finish(mut self) -> Result<ReadOutcome> {
         let mut rows_left = 0;
-        for ((table, columns), (mut w, path)) in self.writers.drain() {
+        for (table, w) in self.writers.drain() {
             rows_left += w.rows as u64;
-            w.flush()?;
-            w.writer.finish()?;
-            self.out.staged.push(StagedFile {
-                table,
-                columns,
-                path,
-            });
+            self.out.staged.push(w.close(table)?);
         }
         self.ctx
             .progress
