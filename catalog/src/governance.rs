@@ -35,6 +35,8 @@ impl Metastore {
                        FROM procedures WHERE owner = ?1
                      UNION ALL SELECT 'schedule ' || catalog || '.' || schema || '.' || name
                        FROM schedules WHERE owner = ?1
+                     UNION ALL SELECT 'external location ' || name
+                       FROM external_locations WHERE owner = ?1
                      LIMIT 1",
                     params![name],
                     |r| r.get(0),
@@ -363,6 +365,10 @@ impl Metastore {
                     "UPDATE procedures SET owner = ?4 WHERE catalog = ?1 AND schema = ?2 AND name = ?3",
                     params![c, s, n, owner],
                 )?,
+                Securable::ExternalLocation(_) => tx.execute(
+                    "UPDATE external_locations SET owner = ?2 WHERE name = ?1",
+                    params![n, owner],
+                )?,
             };
             if changed == 0 {
                 return Err(MetastoreError::not_found(
@@ -373,6 +379,7 @@ impl Metastore {
                         Securable::Table(..) => "table",
                         Securable::Function(..) => "function",
                         Securable::Procedure(..) => "procedure",
+                        Securable::ExternalLocation(_) => "external location",
                     },
                     on.full_name(),
                 ));

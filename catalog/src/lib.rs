@@ -9,6 +9,7 @@
 mod audit;
 mod copy_files;
 mod error;
+mod external_locations;
 mod governance;
 mod ingest_runs;
 mod jobs;
@@ -24,6 +25,7 @@ pub use audit::{
 };
 pub use copy_files::CopyFile;
 pub use error::{MetastoreError, Result};
+pub use external_locations::{location_holds, ExternalLocation, LocationChange};
 pub use ingest_runs::{
     ingest_state, IngestCheck, IngestRun, IngestSource, IngestTableResult, KEPT_INGEST_RUNS,
 };

@@ -101,6 +101,8 @@ pub enum Securable {
     Table(String, String, String),
     Function(String, String, String),
     Procedure(String, String, String),
+    /// A named storage URL (`CREATE EXTERNAL LOCATION`); outside the catalog tree.
+    ExternalLocation(String),
 }
 
 impl Securable {
@@ -112,6 +114,7 @@ impl Securable {
             Securable::Table(..) => "TABLE",
             Securable::Function(..) => "FUNCTION",
             Securable::Procedure(..) => "PROCEDURE",
+            Securable::ExternalLocation(_) => "EXTERNAL LOCATION",
         }
     }
 
@@ -123,6 +126,7 @@ impl Securable {
             Securable::Table(c, s, t)
             | Securable::Function(c, s, t)
             | Securable::Procedure(c, s, t) => format!("{c}.{s}.{t}"),
+            Securable::ExternalLocation(n) => n.clone(),
         }
     }
 
@@ -134,6 +138,7 @@ impl Securable {
             Securable::Table(c, s, t)
             | Securable::Function(c, s, t)
             | Securable::Procedure(c, s, t) => (c, s, t),
+            Securable::ExternalLocation(n) => ("", "", n),
         }
     }
 
@@ -149,14 +154,16 @@ impl Securable {
             "TABLE" => Securable::Table(c, s, n),
             "FUNCTION" => Securable::Function(c, s, n),
             "PROCEDURE" => Securable::Procedure(c, s, n),
+            "EXTERNAL LOCATION" => Securable::ExternalLocation(n),
             _ => return None,
         })
     }
 
     /// The securables above this one, nearest first (a table's schema, catalog, metastore).
+    /// An external location has none: only grants on it count.
     pub fn ancestors(&self) -> Vec<Securable> {
         match self {
-            Securable::Metastore => vec![],
+            Securable::Metastore | Securable::ExternalLocation(_) => vec![],
             Securable::Catalog(_) => vec![Securable::Metastore],
             Securable::Schema(c, _) => vec![Securable::Catalog(c.clone()), Securable::Metastore],
             Securable::Table(c, s, _)
@@ -184,11 +191,13 @@ pub enum Privilege {
     Modify,
     Execute,
     Manage,
+    /// Reading the files under an external location (COPY INTO, system.ingest.load).
+    ReadFiles,
     AllPrivileges,
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 12] = [
+    pub const ALL: [Privilege; 13] = [
         Privilege::CreateCatalog,
         Privilege::UseCatalog,
         Privilege::CreateSchema,
@@ -200,6 +209,7 @@ impl Privilege {
         Privilege::Modify,
         Privilege::Execute,
         Privilege::Manage,
+        Privilege::ReadFiles,
         Privilege::AllPrivileges,
     ];
 
@@ -216,6 +226,7 @@ impl Privilege {
             Privilege::Modify => "MODIFY",
             Privilege::Execute => "EXECUTE",
             Privilege::Manage => "MANAGE",
+            Privilege::ReadFiles => "READ FILES",
             Privilege::AllPrivileges => "ALL PRIVILEGES",
         }
     }
@@ -237,6 +248,13 @@ impl Privilege {
     /// The securable kinds this privilege can be granted on. Privileges of child objects may be
     /// granted on their parents, where they are inherited by every current and future child.
     pub fn applies_to(&self, kind: &str) -> bool {
+        if kind == "EXTERNAL LOCATION" || *self == Privilege::ReadFiles {
+            return kind == "EXTERNAL LOCATION"
+                && matches!(
+                    self,
+                    Privilege::ReadFiles | Privilege::Manage | Privilege::AllPrivileges
+                );
+        }
         let depth = |k: &str| match k {
             "METASTORE" => 0,
             "CATALOG" => 1,
@@ -252,6 +270,7 @@ impl Privilege {
             Privilege::Manage | Privilege::AllPrivileges => {
                 (3, &["TABLE", "FUNCTION", "PROCEDURE"])
             }
+            Privilege::ReadFiles => (0, &[]),
         };
         let d = depth(kind);
         match self {

@@ -171,7 +171,7 @@ impl From<MetastoreError> for EngineError {
                 sqlstate: match kind {
                     "catalog" => "42P04",
                     "schema" => "42P06",
-                    "user" => "42710",
+                    "user" | "external location" => "42710",
                     "procedure" => "42723",
                     _ => "42P07",
                 },

@@ -71,6 +71,9 @@ pub enum StatementKind {
     DropSchedule,
     /// `COPY INTO`: files loaded into a table.
     CopyInto,
+    CreateExternalLocation,
+    AlterExternalLocation,
+    DropExternalLocation,
 }
 
 impl StatementKind {
@@ -169,6 +172,9 @@ impl StatementKind {
             StatementKind::CopyInto => "copy_into",
             StatementKind::AlterSchedule => "alter_schedule",
             StatementKind::DropSchedule => "drop_schedule",
+            StatementKind::CreateExternalLocation => "create_external_location",
+            StatementKind::AlterExternalLocation => "alter_external_location",
+            StatementKind::DropExternalLocation => "drop_external_location",
         }
     }
 }

@@ -112,6 +112,29 @@ impl StorageConfig {
     }
 }
 
+/// A location as external locations compare them: the URL without a trailing `/`, `s3a://`
+/// spelled `s3://`. Refused when a path segment is `.` or `..` (however encoded): such a path
+/// could name files outside the location it seems to lie in.
+pub fn location_key(url: &Url) -> Result<String> {
+    let dot_segment = |segment: &str| {
+        let s = segment.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    };
+    if url
+        .path_segments()
+        .is_some_and(|mut segments| segments.any(dot_segment))
+    {
+        return Err(EngineError::invalid(format!(
+            "location '{url}' has a '.' or '..' segment: write the path it means"
+        )));
+    }
+    let key = url.as_str().trim_end_matches('/');
+    Ok(match key.strip_prefix("s3a://") {
+        Some(rest) => format!("s3://{rest}"),
+        None => key.to_string(),
+    })
+}
+
 fn with_trailing_slash(mut url: Url) -> Url {
     if !url.path().ends_with('/') {
         let p = format!("{}/", url.path());

@@ -137,14 +137,40 @@ def test_governance(server, conn, uniq, tmp_path):
     conn.execute(f"GRANT USE SCHEMA ON SCHEMA main.default TO {user}")
     _write(tmp_path / "d" / "a.csv", "id\n1\n")
     with server.connect(user=user, password=f"{user}-pw") as u:
-        # Without MODIFY, and with it (storage locations are an admin's to read).
+        # Without MODIFY, and with it but no external location holding the files.
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             _copy(u, t, tmp_path / "d")
         conn.execute(f"GRANT MODIFY ON TABLE {t} TO {user}")
         with pytest.raises(psycopg.errors.InsufficientPrivilege) as err:
             _copy(u, t, tmp_path / "d")
-        assert "storage location" in str(err.value)
-    assert conn.execute(f"SELECT count(*) FROM {t}").fetchone() == (0,)
+        assert "needs READ FILES on an external location" in str(err.value)
+        assert conn.execute(f"SELECT count(*) FROM {t}").fetchone() == (0,)
+
+        # An admin registers the directory and grants READ FILES on it: the user loads from it,
+        # and from nowhere else (a sibling, or a path leaving it through '..').
+        loc = uniq("drop_loc")
+        conn.execute(f"CREATE EXTERNAL LOCATION {loc} URL '{tmp_path / 'd'}'")
+        try:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                _copy(u, t, tmp_path / "d")
+            conn.execute(f"GRANT READ FILES ON EXTERNAL LOCATION {loc} TO {user}")
+            _copy(u, t, tmp_path / "d")
+            assert conn.execute(f"SELECT id FROM {t}").fetchall() == [(1,)]
+            _write(tmp_path / "d2" / "b.csv", "id\n2\n")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                _copy(u, t, tmp_path / "d2")
+            with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+                u.execute(
+                    f"COPY INTO {t} FROM '{tmp_path / 'd'}/../d2' FILEFORMAT = CSV "
+                    "FORMAT_OPTIONS ('header' = 'true')"
+                )
+            assert "'..' segment" in str(err.value)
+            conn.execute(f"REVOKE READ FILES ON EXTERNAL LOCATION {loc} FROM {user}")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                _copy(u, t, tmp_path / "d", "COPY_OPTIONS ('force' = 'true')")
+        finally:
+            conn.execute(f"DROP EXTERNAL LOCATION {loc}")
+    assert conn.execute(f"SELECT id FROM {t}").fetchall() == [(1,)]
 
 
 def test_copy_into_over_flight(server, uniq, drop):

@@ -226,4 +226,16 @@ CREATE TABLE ingest_sources (
     PRIMARY KEY (target_schema, path, size, modified_ms)
 );
 "#,
+    // 8: external locations (storage URLs others may read files under).
+    r#"
+CREATE TABLE external_locations (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    comment TEXT,
+    owner TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+"#,
 ];

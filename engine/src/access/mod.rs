@@ -152,6 +152,7 @@ impl Access {
                 Securable::Table(c, n, t) => self.m.get_table(c, n, t)?.map(|e| e.owner),
                 Securable::Function(c, n, f) => self.m.get_function(c, n, f)?.map(|e| e.owner),
                 Securable::Procedure(c, n, p) => self.m.get_procedure(c, n, p)?.map(|e| e.owner),
+                Securable::ExternalLocation(n) => self.m.get_external_location(n)?.map(|e| e.owner),
             };
             if owner.is_some_and(|o| self.principal.is(&o)) {
                 return Ok(true);
@@ -170,6 +171,21 @@ impl Access {
             Ok(())
         } else {
             Err(denied(self.user(), p, on))
+        }
+    }
+
+    /// Reading the files at `url` (normalised, see `crate::storage::location_key`): admins
+    /// anywhere, others under an external location they own or hold READ FILES on.
+    pub fn require_read_files(&self, url: &str) -> Result<()> {
+        if self.is_admin() {
+            return Ok(());
+        }
+        match self.m.external_location_holding(url)? {
+            Some(l) => self.require(&Securable::ExternalLocation(l.name), Privilege::ReadFiles),
+            None => Err(EngineError::PermissionDenied(format!(
+                "permission denied: reading files from '{url}' needs READ FILES on an external \
+                 location holding it (or an admin)"
+            ))),
         }
     }
 
@@ -268,6 +284,12 @@ impl Access {
 
     // ---- visibility (SHOW, information_schema, pg_catalog, Flight metadata) ----------------
 
+    /// An external location is seen by admins, its owner and whoever holds a privilege on it.
+    pub fn location_visible(&self, name: &str) -> Result<bool> {
+        let on = Securable::ExternalLocation(name.to_string());
+        Ok(self.is_admin() || self.grants.iter().any(|g| g.on == on) || self.owns(&on)?)
+    }
+
     pub fn catalog_visible(&self, c: &str) -> Result<bool> {
         if self.is_admin() {
             return Ok(true);
@@ -279,6 +301,7 @@ impl Access {
             | Securable::Table(gc, _, _)
             | Securable::Function(gc, _, _)
             | Securable::Procedure(gc, _, _) => gc == c,
+            Securable::ExternalLocation(_) => false,
         });
         if any_grant || self.owns(&Securable::Catalog(c.to_string()))? {
             return Ok(true);
@@ -312,6 +335,7 @@ impl Access {
             | Securable::Table(gc, gs, _)
             | Securable::Function(gc, gs, _)
             | Securable::Procedure(gc, gs, _) => gc == c && gs == s,
+            Securable::ExternalLocation(_) => false,
         });
         if any_grant || self.owns(&on)? {
             return Ok(true);
@@ -334,7 +358,9 @@ impl Access {
             Securable::Schema(gc, gs) => gc == c && gs == s && reveals_table(g.privilege),
             Securable::Catalog(gc) => gc == c && reveals_table(g.privilege),
             Securable::Metastore => reveals_table(g.privilege),
-            Securable::Function(..) | Securable::Procedure(..) => false,
+            Securable::Function(..) | Securable::Procedure(..) | Securable::ExternalLocation(_) => {
+                false
+            }
         });
         Ok(any_grant || self.owns(&on)?)
     }

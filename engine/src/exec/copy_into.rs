@@ -151,11 +151,6 @@ impl Session {
         let (c, s, t) = self.qualify_table(&copy.table)?;
         let entry = self.lookup_table(&c, &s, &t)?;
         self.require_writable(&entry, None)?;
-        if !self.access()?.is_admin() {
-            return Err(EngineError::PermissionDenied(
-                "permission denied: reading files from a storage location needs an admin".into(),
-            ));
-        }
         let options = Options::of(&copy)?;
         let location = self.state.storage.resolve_location(&copy.source)?;
         let (store, store_url, prefix) = self.source_store(&location)?;
@@ -207,6 +202,7 @@ impl Session {
             let mode = crate::exec::insert::WriteMode {
                 overwrite: false,
                 add_columns: !new_columns.is_empty(),
+                ..Default::default()
             };
             let written = self
                 .write_rows(&entry, plan, WriteKind::CopyInto, mode)
@@ -235,6 +231,9 @@ impl Session {
         location: &Url,
     ) -> Result<(Arc<dyn ObjectStore>, Url, object_store::path::Path)> {
         use deltalake::logstore::{object_store_factories, StorageConfig as DeltaStorage};
+        // The one gate to files: admins, or READ FILES on an external location holding them.
+        self.access()?
+            .require_read_files(&crate::storage::location_key(location)?)?;
         let scheme = Url::parse(&format!("{}://", location.scheme()))
             .map_err(|e| EngineError::invalid(format!("invalid location {location}: {e}")))?;
         let config = DeltaStorage::parse_options(self.state.storage.options.clone())?;

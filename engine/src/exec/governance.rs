@@ -77,6 +77,12 @@ impl Session {
                 }
                 Securable::Procedure(c, s, p)
             }
+            GrantTarget::ExternalLocation(n) => {
+                if m.get_external_location(n)?.is_none() || !self.access()?.location_visible(n)? {
+                    return Err(crate::exec::ddl::external_location::missing_location(n));
+                }
+                Securable::ExternalLocation(n.clone())
+            }
         })
     }
 
@@ -208,9 +214,10 @@ impl Session {
                         return Err(EngineError::Coded {
                             sqlstate: "0LP01",
                             message: format!(
-                                "privilege {} cannot be granted on a {}",
+                                "privilege {} cannot be granted on {} {}",
                                 p.as_str(),
-                                securable.kind().to_lowercase()
+                                securable.kind().to_lowercase(),
+                                securable.full_name()
                             ),
                         });
                     }

@@ -307,6 +307,16 @@ impl Session {
                 self.drop_variable(&name, if_exists)?;
                 Ok(StatementOutput::command(kind))
             }
+            Statement::ExternalLocation(ref s) if s.kind().is_read() => {
+                match self.plan_rows(&stmt).await? {
+                    Some(plan) => self.run_plan(plan).await,
+                    None => Err(EngineError::Internal(format!("no result for {kind:?}"))),
+                }
+            }
+            Statement::ExternalLocation(s) => {
+                self.change_external_location(*s)?;
+                Ok(StatementOutput::command(kind))
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use weir_catalog::TableKind;
 
 use crate::batches::{batch, mem_table, Col};
 use crate::error::{EngineError, Result};
-use crate::parser::Statement;
+use crate::parser::{ExternalLocationStatement, Statement};
 use crate::session::Session;
 use crate::system_tables::catalog::SYSTEM_CATALOG;
 use crate::system_tables::listed::Listed;
@@ -433,6 +433,47 @@ impl Session {
                 }
                 mem_plan(batch(cols)?)?
             }
+            Statement::ExternalLocation(s) => match s.as_ref() {
+                ExternalLocationStatement::Show { like } => {
+                    let mut cols = vec![
+                        Col::str_not_null("name"),
+                        Col::str_not_null("url"),
+                        Col::str("comment"),
+                    ];
+                    for l in m.list_external_locations()? {
+                        if !like_matches(like.as_deref(), &l.name)
+                            || !self.access()?.location_visible(&l.name)?
+                        {
+                            continue;
+                        }
+                        cols[0].push_str(Some(l.name));
+                        cols[1].push_str(Some(l.url));
+                        cols[2].push_str(l.comment);
+                    }
+                    mem_plan(batch(cols)?)?
+                }
+                ExternalLocationStatement::Describe { name } => {
+                    let l = self.visible_location(name)?;
+                    let mut cols = vec![
+                        Col::str_not_null("name"),
+                        Col::str_not_null("url"),
+                        Col::str("comment"),
+                        Col::str_not_null("owner"),
+                        Col::time("created_at"),
+                        Col::str_not_null("created_by"),
+                        Col::time("updated_at"),
+                    ];
+                    cols[0].push_str(Some(l.name));
+                    cols[1].push_str(Some(l.url));
+                    cols[2].push_str(l.comment);
+                    cols[3].push_str(Some(l.owner));
+                    cols[4].push_int(Some(l.created_at_ms));
+                    cols[5].push_str(Some(l.created_by));
+                    cols[6].push_int(Some(l.updated_at_ms));
+                    mem_plan(batch(cols)?)?
+                }
+                _ => return Ok(None),
+            },
             Statement::DescribeSchedule { name } => {
                 let sc = self.visible_schedule(name)?;
                 info_rows(vec![

@@ -17,6 +17,7 @@ pub enum GrantTarget {
     Table(Name),
     Function(Name),
     Procedure(Name),
+    ExternalLocation(String),
 }
 
 #[derive(Debug, Clone)]
@@ -304,7 +305,7 @@ fn at_end(p: &P<'_, '_>) -> bool {
 
 /// A user or group name: an identifier, quoted with `"` or backquotes for names with spaces
 /// (`` `account users` ``). Names are case-insensitive.
-fn principal(p: &mut P<'_, '_>) -> Result<String> {
+pub(super) fn principal(p: &mut P<'_, '_>) -> Result<String> {
     match p.p.peek_token().token {
         Token::SingleQuotedString(s) => {
             p.p.next_token();
@@ -371,6 +372,8 @@ fn target(p: &mut P<'_, '_>) -> Result<(GrantTarget, Option<String>)> {
         (GrantTarget::Function(p.name()?), None)
     } else if p.eat(&["PROCEDURE"]) {
         (GrantTarget::Procedure(p.name()?), None)
+    } else if p.eat(&["EXTERNAL", "LOCATION"]) {
+        (GrantTarget::ExternalLocation(p.ident()?), None)
     } else if p.eat(&["COLUMN"]) {
         let mut name = p.name()?;
         if name.len() < 2 {

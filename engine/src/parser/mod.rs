@@ -14,6 +14,7 @@ use crate::types::parse_spark_type;
 mod complexity;
 mod copy_into;
 mod dialect;
+mod external_location;
 mod governance;
 mod procedure;
 mod rebalance;
@@ -23,6 +24,7 @@ mod script;
 pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
 pub use copy_into::{CopyFormat, CopyInto};
 pub use dialect::WeirDialect;
+pub use external_location::ExternalLocationStatement;
 pub use governance::{
     has_password_literal, redact_literals, redact_secrets, GovernanceStatement, GrantTarget,
 };
@@ -365,6 +367,8 @@ pub enum Statement {
         schema: Option<Name>,
         like: Option<String>,
     },
+    /// `CREATE / ALTER / DROP / DESCRIBE EXTERNAL LOCATION`, `SHOW EXTERNAL LOCATIONS`.
+    ExternalLocation(Box<ExternalLocationStatement>),
 }
 
 impl Statement {
@@ -438,6 +442,7 @@ impl Statement {
             Statement::DropSchedule { .. } => K::DropSchedule,
             Statement::DescribeSchedule { .. } => K::Describe,
             Statement::ShowSchedules { .. } => K::Show,
+            Statement::ExternalLocation(s) => s.kind(),
         }
     }
 }
@@ -1635,6 +1640,9 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
         return Ok(Some(s));
     }
     if let Some(s) = schedule::parse(&mut p)? {
+        return Ok(Some(s));
+    }
+    if let Some(s) = external_location::parse(&mut p)? {
         return Ok(Some(s));
     }
     if let Some(s) = governance::parse(&mut p)? {

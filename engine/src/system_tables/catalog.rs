@@ -74,7 +74,7 @@ pub(crate) fn is_system(on: &weir_catalog::Securable) -> bool {
         | Securable::Schema(c, _)
         | Securable::Table(c, _, _)
         | Securable::Procedure(c, _, _) => c == SYSTEM_CATALOG,
-        Securable::Metastore | Securable::Function(..) => false,
+        Securable::Metastore | Securable::Function(..) | Securable::ExternalLocation(_) => false,
     }
 }
 

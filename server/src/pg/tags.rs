@@ -55,6 +55,9 @@ pub fn command_tag(kind: K) -> &'static str {
         K::CreateSchedule => "CREATE SCHEDULE",
         K::AlterSchedule => "ALTER SCHEDULE",
         K::DropSchedule => "DROP SCHEDULE",
+        K::CreateExternalLocation => "CREATE EXTERNAL LOCATION",
+        K::AlterExternalLocation => "ALTER EXTERNAL LOCATION",
+        K::DropExternalLocation => "DROP EXTERNAL LOCATION",
         K::Query
         | K::Explain
         | K::Show

@@ -8,6 +8,7 @@ pub(crate) mod comment;
 pub(crate) mod create_table;
 pub(crate) mod create_view;
 pub(crate) mod drop_table;
+pub(crate) mod external_location;
 pub(crate) mod procedure;
 pub(crate) mod schedule;
 pub(crate) mod schema;
