@@ -402,6 +402,84 @@ def test_schema_evolution_none_drops_new_columns_and_reports_the_mismatch(conn, 
 KEYS = {"room_rates": "hotel_id,room_type,rate_date", "bookings": "booking_id"}
 
 
+def test_narrow_number_columns_are_widened_and_their_rows_kept(conn, fresh_schema, tmp_path):
+    """An existing INT / SMALLINT column meeting numbers it cannot hold is widened as Delta's
+    type widening allows (to BIGINT, INT, DOUBLE), the stored rows rewritten unchanged in a
+    commit of their own; BIGINT is never widened to DOUBLE (large values would change), so a
+    fraction there is quarantined. With schema_evolution => 'none' nothing is widened."""
+    s = fresh_schema
+    t = f"{s}.orders"
+    conn.execute(f"CREATE TABLE {t} (id INT, qty SMALLINT, price INT, total BIGINT, note STRING)")
+    conn.execute(f"INSERT INTO {t} VALUES (1, 5, 10, 100, 'old'), (2, -7, 20, 200, NULL)")
+    before = version(conn, t)
+    drop = tmp_path / "drop"
+    write_file(drop / "orders_20260101_1.csv",
+               "id,qty,price,total,note\n3000000000,40000,2.5,300,new\n4,1,3,1.5,fraction\n")
+    notices: list[str] = []
+    conn.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+    [result] = load(conn, drop, s)
+    assert summary([result]) == [(t, "PUBLISHED", 1, 2, 1, 1, 0)]
+    assert "columns widened: id INT to BIGINT, qty SMALLINT to INT, price INT to DOUBLE" in (
+        result["messages"]), result["messages"]
+    assert [n for n in notices if "widened" in n] == [
+        f"system.ingest.load: {t}: column id widened from INT to BIGINT",
+        f"system.ingest.load: {t}: column qty widened from SMALLINT to INT",
+        f"system.ingest.load: {t}: column price widened from INT to DOUBLE"]
+    types = column_types(conn, t)
+    assert {c: types[c] for c in ("id", "qty", "price", "total", "note")} == {
+        "id": "bigint", "qty": "int", "price": "double", "total": "bigint", "note": "string"}
+    assert rows(conn, f"SELECT id, qty, price, total, note FROM {t} ORDER BY id") == [
+        (1, 5, 10.0, 100, "old"), (2, -7, 20.0, 200, None),
+        (3000000000, 40000, 2.5, 300, "new")]
+    assert [(r[3], r[5], r[6]) for r in quarantine(conn, s)] == [
+        (None, "4,1,3,1.5,fraction", "column 'total': '1.5' is not a BIGINT")]
+    # The widening is a commit of its own (the table as stored, rewritten), then the rows.
+    history = conn.execute(f"DESCRIBE HISTORY {t} LIMIT 2").fetchall()
+    assert [h[0] for h in history] == [before + 2, before + 1]
+    cur = conn.execute(f"DESCRIBE DETAIL {t}")
+    location = dict(zip([d.name for d in cur.description], cur.fetchone()))["location"]
+    import deltalake
+    table = deltalake.DeltaTable(location)
+    stored = table.to_pyarrow_table(columns=["id", "qty", "price"])
+    assert [str(f.type) for f in stored.schema] == ["int64", "int32", "double"]
+    got = stored.to_pylist()
+    assert sorted((r["id"], r["qty"], r["price"]) for r in got) == [
+        (1, 5, 10.0), (2, -7, 20.0), (3000000000, 40000, 2.5)]
+
+    # schema_evolution => 'none': the values that do not fit are quarantined, types stay.
+    t2 = f"{s}.stock"
+    conn.execute(f"CREATE TABLE {t2} (sku INT, qty SMALLINT)")
+    write_file(tmp_path / "drop2" / "stock_20260101_1.csv", "sku,qty\n1,40000\n2,3\n")
+    [result] = load(conn, tmp_path / "drop2", s, schema_evolution="none")
+    assert summary([result]) == [(t2, "PUBLISHED", 1, 2, 1, 1, 0)]
+    assert column_types(conn, t2) == {"sku": "int", "qty": "smallint"}
+    assert rows(conn, f"SELECT sku, qty FROM {t2}") == [(2, 3)]
+
+    # Merge: the widened table is merged into (the older stored row 2 kept as it was).
+    t3 = f"{s}.prices"
+    conn.execute(f"CREATE TABLE {t3} (sku INT, price INT)")
+    conn.execute(f"INSERT INTO {t3} VALUES (1, 10), (2, 20)")
+    write_file(tmp_path / "drop3" / "prices_20260101_1.csv", "sku,price\n1,2.5\n3,4\n")
+    [result] = load(conn, tmp_path / "drop3", s, mode="merge",
+                    primary_keys={"prices": "sku"})
+    assert summary([result]) == [(t3, "PUBLISHED", 1, 2, 2, 0, 0)]
+    assert column_types(conn, t3)["price"] == "double"
+    assert rows(conn, f"SELECT sku, price FROM {t3} ORDER BY sku") == [
+        (1, 2.5), (2, 20.0), (3, 4.0)]
+
+    # Overwrite: the rows replace the table's in one commit that also widens it.
+    t4 = f"{s}.levels"
+    conn.execute(f"CREATE TABLE {t4} (sku INT, qty SMALLINT)")
+    conn.execute(f"INSERT INTO {t4} VALUES (1, 1)")
+    v4 = version(conn, t4)
+    write_file(tmp_path / "drop4" / "levels_20260101_1.csv", "sku,qty\n5,70000\n")
+    [result] = load(conn, tmp_path / "drop4", s, mode="overwrite")
+    assert summary([result]) == [(t4, "PUBLISHED", 1, 1, 1, 0, 0)]
+    assert column_types(conn, t4)["qty"] == "int"
+    assert rows(conn, f"SELECT sku, qty FROM {t4}") == [(5, 70000)]
+    assert version(conn, t4) == v4 + 1
+
+
 def test_merge_keeps_the_latest_row_per_key(conn, fresh_schema, tmp_path):
     s = fresh_schema
     d = write_drop(tmp_path / "drop")
@@ -556,7 +634,7 @@ def test_system_ingest_tables_describe_the_run(conn, fresh_schema, tmp_path):
     assert {float(threshold) for _, _, _, threshold in checks} == {0.2}
 
 
-def test_only_admins_may_load(server, conn, uniq, tmp_path):
+def test_loading_needs_read_files_on_an_external_location(server, conn, uniq, tmp_path):
     s = new_schema(conn, uniq)
     d = write_drop(tmp_path / "drop")
     user = uniq("loader")
@@ -565,12 +643,35 @@ def test_only_admins_may_load(server, conn, uniq, tmp_path):
                   "USE CATALOG ON CATALOG main", f"USE SCHEMA, CREATE TABLE ON SCHEMA {s}"):
         conn.execute(f"GRANT {grant} TO {user}")
     call = load_sql(source=str(d.root), pattern=PATTERN, target_schema=s)
+    loc = uniq("partner_drop")
     with server.connect(user=user, password=f"{user}-pw") as u:
-        # Without EXECUTE; and with it (reading a storage location is an admin's).
+        # Without EXECUTE; with it but no location holding the files.
         assert sqlstate_of(u, call) == "42501"
         conn.execute(f"GRANT EXECUTE ON PROCEDURE system.ingest.load TO {user}")
-        assert sqlstate_of(u, call) == "42501"
-    assert tables_in(conn, s) == []
+        with pytest.raises(psycopg.errors.InsufficientPrivilege) as err:
+            u.execute(call)
+        assert "needs READ FILES on an external location" in str(err.value)
+        assert tables_in(conn, s) == []
+        # An admin names the drop directory as an external location and grants READ FILES.
+        conn.execute(f"CREATE EXTERNAL LOCATION {loc} URL '{d.root}' COMMENT 'partner drop'")
+        try:
+            assert sqlstate_of(u, call) == "42501"
+            conn.execute(f"GRANT READ FILES ON EXTERNAL LOCATION {loc} TO {user}")
+            cur = u.execute(f"DESCRIBE EXTERNAL LOCATION {loc}")
+            got = dict(zip([c.name for c in cur.description], cur.fetchone()))
+            assert (got["name"], got["url"], got["comment"], got["owner"], got["created_by"]) == (
+                loc, d.root.as_uri(), "partner drop", "admin", "admin")
+            assert summary(as_dicts(u.execute(call))) == base_summary(s)
+            # Nowhere else: a sibling directory is outside the location.
+            other = write_drop(tmp_path / "other")
+            assert sqlstate_of(u, load_sql(source=str(other.root), pattern=PATTERN,
+                                           target_schema=s)) == "42501"
+        finally:
+            conn.execute(f"DROP EXTERNAL LOCATION {loc}")
+        # Dropping the location takes the grant with it.
+        assert sqlstate_of(u, load_sql(source=str(d.root), pattern=PATTERN, target_schema=s,
+                                       force=True)) == "42501"
+    assert tables_in(conn, s) == ["_quarantine", "bookings", "room_rates"]
 
 
 def test_bad_arguments_are_refused(conn, fresh_schema, uniq, tmp_path):

@@ -21,6 +21,8 @@ pub(crate) struct WriteMode {
     /// Columns of the rows the table lacks join it in the same commit (COPY INTO with
     /// `mergeSchema`, a load with `schema_evolution => 'add_columns'`).
     pub add_columns: bool,
+    /// The rows' schema replaces the table's (with `overwrite`: a column widened by a load).
+    pub replace_schema: bool,
 }
 
 impl Session {
@@ -33,7 +35,7 @@ impl Session {
     ) -> Result<u64> {
         let mode = WriteMode {
             overwrite: kind == WriteKind::InsertOverwrite,
-            add_columns: false,
+            ..WriteMode::default()
         };
         self.write_rows(entry, input, kind, mode).await
     }
@@ -63,11 +65,63 @@ impl Session {
         );
         let write = self.begin_write(entry, kind).await?;
         let table = write.table()?;
-        let input = if mode.add_columns {
+        let input = if mode.add_columns || mode.replace_schema {
             input
         } else {
             cast_to_table_schema(input, &table).await?
         };
+        self.commit_rows(write, entry, input, mode).await
+    }
+
+    /// Rewrites the table with the columns of `types` cast to those types (each a widening:
+    /// no value changes), as one Delta commit that replaces the table's schema. The rows are
+    /// read from the very snapshot the commit replaces, without governance: every row is
+    /// rewritten as stored. Returns rows written.
+    pub(crate) async fn widen_columns(
+        &mut self,
+        entry: &TableEntry,
+        types: &[(String, arrow::datatypes::DataType)],
+        kind: WriteKind,
+    ) -> Result<u64> {
+        use datafusion::catalog::TableProvider;
+        use datafusion::datasource::provider_as_source;
+        use datafusion::logical_expr::{cast, col, LogicalPlanBuilder};
+        let write = self.begin_write(entry, kind).await?;
+        let table = write.table()?;
+        let scan = crate::delta::scan::DeltaTableScan::try_new(&table).await?;
+        let exprs: Vec<_> = scan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let c = col(datafusion::common::Column::from_name(f.name()));
+                match types.iter().find(|(n, _)| n == f.name()) {
+                    Some((_, t)) => cast(c, t.clone()).alias(f.name()),
+                    None => c,
+                }
+            })
+            .collect();
+        let input = LogicalPlanBuilder::scan("stored", provider_as_source(Arc::new(scan)), None)?
+            .project(exprs)?
+            .build()?;
+        let mode = WriteMode {
+            overwrite: true,
+            add_columns: false,
+            replace_schema: true,
+        };
+        self.commit_rows(write, entry, input, mode).await
+    }
+
+    /// Writes `input` on the state `write` began from, as `mode` says: the one commit of
+    /// `write_rows` and `widen_columns`.
+    async fn commit_rows(
+        &self,
+        write: crate::delta::commit::DeltaWrite<'_>,
+        entry: &TableEntry,
+        input: LogicalPlan,
+        mode: WriteMode,
+    ) -> Result<u64> {
+        let table = write.table()?;
         let snapshot = table.snapshot()?.snapshot().clone();
         let mut builder = WriteBuilder::new(table.log_store(), Some(snapshot))
             .with_input_plan(input)
@@ -78,7 +132,9 @@ impl Session {
             })
             .with_session_state(Arc::new(self.ctx.state()))
             .with_commit_properties(write.properties());
-        if mode.add_columns {
+        if mode.replace_schema {
+            builder = builder.with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite);
+        } else if mode.add_columns {
             builder = builder.with_schema_mode(deltalake::operations::write::SchemaMode::Merge);
         }
         let table = builder
@@ -88,7 +144,7 @@ impl Session {
         write.finish(
             table,
             WriteMetrics::written(rows),
-            if mode.add_columns {
+            if mode.add_columns || mode.replace_schema {
                 MetastoreSync::Columns
             } else {
                 MetastoreSync::Data

@@ -21,11 +21,16 @@ const DATE: u8 = 8;
 const TIMESTAMP: u8 = 16;
 const ALL: u8 = INT | DOUBLE | BOOL | DATE | TIMESTAMP;
 
-/// What one column's values so far allow.
+/// What one column's values so far allow, and the range of its numbers (whatever else it
+/// holds: what an existing numeric column must be widened to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Candidates {
     allowed: u8,
     seen: bool,
+    /// The least and greatest integer value.
+    integers: Option<(i64, i64)>,
+    /// A number with a fraction or an exponent was seen.
+    fractions: bool,
 }
 
 impl Default for Candidates {
@@ -33,22 +38,41 @@ impl Default for Candidates {
         Candidates {
             allowed: ALL,
             seen: false,
+            integers: None,
+            fractions: false,
         }
     }
+}
+
+/// A value that reads as a number.
+enum Number {
+    Integer(i64),
+    Fraction,
 }
 
 impl Candidates {
     /// Narrows by one non-NULL value.
     pub(crate) fn observe(&mut self, value: &str) {
         self.seen = true;
+        let number = number_kind(value);
+        match number {
+            Some(Number::Integer(v)) => {
+                self.integers = Some(match self.integers {
+                    None => (v, v),
+                    Some((lo, hi)) => (lo.min(v), hi.max(v)),
+                })
+            }
+            Some(Number::Fraction) => self.fractions = true,
+            None => {}
+        }
         if self.allowed == 0 {
             return;
         }
         let mut fits = 0;
         if self.allowed & (INT | DOUBLE) != 0 {
-            match number_kind(value) {
-                Some(true) => fits |= INT | DOUBLE,
-                Some(false) => fits |= DOUBLE,
+            match number {
+                Some(Number::Integer(_)) => fits |= INT | DOUBLE,
+                Some(Number::Fraction) => fits |= DOUBLE,
                 None => {}
             }
         }
@@ -71,6 +95,41 @@ impl Candidates {
     pub(crate) fn merge(&mut self, other: Candidates) {
         self.allowed &= other.allowed;
         self.seen |= other.seen;
+        self.fractions |= other.fractions;
+        self.integers = match (self.integers, other.integers) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, None) | (None, x) => x,
+        };
+    }
+
+    /// The type an existing column of type `existing` must be widened to so that every number
+    /// seen fits it, when the widening changes no value already stored — Delta's type-widening
+    /// rules: TINYINT, SMALLINT and INT widen to a wider integer type, or to DOUBLE for numbers
+    /// with fractions. `None` when the numbers fit already, or when no such widening exists
+    /// (BIGINT to DOUBLE could change large values): those values stay quarantined.
+    pub(crate) fn widening(&self, existing: &DataType) -> Option<DataType> {
+        let width = |t: &DataType| match t {
+            DataType::Int8 => Some(1),
+            DataType::Int16 => Some(2),
+            DataType::Int32 => Some(3),
+            DataType::Int64 => Some(4),
+            _ => None,
+        };
+        let have = width(existing).filter(|w| *w < 4)?;
+        if self.fractions {
+            return Some(DataType::Float64);
+        }
+        let (lo, hi) = self.integers?;
+        let need = if i8::try_from(lo).is_ok() && i8::try_from(hi).is_ok() {
+            DataType::Int8
+        } else if i16::try_from(lo).is_ok() && i16::try_from(hi).is_ok() {
+            DataType::Int16
+        } else if i32::try_from(lo).is_ok() && i32::try_from(hi).is_ok() {
+            DataType::Int32
+        } else {
+            DataType::Int64
+        };
+        (width(&need)? > have).then_some(need)
     }
 
     /// The inferred type.
@@ -94,9 +153,9 @@ impl Candidates {
     }
 }
 
-/// `Some(true)` for an integer that fits 64 bits, `Some(false)` for another decimal number,
-/// `None` for anything else (leading zeros included).
-fn number_kind(value: &str) -> Option<bool> {
+/// An integer that fits 64 bits, another decimal number, or `None` for anything else (leading
+/// zeros included).
+fn number_kind(value: &str) -> Option<Number> {
     let b = value.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
@@ -143,13 +202,13 @@ fn number_kind(value: &str) -> Option<bool> {
     }
     if integral {
         // Digits that do not fit 64 bits would lose precision as a DOUBLE too.
-        return value.parse::<i64>().ok().map(|_| true);
+        return value.parse::<i64>().ok().map(Number::Integer);
     }
     value
         .parse::<f64>()
         .ok()
         .filter(|f| f.is_finite())
-        .map(|_| false)
+        .map(|_| Number::Fraction)
 }
 
 fn digits(b: &[u8]) -> bool {
@@ -214,6 +273,36 @@ mod tests {
             c.observe(v);
         }
         c.data_type()
+    }
+
+    fn widening(values: &[&str], existing: DataType) -> Option<DataType> {
+        let mut c = Candidates::default();
+        for v in values {
+            c.observe(v);
+        }
+        c.widening(&existing)
+    }
+
+    #[test]
+    fn existing_narrow_integer_columns_widen_only_as_far_as_the_numbers_need() {
+        use DataType::*;
+        assert_eq!(widening(&["1", "-7"], Int32), None);
+        assert_eq!(widening(&["1", "40000"], Int16), Some(Int32));
+        assert_eq!(widening(&["1", "3000000000"], Int32), Some(Int64));
+        assert_eq!(widening(&["-3000000000", "n/a"], Int8), Some(Int64));
+        assert_eq!(widening(&["1", "2.5"], Int32), Some(Float64));
+        assert_eq!(widening(&["1e3"], Int16), Some(Float64));
+        // No safe widening: BIGINT to DOUBLE could change stored values; text is not numbers.
+        assert_eq!(widening(&["2.5"], Int64), None);
+        assert_eq!(widening(&["9223372036854775807"], Int64), None);
+        assert_eq!(widening(&["abc"], Int32), None);
+        assert_eq!(widening(&["2.5"], Utf8), None);
+        // Two workers' shares of one column.
+        let (mut a, mut b) = (Candidates::default(), Candidates::default());
+        a.observe("5");
+        b.observe("70000");
+        a.merge(b);
+        assert_eq!(a.widening(&Int16), Some(Int32));
     }
 
     #[test]

@@ -76,6 +76,9 @@ struct TableLoad {
     columns: Vec<(String, DataType)>,
     /// Columns the load adds (or, without evolution, drops).
     new_columns: Vec<String>,
+    /// Existing columns the load widens (name, type before, type after): the files hold
+    /// numbers the column's type cannot, and a widening changes no stored value.
+    widened: Vec<(String, DataType, DataType)>,
     aligned: LogicalPlan,
     keys: Vec<String>,
     rows_good: u64,
@@ -124,11 +127,6 @@ impl Session {
             )));
         }
         access.require_use(&c, Some(&s))?;
-        if !access.is_admin() {
-            return Err(EngineError::PermissionDenied(
-                "permission denied: reading files from a storage location needs an admin".into(),
-            ));
-        }
         if request.mode == LoadMode::Merge && !request.deduplicate {
             return Err(source::option_error(
                 "mode 'merge' needs deduplicate => true: one source row per key".into(),
@@ -532,6 +530,7 @@ impl Session {
         };
         let mut columns: Vec<(String, DataType)> = Vec::new();
         let mut new_columns = Vec::new();
+        let mut widened = Vec::new();
         match &existing {
             Some(e) => {
                 for column in &e.columns {
@@ -555,6 +554,13 @@ impl Session {
                     }
                 }
                 if request.add_columns {
+                    for (n, t) in columns.iter_mut() {
+                        let wider = read.candidates.get(n.as_str()).and_then(|k| k.widening(t));
+                        if let Some(w) = wider {
+                            widened.push((n.clone(), t.clone(), w.clone()));
+                            *t = w;
+                        }
+                    }
                     columns.extend(new_columns.iter().cloned());
                 }
             }
@@ -647,6 +653,7 @@ impl Session {
             read,
             columns,
             new_columns: new_columns.into_iter().map(|(n, _)| n).collect(),
+            widened,
             aligned,
             keys,
             rows_good,
@@ -759,13 +766,31 @@ impl Session {
             passed: quarantined == 0,
             observed: Some(quarantined.to_string()),
             threshold: Some("0".into()),
-            message: (quarantined > 0).then(|| {
-                format!(
-                    "{quarantined} rows quarantined ({} not parsed, {} with values not fitting \
-                     their column)",
-                    t.read.malformed, t.rows_bad
-                )
-            }),
+            message: {
+                let mut parts = Vec::new();
+                if quarantined > 0 {
+                    parts.push(format!(
+                        "{quarantined} rows quarantined ({} not parsed, {} with values not \
+                         fitting their column)",
+                        t.read.malformed, t.rows_bad
+                    ));
+                }
+                if !t.widened.is_empty() {
+                    parts.push(format!(
+                        "columns widened: {}",
+                        t.widened
+                            .iter()
+                            .map(|(n, from, to)| format!(
+                                "{n} {} to {}",
+                                crate::types::spark_type_name(from).to_uppercase(),
+                                crate::types::spark_type_name(to).to_uppercase()
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                (!parts.is_empty()).then(|| parts.join("; "))
+            },
         });
         if let Some(max) = request.max_row_change {
             let previous = self
@@ -805,7 +830,7 @@ impl Session {
         match &t.existing {
             Some(e) => {
                 self.require_writable(e, None)?;
-                if request.add_columns && !t.new_columns.is_empty() {
+                if request.add_columns && !(t.new_columns.is_empty() && t.widened.is_empty()) {
                     self.access()?
                         .require_manage(&crate::access::table_securable(e))?;
                 }
@@ -876,13 +901,40 @@ impl Session {
         let lock = self.state.load_lock(&entry.id);
         let _one_at_a_time = lock.lock().await;
         let m = self.state.metastore.clone();
+        // Widening rewrites the table in a commit of its own, before the files are recorded
+        // as pending: a crash after it leaves them unloaded (a rerun loads them into the
+        // widened table), never recorded without their rows. An overwrite widens in its write.
+        let retyped: Vec<(String, DataType)> = t
+            .widened
+            .iter()
+            .map(|(n, _, to)| (n.clone(), to.clone()))
+            .collect();
+        let entry = if retyped.is_empty() || request.mode == LoadMode::Overwrite {
+            entry
+        } else {
+            self.widen_columns(&entry, &retyped, WriteKind::IngestLoad)
+                .await?;
+            m.get_table(&c, &s, &t.name)?.ok_or_else(|| {
+                EngineError::Internal(format!("table {} vanished while widened", t.full_name))
+            })?
+        };
+        for (n, from, to) in &t.widened {
+            self.notice(format!(
+                "system.ingest.load: {}: column {n} widened from {} to {}",
+                t.full_name,
+                crate::types::spark_type_name(from).to_uppercase(),
+                crate::types::spark_type_name(to).to_uppercase()
+            ));
+        }
         m.add_pending_copy_files(&entry.id, statement_id, &t.read.units, now_ms())?;
         let evolve = !created && request.add_columns && !t.new_columns.is_empty();
         let written = match request.mode {
             LoadMode::Append | LoadMode::Overwrite => {
+                let overwrite = request.mode == LoadMode::Overwrite;
                 let mode = crate::exec::insert::WriteMode {
-                    overwrite: request.mode == LoadMode::Overwrite,
+                    overwrite,
                     add_columns: evolve,
+                    replace_schema: overwrite && !retyped.is_empty(),
                 };
                 self.write_rows(&entry, output, WriteKind::IngestLoad, mode)
                     .await
