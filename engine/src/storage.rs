@@ -28,15 +28,22 @@ impl StorageConfig {
     }
 
     /// Parses a user-given location: `s3://`, `s3a://`, `file://` or an absolute local path.
+    /// `s3a://` (Hadoop's spelling) is returned as `s3://`, so that one object has one name
+    /// (in the files a table loaded, in lineage).
     pub fn resolve_location(&self, location: &str) -> Result<Url> {
         let location = location.trim();
         if location.starts_with('/') {
             return dir_url(Path::new(location));
         }
-        let url = Url::parse(location)
+        let mut url = Url::parse(location)
             .map_err(|e| EngineError::invalid(format!("invalid location '{location}': {e}")))?;
+        if url.scheme() == "s3a" && url.set_scheme("s3").is_err() {
+            return Err(EngineError::invalid(format!(
+                "invalid location '{location}'"
+            )));
+        }
         match url.scheme() {
-            "s3" | "s3a" | "file" => Ok(with_trailing_slash(url)),
+            "s3" | "file" => Ok(with_trailing_slash(url)),
             other => Err(EngineError::invalid(format!(
                 "unsupported location scheme '{other}' in '{location}': use s3://, s3a://, file:// or an absolute path"
             ))),

@@ -380,6 +380,11 @@ impl Session {
             } else {
                 schema
             };
+            let schema = if format == CopyFormat::Csv && options.infer_schema && select.is_none() {
+                text_for_table_columns(schema, entry)
+            } else {
+                schema
+            };
             check_duplicate_columns(&schema)?;
             let listing = ListingOptions::new(format_impl).with_file_extension("");
             let urls = group
@@ -551,6 +556,26 @@ fn csv_format(options: &Options, compression: FileCompressionType) -> CsvFormat 
 }
 
 /// A headerless CSV's columns are the table's, in order.
+/// CSV columns the table has are read as text and cast to the table's types from what the file
+/// says: an inferred type would change values before that cast (`01234` read as the number
+/// 1234 lands in a STRING column as `1234`). Inferred types serve the columns the table lacks.
+fn text_for_table_columns(schema: SchemaRef, entry: &TableEntry) -> SchemaRef {
+    let in_table = |n: &str| entry.columns.iter().any(|c| c.name.eq_ignore_ascii_case(n));
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if in_table(f.name()) {
+                    Field::new(f.name(), DataType::Utf8, true)
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
 fn positional_names(schema: SchemaRef, entry: &TableEntry) -> Result<SchemaRef> {
     if schema.fields().len() > entry.columns.len() {
         return Err(EngineError::UndefinedColumn(format!(
