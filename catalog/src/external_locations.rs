@@ -43,14 +43,7 @@ impl Metastore {
     /// Registers a location; refused when its name is taken or its URL overlaps another's.
     pub fn create_external_location(&self, l: &ExternalLocation) -> Result<()> {
         self.write(|tx| {
-            let taken = tx
-                .query_row(
-                    "SELECT 1 FROM external_locations WHERE name = ?1",
-                    params![l.name],
-                    |_| Ok(()),
-                )
-                .optional()?;
-            if taken.is_some() {
+            if exists(tx, &l.name)? {
                 return Err(MetastoreError::already_exists(
                     "external location",
                     l.name.clone(),
@@ -112,26 +105,12 @@ impl Metastore {
         at_ms: i64,
     ) -> Result<()> {
         self.write(|tx| {
-            let exists = tx
-                .query_row(
-                    "SELECT 1 FROM external_locations WHERE name = ?1",
-                    params![name],
-                    |_| Ok(()),
-                )
-                .optional()?;
-            if exists.is_none() {
+            if !exists(tx, name)? {
                 return Err(MetastoreError::not_found("external location", name));
             }
             match change {
                 LocationChange::Rename(to) => {
-                    let taken = tx
-                        .query_row(
-                            "SELECT 1 FROM external_locations WHERE name = ?1",
-                            params![to],
-                            |_| Ok(()),
-                        )
-                        .optional()?;
-                    if taken.is_some() {
+                    if exists(tx, to)? {
                         return Err(MetastoreError::already_exists(
                             "external location",
                             to.clone(),
@@ -185,6 +164,18 @@ impl Metastore {
             Ok(())
         })
     }
+}
+
+/// Whether a location is named `name`.
+fn exists(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<bool> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM external_locations WHERE name = ?1",
+            params![name],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 /// Refuses `url` for location `name` when it holds, or lies in, another location.
