@@ -16,6 +16,7 @@ mod copy_into;
 mod dialect;
 mod external_location;
 mod governance;
+mod group_by;
 mod procedure;
 mod rebalance;
 mod schedule;
@@ -535,22 +536,24 @@ pub fn parse_script(sql: &str) -> Result<Vec<ParsedStatement>> {
     let whole = |statements: Vec<ast::Statement>| {
         statements
             .into_iter()
-            .map(|s| ParsedStatement {
-                statement: Statement::Standard(Box::new(compat_standard(s))),
-                text: sql.to_string(),
+            .map(|s| {
+                Ok(ParsedStatement {
+                    statement: Statement::Standard(Box::new(compat_standard(s)?)),
+                    text: sql.to_string(),
+                })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()
     };
     if sql.contains("pg_") {
         if let Some(replaced) = replaced_client_query(sql) {
-            return Ok(whole(replaced));
+            return whole(replaced);
         }
     }
     match parse_statements(tokens, sql) {
         Ok(statements) => Ok(statements),
         // Postgres-only syntax in a client's catalog query (`OPERATOR(pg_catalog.~)`, ...).
         Err(e) if sql.contains("pg_") => match pg_compat().parse(sql) {
-            Ok(statements) => Ok(whole(statements)),
+            Ok(statements) => whole(statements),
             Err(_) => Err(e),
         },
         Err(e) => Err(e),
@@ -616,27 +619,69 @@ fn replaced_client_query(sql: &str) -> Option<Vec<ast::Statement>> {
     (replaced != plain).then_some(replaced)
 }
 
+/// datafusion-pg-catalog's statement rewrites, in its parser's order, but for
+/// `RemoveSubqueryFromProjection`: that one turns a correlated scalar subquery in a SELECT
+/// list into NULL and adds `LIMIT 1` to an uncorrelated one, so that client catalog queries
+/// plan — and silently changes the answer of any other query (a per-row count came back NULL).
+/// It runs on statements over `pg_catalog` only (`compat_rewrite`).
+fn compat_rules() -> &'static [Box<dyn datafusion_pg_catalog::sql::rules::SqlStatementRewriteRule>]
+{
+    use datafusion_pg_catalog::sql::rules::*;
+    static RULES: std::sync::LazyLock<Vec<Box<dyn SqlStatementRewriteRule>>> =
+        std::sync::LazyLock::new(|| {
+            vec![
+                Box::new(AliasDuplicatedProjectionRewrite),
+                Box::new(ResolveUnqualifiedIdentifier),
+                Box::new(RewriteArrayAnyAllOperation),
+                Box::new(PrependUnqualifiedPgTableName),
+                Box::new(StripCallableQualifier),
+                Box::new(FixArrayLiteral),
+                Box::new(CurrentUserVariableToSessionUserFunctionCall),
+                Box::new(StripCollate),
+                Box::new(RewritePgCatalogOperator),
+                Box::new(RewriteRegCastToSubquery::new()),
+                Box::new(FixVersionColumnName),
+            ]
+        });
+    &RULES
+}
+
+/// datafusion-pg-catalog's rewrites of a statement Weir parsed (see `compat_rules`).
+fn compat_rewrite(mut stmt: ast::Statement) -> ast::Statement {
+    use datafusion_pg_catalog::sql::rules::{
+        RemoveSubqueryFromProjection, SqlStatementRewriteRule,
+    };
+    for rule in compat_rules() {
+        stmt = rule.rewrite(stmt);
+    }
+    if stmt.to_string().contains("pg_catalog.") {
+        stmt = RemoveSubqueryFromProjection.rewrite(stmt);
+    }
+    stmt
+}
+
 /// A standard statement as Weir parsed it: long chains balanced first (the rewrites below
 /// recurse), then datafusion-pg-catalog's rewrites and Weir's own.
-fn own_standard(mut stmt: ast::Statement) -> ast::Statement {
+fn own_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
     rebalance::rebalance_statement(&mut stmt);
-    finish_standard(pg_compat().rewrite(stmt))
+    finish_standard(compat_rewrite(stmt))
 }
 
 /// A standard statement datafusion-pg-catalog parsed (and rewrote).
-fn compat_standard(mut stmt: ast::Statement) -> ast::Statement {
+fn compat_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
     rebalance::rebalance_statement(&mut stmt);
     finish_standard(stmt)
 }
 
 /// Weir's rewrites of every standard statement.
-fn finish_standard(mut stmt: ast::Statement) -> ast::Statement {
+fn finish_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
+    group_by::rewrite_group_by_modifiers(&mut stmt)?;
     rewrite_like_escapes(&mut stmt);
     rewrite_array_subqueries(&mut stmt);
     if stmt.to_string().contains("pg_catalog.") {
         aggregate_catalog_scalar_subqueries(&mut stmt);
     }
-    stmt
+    Ok(stmt)
 }
 
 fn parse_statements(
@@ -657,7 +702,7 @@ fn parse_statements(
                 rebalance_embedded(&mut s);
                 s
             }
-            None => Statement::Standard(Box::new(own_standard(parser.parse_statement()?))),
+            None => Statement::Standard(Box::new(own_standard(parser.parse_statement()?)?)),
         };
         let end = parser.index().min(tokens.len());
         let terminator = (end..tokens.len())
@@ -2168,7 +2213,7 @@ fn parse_leaf(p: &mut P<'_, '_>) -> Result<ParsedStatement> {
             rebalance_embedded(&mut s);
             s
         }
-        None => Statement::Standard(Box::new(own_standard(p.p.parse_statement()?))),
+        None => Statement::Standard(Box::new(own_standard(p.p.parse_statement()?)?)),
     };
     Ok(ParsedStatement {
         statement,
