@@ -38,7 +38,36 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
     for f in weir_udfs::pg_client_functions() {
         ctx.register_udf(f.as_ref().clone());
     }
+    register_spark_functions(&ctx);
     ctx.state()
+}
+
+/// Spark's functions (datafusion-spark) that no function registered before shares a name or
+/// alias with: `if`, `regexp_extract`, `sha2`, `date_add`, ... come with Spark's semantics,
+/// while a name DataFusion and the PostgreSQL clients already use (`concat`, `substr`, ...)
+/// keeps its meaning until a session can choose Spark's.
+fn register_spark_functions(ctx: &SessionContext) {
+    let taken = |names: &std::collections::HashSet<String>, name: &str, aliases: &[String]| {
+        names.contains(name) || aliases.iter().any(|a| names.contains(a))
+    };
+    let scalars = ctx.udfs();
+    for f in datafusion_spark::all_default_scalar_functions() {
+        if !taken(&scalars, f.name(), f.aliases()) {
+            ctx.register_udf(f.as_ref().clone());
+        }
+    }
+    let aggregates = ctx.udafs();
+    for f in datafusion_spark::all_default_aggregate_functions() {
+        if !taken(&aggregates, f.name(), f.aliases()) && !scalars.contains(f.name()) {
+            ctx.register_udaf(f.as_ref().clone());
+        }
+    }
+    let windows = ctx.udwfs();
+    for f in datafusion_spark::all_default_window_functions() {
+        if !taken(&windows, f.name(), f.aliases()) && !aggregates.contains(f.name()) {
+            ctx.register_udwf(f.as_ref().clone());
+        }
+    }
 }
 
 /// A state planning for `identity` in `catalog.schema`, inside the expansion of `views`.
