@@ -381,10 +381,19 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
         DataFusionError::Shared(inner) => match std::sync::Arc::try_unwrap(inner) {
             Ok(e) => classify_datafusion(e),
             Err(shared) => match shared.as_ref() {
-                DataFusionError::External(ext) => match ext.downcast_ref::<EngineError>() {
-                    Some(e) => e.clone(),
-                    None => EngineError::Internal(shared.to_string()),
-                },
+                DataFusionError::External(ext) => {
+                    match (
+                        ext.downcast_ref::<EngineError>(),
+                        ext.downcast_ref::<weir_udfs::FunctionError>(),
+                    ) {
+                        (Some(e), _) => e.clone(),
+                        (None, Some(f)) => EngineError::Coded {
+                            sqlstate: f.sqlstate,
+                            message: f.message.clone(),
+                        },
+                        (None, None) => EngineError::Internal(shared.to_string()),
+                    }
+                }
                 other => EngineError::Internal(other.to_string()),
             },
         },
@@ -392,7 +401,13 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
             Ok(engine) => *engine,
             Err(ext) => match ext.downcast::<DeltaTableError>() {
                 Ok(delta) => EngineError::from(*delta),
-                Err(ext) => EngineError::Internal(ext.to_string()),
+                Err(ext) => match ext.downcast::<weir_udfs::FunctionError>() {
+                    Ok(f) => EngineError::Coded {
+                        sqlstate: f.sqlstate,
+                        message: f.message,
+                    },
+                    Err(ext) => EngineError::Internal(ext.to_string()),
+                },
             },
         },
         DataFusionError::ResourcesExhausted(msg) => EngineError::Coded {

@@ -24,6 +24,7 @@ mod pg_compat;
 mod planner;
 mod session;
 mod session_state;
+pub mod sql_dialect;
 mod statement_kind;
 pub mod storage;
 mod system_tables;
@@ -40,6 +41,7 @@ pub use listing::{ListedTable, TABLE_TYPES};
 pub use observe::{ClientInfo, EngineObserver, LoginEvent, Protocol, TableRead};
 pub use output::{Notice, StatementOutput};
 pub use session::Session;
+pub use sql_dialect::SqlDialect;
 pub use statement_kind::StatementKind;
 pub use storage::StorageConfig;
 

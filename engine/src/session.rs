@@ -18,6 +18,7 @@ use crate::engine_state::EngineState;
 use crate::error::{EngineError, Result};
 use crate::exec::script::variables::{SharedVariables, VariableProvider};
 use crate::identity::Identity;
+use crate::sql_dialect::SqlDialect;
 use crate::statement_kind::StatementKind;
 
 /// Builds the DataFusion state of a session for `identity` in `catalog.schema`, whose
@@ -28,10 +29,11 @@ pub(crate) fn new_session_state(
     schema: &str,
     identity: Arc<Identity>,
     variables: &SharedVariables,
+    dialect: SqlDialect,
 ) -> SessionState {
     use datafusion::logical_expr::var_provider::VarType;
     let mut session =
-        crate::session_state::state_for(state, catalog, schema, Arc::default(), identity);
+        crate::session_state::state_for(state, catalog, schema, Arc::default(), identity, dialect);
     session.execution_props_mut().add_var_provider(
         VarType::UserDefined,
         Arc::new(VariableProvider(variables.clone())),
@@ -111,6 +113,7 @@ impl Session {
             schema,
             identity.clone(),
             &variables,
+            SqlDialect::default(),
         ));
         Session {
             state,
@@ -431,6 +434,31 @@ impl Session {
 
     pub fn variable(&self, name: &str) -> Option<String> {
         self.vars.get(name).cloned()
+    }
+
+    /// The SQL dialect of the session's statements (`SET weir.dialect`).
+    pub fn dialect(&self) -> SqlDialect {
+        self.vars
+            .get(crate::sql_dialect::DIALECT_SETTING)
+            .and_then(|v| SqlDialect::parse(v).ok())
+            .unwrap_or_default()
+    }
+
+    /// Plans the session's statements in `dialect` from now on: the session's DataFusion
+    /// state is made again for it, with the settings the session has made.
+    pub(crate) fn use_dialect(&mut self, dialect: SqlDialect) {
+        let mut config = self.ctx.state().config().clone();
+        config.options_mut().sql_parser.default_null_ordering = dialect.null_ordering().to_string();
+        let mut state = new_session_state(
+            &self.state,
+            &self.current_catalog(),
+            &self.current_schema(),
+            self.identity.clone(),
+            &self.variables,
+            dialect,
+        );
+        *state.config_mut() = config;
+        self.ctx = SessionContext::new_with_state(state);
     }
 
     /// Splits a name of 1 to 3 parts into catalog, schema, table using the session defaults.

@@ -9,11 +9,14 @@ use std::sync::Arc;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::planner::ExprPlanner;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::engine_state::EngineState;
 use crate::identity::{Identity, ViewPath};
 use crate::namespace::WeirCatalogList;
+use crate::sql_dialect::SqlDialect;
 
 /// The state every plan starts from, with every function and planner registered.
 pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
@@ -39,6 +42,12 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
         ctx.register_udf(f.as_ref().clone());
     }
     register_spark_functions(&ctx);
+    ctx.register_udf(weir_udfs::spark::type_of(crate::types::spark_type_name));
+    for f in weir_udfs::spark::additions() {
+        if !ctx.udfs().contains(f.name()) {
+            ctx.register_udf(f.as_ref().clone());
+        }
+    }
     ctx.state()
 }
 
@@ -52,8 +61,15 @@ fn register_spark_functions(ctx: &SessionContext) {
     };
     let scalars = ctx.udfs();
     for f in datafusion_spark::all_default_scalar_functions() {
-        if !taken(&scalars, f.name(), f.aliases()) {
-            ctx.register_udf(f.as_ref().clone());
+        if taken(&scalars, f.name(), f.aliases()) {
+            continue;
+        }
+        match f.name() {
+            // They take an INT of days; a literal is a BIGINT, a string may be a date.
+            "date_add" | "date_sub" => {
+                ctx.register_udf(weir_udfs::spark::CoercedArgs::date_days(f));
+            }
+            _ => ctx.register_udf(f.as_ref().clone()),
         }
     }
     let aggregates = ctx.udafs();
@@ -70,13 +86,55 @@ fn register_spark_functions(ctx: &SessionContext) {
     }
 }
 
-/// A state planning for `identity` in `catalog.schema`, inside the expansion of `views`.
+/// Spark's versions of functions whose DataFusion namesakes answer otherwise, for
+/// Databricks SQL: `concat` (NULL with a NULL argument), `substring`/`substr` (a negative
+/// start counts from the end), `element_at` (1-based arrays; a map's value), and the
+/// functions taking datetime patterns, which read Spark's patterns.
+fn databricks_functions(base: &SessionState) -> Vec<Arc<ScalarUDF>> {
+    use datafusion_spark::function::string;
+    let mut functions = vec![string::concat(), string::substring()];
+    functions.extend(weir_udfs::spark::databricks_replacements());
+    for name in ["to_char", "to_date", "to_timestamp", "to_unixtime"] {
+        match base.scalar_functions().get(name) {
+            Some(f) => functions.push(Arc::new(weir_udfs::spark::SparkPatterns::wrap(f.clone()))),
+            None => tracing::error!("DataFusion has no function {name}"),
+        }
+    }
+    functions
+}
+
+/// Gives `state` the semantics of `dialect` where Databricks SQL and PostgreSQL differ
+/// (see `sql_dialect`): NULL ordering, functions, and how `[]` indexes arrays.
+fn apply_dialect(
+    builder: SessionStateBuilder,
+    base: &SessionState,
+    dialect: SqlDialect,
+) -> SessionStateBuilder {
+    let mut builder = builder;
+    if let Some(config) = builder.config().as_mut() {
+        config.options_mut().sql_parser.default_null_ordering = dialect.null_ordering().to_string();
+    }
+    if dialect == SqlDialect::Databricks {
+        let mut planners: Vec<Arc<dyn ExprPlanner>> =
+            vec![Arc::new(crate::planner::DatabricksExprs::default())];
+        planners.extend(base.expr_planners().iter().cloned());
+        builder = builder.with_expr_planners(planners);
+        if let Some(functions) = builder.scalar_functions().as_mut() {
+            functions.extend(databricks_functions(base));
+        }
+    }
+    builder
+}
+
+/// A state planning for `identity` in `catalog.schema`, inside the expansion of `views`, with
+/// the semantics of `dialect`.
 pub(crate) fn state_for(
     engine: &Arc<EngineState>,
     catalog: &str,
     schema: &str,
     views: ViewPath,
     identity: Arc<Identity>,
+    dialect: SqlDialect,
 ) -> SessionState {
     let user = identity.user.clone();
     let identity_rights = identity.rights.clone();
@@ -89,15 +147,15 @@ pub(crate) fn state_for(
     if let Some(execution) = identity.execution() {
         options.execution = execution;
     }
-    let mut state = SessionStateBuilder::new_from_existing(base.clone())
+    let builder = SessionStateBuilder::new_from_existing(base.clone())
         .with_session_id(uuid::Uuid::new_v4().to_string())
         .with_config(config)
         .with_catalog_list(Arc::new(WeirCatalogList {
             state: engine.clone(),
             views,
             identity,
-        }))
-        .build();
+        }));
+    let mut state = apply_dialect(builder, base, dialect).build();
     // `current_user()` and `is_member()` answer for the user running the statement, in
     // view and policy plans too.
     // `system.access.lineage_upstream(...)` and `..._downstream(...)`, read with the rights

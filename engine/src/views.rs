@@ -61,6 +61,8 @@ async fn plan_view(
         &entry.schema,
         Arc::new(path),
         invoker.for_view(&entry.owner),
+        // Stored SQL is Databricks SQL, whoever reads it.
+        crate::sql_dialect::SqlDialect::Databricks,
     );
     let broken = |e: EngineError| match e {
         recursion @ EngineError::Recursion(_) => recursion,

@@ -16,6 +16,7 @@ use datafusion::logical_expr::{
 
 mod membership;
 mod pg;
+pub mod spark;
 mod sql_function;
 pub use membership::{membership_functions, Membership};
 pub use pg::pg_client_functions;
@@ -129,3 +130,27 @@ pub fn session_functions(user: &str, server_version: &str) -> Vec<Arc<ScalarUDF>
         Arc::new(constant_fn("version", &[], server_version)),
     ]
 }
+
+/// An error a function raises on its input, with the SQLSTATE Databricks SQL gives it
+/// (`22003` for an index out of range, `22012` for division by zero, ...). The engine reports
+/// it with that SQLSTATE.
+#[derive(Debug, Clone)]
+pub struct FunctionError {
+    pub sqlstate: &'static str,
+    pub message: String,
+}
+
+impl FunctionError {
+    /// A DataFusion error carrying this one.
+    pub fn new(sqlstate: &'static str, message: String) -> datafusion::error::DataFusionError {
+        datafusion::error::DataFusionError::External(Box::new(FunctionError { sqlstate, message }))
+    }
+}
+
+impl std::fmt::Display for FunctionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FunctionError {}

@@ -322,6 +322,8 @@ impl Session {
             &procedure.schema,
             identity.clone(),
             &self.variables,
+            // A procedure's body is stored SQL: Databricks SQL.
+            crate::sql_dialect::SqlDialect::Databricks,
         );
         CallerContext {
             ctx: std::mem::replace(&mut self.ctx, SessionContext::new_with_state(state)),

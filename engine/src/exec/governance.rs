@@ -279,6 +279,7 @@ impl Session {
                 comment,
             } => {
                 let (c, s, f) = self.qualify_table(&name)?;
+                self.dialect().require_stored_sql("a function")?;
                 access.require_create(&c, &s, Privilege::CreateFunction)?;
                 let existing = m.get_function(&c, &s, &f)?;
                 if let Some(e) = &existing {

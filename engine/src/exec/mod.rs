@@ -36,7 +36,7 @@ impl Session {
     /// of the statements before it are returned with it.
     pub async fn execute_sql(&mut self, sql: &str) -> (Vec<StatementOutput>, Option<EngineError>) {
         self.start_request();
-        let statements = match crate::parser::parse_script(sql) {
+        let statements = match crate::parser::parse_script_in(sql, self.dialect()) {
             Ok(s) => s,
             Err(e) => {
                 // Text that does not parse is a statement too, for audit: one that failed.

@@ -10,7 +10,7 @@ use datafusion::logical_expr::LogicalPlan;
 use crate::error::{EngineError, Result};
 use crate::exec::statement_record;
 use crate::output::StatementOutput;
-use crate::parser::{parse_sql, Statement};
+use crate::parser::Statement;
 use crate::session::Session;
 
 /// A statement parsed (and, for standard SQL, planned) once, executed any number of times with
@@ -58,7 +58,7 @@ impl Session {
     /// Parses and plans one statement for later execution.
     pub async fn prepare(&mut self, sql: &str) -> Result<Option<Prepared>> {
         self.recover_abandoned_request();
-        let mut statements = parse_sql(sql)?;
+        let mut statements = crate::parser::parse_sql_in(sql, self.dialect())?;
         if statements.len() > 1 {
             return Err(EngineError::syntax(
                 "cannot insert multiple commands into a prepared statement",

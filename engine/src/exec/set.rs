@@ -96,6 +96,17 @@ impl Session {
         if name == STATEMENT_TIMEOUT {
             statement_timeout(value)?;
         }
+        if name == crate::sql_dialect::DIALECT_SETTING {
+            let dialect = crate::sql_dialect::SqlDialect::parse(value)?;
+            self.use_dialect(dialect);
+            let state = self.ctx.state_ref();
+            let mut guard = state.write();
+            follow_config(&mut guard, &self.identity)?;
+            drop(guard);
+            self.vars
+                .insert(name.to_string(), dialect.name().to_string());
+            return Ok(());
+        }
         if name == "search_path" {
             // The first schema of the path that exists in the current catalog becomes current.
             let catalog = self.current_catalog();

@@ -502,7 +502,13 @@ impl Session {
                     "timezone" | "time zone" => {
                         self.variable("timezone").unwrap_or_else(|| "UTC".into())
                     }
-                    "standard_conforming_strings" => "on".into(),
+                    crate::sql_dialect::DIALECT_SETTING => self.dialect().name().into(),
+                    "standard_conforming_strings" => if self.dialect().backslash_escapes() {
+                        "off"
+                    } else {
+                        "on"
+                    }
+                    .into(),
                     other => match self.variable(other) {
                         Some(v) => v,
                         None => match self

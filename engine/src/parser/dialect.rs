@@ -1,5 +1,6 @@
 //! Weir's SQL dialect: sqlparser's `GenericDialect`, plus Databricks' table versioning
-//! (`t VERSION AS OF 3`, `t TIMESTAMP AS OF expr`), which the generic dialect does not parse.
+//! (`t VERSION AS OF 3`, `t TIMESTAMP AS OF expr`), which the generic dialect does not parse,
+//! Spark's `a DIV b`, and Spark's backslash escapes in string literals for Databricks SQL.
 //!
 //! sqlparser decides some grammar by the dialect's type (`dialect_of!(self is GenericDialect)`),
 //! so this dialect reports `GenericDialect`'s type id and answers every question the generic
@@ -11,9 +12,31 @@ use std::any::TypeId;
 
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
-/// `GenericDialect` with `supports_table_versioning`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WeirDialect;
+/// `GenericDialect` with `supports_table_versioning`, Spark's `DIV` operator, and, for
+/// Databricks SQL, Spark's backslash escapes in string literals.
+#[derive(Debug, Clone, Copy)]
+pub struct WeirDialect {
+    /// A backslash in a string literal escapes the next character (`'\\d'` is `\d`, `'\n'` a
+    /// newline; `\%` and `\_` stay as written for LIKE), as Spark reads literals.
+    pub backslash_escapes: bool,
+}
+
+impl WeirDialect {
+    /// Databricks SQL: the dialect of sessions by default and of every stored statement.
+    pub const DATABRICKS: WeirDialect = WeirDialect {
+        backslash_escapes: true,
+    };
+    /// PostgreSQL's literals (`standard_conforming_strings`: a backslash is a backslash).
+    pub const POSTGRESQL: WeirDialect = WeirDialect {
+        backslash_escapes: false,
+    };
+
+    pub fn of(dialect: crate::sql_dialect::SqlDialect) -> WeirDialect {
+        WeirDialect {
+            backslash_escapes: dialect.backslash_escapes(),
+        }
+    }
+}
 
 /// Forwards the questions `GenericDialect` answers itself.
 macro_rules! as_generic {
@@ -31,6 +54,43 @@ impl Dialect for WeirDialect {
 
     fn supports_table_versioning(&self) -> bool {
         true
+    }
+
+    fn supports_string_literal_backslash_escape(&self) -> bool {
+        self.backslash_escapes
+    }
+
+    /// `\%` and `\_` keep their backslash: they are LIKE's escapes, as in Spark.
+    fn ignores_wildcard_escapes(&self) -> bool {
+        true
+    }
+
+    /// Spark's integral division `a DIV b`, at the precedence of `/` (left-associative).
+    fn parse_infix(
+        &self,
+        parser: &mut datafusion::sql::sqlparser::parser::Parser,
+        expr: &datafusion::sql::sqlparser::ast::Expr,
+        precedence: u8,
+    ) -> Option<
+        Result<
+            datafusion::sql::sqlparser::ast::Expr,
+            datafusion::sql::sqlparser::parser::ParserError,
+        >,
+    > {
+        use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr};
+        use datafusion::sql::sqlparser::keywords::Keyword;
+        if !parser.parse_keyword(Keyword::DIV) {
+            return None;
+        }
+        Some(
+            parser
+                .parse_subexpr(precedence)
+                .map(|right| Expr::BinaryOp {
+                    left: Box::new(expr.clone()),
+                    op: BinaryOperator::MyIntegerDivide,
+                    right: Box::new(right),
+                }),
+        )
     }
 
     /// `DO` (reserved in PostgreSQL) is never an alias without AS: a scripting loop's query
@@ -144,7 +204,7 @@ mod tests {
     use datafusion::sql::sqlparser::parser::Parser;
 
     fn parse(sql: &str) -> Statement {
-        let mut statements = Parser::parse_sql(&WeirDialect, sql).expect("parses");
+        let mut statements = Parser::parse_sql(&WeirDialect::DATABRICKS, sql).expect("parses");
         assert_eq!(statements.len(), 1);
         statements.remove(0)
     }
@@ -162,7 +222,7 @@ mod tests {
             "SELECT * FROM t@v3",
         ] {
             let generic = Parser::parse_sql(&GenericDialect, sql).expect("generic parses");
-            let weir = Parser::parse_sql(&WeirDialect, sql).expect("weir parses");
+            let weir = Parser::parse_sql(&WeirDialect::POSTGRESQL, sql).expect("weir parses");
             assert_eq!(generic, weir, "{sql}");
         }
     }

@@ -21,7 +21,9 @@ mod procedure;
 mod rebalance;
 mod schedule;
 mod script;
+mod spark_syntax;
 
+use crate::sql_dialect::SqlDialect;
 pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
 pub use copy_into::{CopyFormat, CopyInto};
 pub use dialect::WeirDialect;
@@ -505,9 +507,14 @@ pub struct ParsedStatement {
     pub text: String,
 }
 
-/// Parses a query string into statements.
+/// Parses a query string of stored SQL (Databricks SQL) into statements.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
-    Ok(parse_script(sql)?
+    parse_sql_in(sql, SqlDialect::Databricks)
+}
+
+/// Parses a query string in `dialect` into statements.
+pub fn parse_sql_in(sql: &str, dialect: SqlDialect) -> Result<Vec<Statement>> {
+    Ok(parse_script_in(sql, dialect)?
         .into_iter()
         .map(|p| p.statement)
         .collect())
@@ -516,18 +523,26 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
 /// The tokens of `sql` as Weir's parser reads them: checked for depth, with Weir's token
 /// rewrites applied.
 fn tokens_of(sql: &str) -> Result<Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>> {
-    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&WeirDialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| EngineError::syntax(e.to_string()))?;
+    let tokens =
+        datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&WeirDialect::DATABRICKS, sql)
+            .tokenize_with_location()
+            .map_err(|e| EngineError::syntax(e.to_string()))?;
     complexity::check_depth(&tokens, MAX_STATEMENT_DEPTH, MAX_OPERATOR_CHAIN)?;
     Ok(number_question_marks(merge_star_forms(
-        strip_session_function_parens(tokens),
+        strip_session_function_parens(spark_syntax::typed_number_literals(tokens)),
     )))
 }
 
-/// Parses a query string into statements, each with its own text.
+/// Parses a query string of stored SQL (Databricks SQL) into statements, each with its own
+/// text.
 pub fn parse_script(sql: &str) -> Result<Vec<ParsedStatement>> {
-    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&WeirDialect, sql)
+    parse_script_in(sql, SqlDialect::Databricks)
+}
+
+/// Parses a query string in `dialect` into statements, each with its own text.
+pub fn parse_script_in(sql: &str, dialect: SqlDialect) -> Result<Vec<ParsedStatement>> {
+    let dialect = WeirDialect::of(dialect);
+    let tokens = datafusion::sql::sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| EngineError::syntax(e.to_string()))?;
     // Before anything recursive sees the statement.
@@ -549,7 +564,7 @@ pub fn parse_script(sql: &str) -> Result<Vec<ParsedStatement>> {
             return whole(replaced);
         }
     }
-    match parse_statements(tokens, sql) {
+    match parse_statements(tokens, sql, dialect) {
         Ok(statements) => Ok(statements),
         // Postgres-only syntax in a client's catalog query (`OPERATOR(pg_catalog.~)`, ...).
         Err(e) if sql.contains("pg_") => match pg_compat().parse(sql) {
@@ -676,6 +691,7 @@ fn compat_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
 /// Weir's rewrites of every standard statement.
 fn finish_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
     group_by::rewrite_group_by_modifiers(&mut stmt)?;
+    spark_syntax::rewrite_spark_expressions(&mut stmt);
     rewrite_like_escapes(&mut stmt);
     rewrite_array_subqueries(&mut stmt);
     if stmt.to_string().contains("pg_catalog.") {
@@ -687,9 +703,12 @@ fn finish_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
 fn parse_statements(
     tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
     sql: &str,
+    dialect: WeirDialect,
 ) -> Result<Vec<ParsedStatement>> {
-    let tokens = number_question_marks(merge_star_forms(strip_session_function_parens(tokens)));
-    let mut parser = Parser::new(&WeirDialect).with_tokens_with_locations(tokens.clone());
+    let tokens = number_question_marks(merge_star_forms(strip_session_function_parens(
+        spark_syntax::typed_number_literals(tokens),
+    )));
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens.clone());
     let mut out = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -773,7 +792,8 @@ fn rewrite_like_escapes(stmt: &mut ast::Statement) {
                     "replace(replace(replace(replace(replace(({pattern}), '\\', '\\\\'), '{ee}', chr(1)), \
                      '{e}_', '\\_'), '{e}%', '\\%'), chr(1), '{e}')"
                 );
-                if let Ok(new_pattern) = Parser::new(&WeirDialect)
+                // The text is the display of the pattern: read back without escapes.
+                if let Ok(new_pattern) = Parser::new(&WeirDialect::POSTGRESQL)
                     .try_with_sql(&sql)
                     .and_then(|mut p| p.parse_expr())
                 {
@@ -788,7 +808,8 @@ fn rewrite_like_escapes(stmt: &mut ast::Statement) {
 
 /// Parses one expression (a stored DEFAULT, say).
 pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
-    let mut parser = Parser::new(&WeirDialect).with_tokens_with_locations(tokens_of(sql)?);
+    let mut parser =
+        Parser::new(&WeirDialect::DATABRICKS).with_tokens_with_locations(tokens_of(sql)?);
     let expr = parser.parse_expr()?;
     if parser.peek_token().token != Token::EOF {
         return Err(EngineError::syntax(format!(
@@ -798,8 +819,10 @@ pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
     Ok(expr)
 }
 
+/// An expression from the display of expressions Weir rewrites (no escapes: a displayed
+/// literal holds its characters as they are).
 fn parse_expr_text(sql: &str) -> Option<ast::Expr> {
-    Parser::new(&WeirDialect)
+    Parser::new(&WeirDialect::POSTGRESQL)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
         .ok()
@@ -1309,7 +1332,10 @@ fn strip_session_function_parens(
 /// quoted identifier with its quotes but without escaping them (`'it''s'` becomes `'it's'`).
 fn token_text(token: &Token) -> String {
     match token {
-        Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+        // Stored text is read back as Databricks SQL, where a backslash escapes.
+        Token::SingleQuotedString(s) => {
+            format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+        }
         Token::DoubleQuotedString(s) => format!("\"{}\"", s.replace('"', "\"\"")),
         Token::Word(w) => match w.quote_style {
             Some(q) if q == '"' || q == '`' => {
@@ -1756,7 +1782,7 @@ fn parse_weir_statement(parser: &mut Parser<'_>) -> Result<Option<Statement>> {
                         end -= 1;
                     }
                     let text: String = (start..end)
-                        .map(|i| p.p.token_at(i).token.to_string())
+                        .map(|i| token_text(&p.p.token_at(i).token))
                         .collect();
                     Statement::CreateView(CreateView {
                         name,
@@ -2527,7 +2553,7 @@ mod tests {
     #[test]
     fn catalog_subqueries_are_made_plannable() {
         let mut stmts = datafusion::sql::sqlparser::parser::Parser::parse_sql(
-            &WeirDialect,
+            &WeirDialect::POSTGRESQL,
             "SELECT a.attname, CASE WHEN a.attidentity != '' THEN (SELECT json_build_object('x', s.seqstart) \
              FROM pg_catalog.pg_sequence s WHERE a.attidentity != '' AND s.seqrelid = \
              CAST(pg_catalog.pg_get_serial_sequence('t', a.attname) AS OID)) END, \

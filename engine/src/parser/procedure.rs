@@ -192,8 +192,9 @@ fn parameter(p: &mut P<'_, '_>) -> Result<ProcedureParam> {
 /// Parses a procedure's stored body (`BEGIN ... END`).
 pub fn parse_procedure_body(text: &str) -> Result<Compound> {
     let tokens = super::tokens_of(text)?;
-    let mut parser = datafusion::sql::sqlparser::parser::Parser::new(&super::WeirDialect)
-        .with_tokens_with_locations(tokens);
+    let mut parser =
+        datafusion::sql::sqlparser::parser::Parser::new(&super::WeirDialect::DATABRICKS)
+            .with_tokens_with_locations(tokens);
     let mut p = P { p: &mut parser };
     let mut leaf = super::parse_leaf;
     let statement = ScriptParser::new(&mut leaf).statement(&mut p)?;

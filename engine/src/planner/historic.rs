@@ -395,7 +395,7 @@ mod tests {
     use datafusion::sql::sqlparser::parser::Parser;
 
     fn expr(sql: &str) -> ast::Expr {
-        Parser::new(&crate::parser::WeirDialect)
+        Parser::new(&crate::parser::WeirDialect::DATABRICKS)
             .try_with_sql(sql)
             .and_then(|mut p| p.parse_expr())
             .expect("an expression")

@@ -6,6 +6,7 @@
 //! opened here first (that needs I/O, with the planning session's time zone and rights), then
 //! placed into the plan by [`historic::HistoricRelations`], a `RelationPlanner`.
 
+mod databricks_exprs;
 mod historic;
 mod lineage_functions;
 
@@ -18,6 +19,7 @@ use datafusion::sql::sqlparser::ast;
 
 use datafusion::error::{DataFusionError, Result};
 
+pub(crate) use databricks_exprs::DatabricksExprs;
 pub(crate) use historic::{
     evaluate_timestamp, refuse_historic_target, refuse_historic_targets, HistoricRelations,
 };

@@ -71,6 +71,10 @@ impl PgFront {
     fn handlers(&self, inflight: TaskTracker) -> ConnectionHandlers {
         let mut params = DefaultServerParameterProvider::default();
         params.server_version = weir_engine::PG_SERVER_VERSION.to_string();
+        // Sessions start in Databricks SQL, where a backslash in a string literal escapes:
+        // drivers that quote literals themselves (libpq, pgjdbc) then double backslashes.
+        params.standard_conforming_strings =
+            !weir_engine::SqlDialect::default().backslash_escapes();
         let params = Arc::new(params);
         let mut scram = ScramAuth::new(Arc::new(EngineAuthSource {
             engine: self.engine.clone(),

@@ -201,8 +201,10 @@ impl SimpleQueryHandler for WeirQueryHandler {
         let running = Running::new(cancel, &self.session.inflight);
         let (sink, mut notices) = tokio::sync::mpsc::unbounded_channel();
         session.set_notice_sink(Some(sink));
+        let dialect = session.dialect();
         let executed = with_notices(client, &mut notices, session.execute_sql(query)).await;
         session.set_notice_sink(None);
+        report_dialect(client, dialect, session.dialect()).await?;
         let (outputs, error) = executed?;
         let mut responses = Vec::with_capacity(outputs.len() + 1);
         for o in outputs {
@@ -215,6 +217,36 @@ impl SimpleQueryHandler for WeirQueryHandler {
         }
         Ok(responses)
     }
+}
+
+/// After a statement changed the session's SQL dialect (`SET weir.dialect`): tells the client
+/// whether a backslash in a string literal is still an escape, as PostgreSQL reports a change
+/// of `standard_conforming_strings`, so that drivers quoting literals themselves follow.
+async fn report_dialect<C>(
+    client: &mut C,
+    before: weir_engine::SqlDialect,
+    after: weir_engine::SqlDialect,
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    if before != after {
+        let value = if after.backslash_escapes() {
+            "off"
+        } else {
+            "on"
+        };
+        client
+            .send(PgWireBackendMessage::ParameterStatus(
+                pgwire::messages::startup::ParameterStatus::new(
+                    "standard_conforming_strings".into(),
+                    value.into(),
+                ),
+            ))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Drives `work` while sending the notices it raises (a procedure's progress) to the client as
@@ -419,6 +451,7 @@ impl ExtendedQueryHandler for WeirQueryHandler {
         let running = Running::new(cancel, &self.session.inflight);
         let (sink, mut notices) = tokio::sync::mpsc::unbounded_channel();
         session.set_notice_sink(Some(sink));
+        let dialect = session.dialect();
         let executed = with_notices(
             client,
             &mut notices,
@@ -426,6 +459,7 @@ impl ExtendedQueryHandler for WeirQueryHandler {
         )
         .await;
         session.set_notice_sink(None);
+        report_dialect(client, dialect, session.dialect()).await?;
         let output = executed?.map_err(to_pg_error)?;
         // A declared cursor is also a protocol-level portal in PostgreSQL: drivers (psycopg's
         // named cursors) send Describe Portal for it. Register one that fetches from it.

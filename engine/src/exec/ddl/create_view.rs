@@ -26,6 +26,7 @@ impl Session {
         let m = self.state.metastore.clone();
         let user = self.user.clone();
         let (c, s, t) = self.qualify_table(&name)?;
+        self.dialect().require_stored_sql("a view")?;
         let access = self.access()?;
         access.require_create(&c, &s, Privilege::CreateTable)?;
         if let Some(existing) = m.get_table(&c, &s, &t)? {
@@ -57,6 +58,8 @@ impl Session {
                 &s,
                 self.identity.clone(),
                 &Default::default(),
+                // Stored SQL is Databricks SQL.
+                crate::sql_dialect::SqlDialect::Databricks,
             ),
             (*query).clone(),
         )

@@ -24,6 +24,7 @@ impl Session {
                 "the system catalog is read-only".into(),
             ));
         }
+        self.dialect().require_stored_sql("a procedure")?;
         let access = self.access()?;
         access.require_create(&c, &s, Privilege::CreateFunction)?;
         let m = &self.state.metastore;

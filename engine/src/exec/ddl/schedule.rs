@@ -33,6 +33,7 @@ impl Session {
                 "the system catalog is read-only".into(),
             ));
         }
+        self.dialect().require_stored_sql("a schedule")?;
         let access = self.access()?;
         access.require_create(&c, &s, Privilege::CreateFunction)?;
         let time_zone = create

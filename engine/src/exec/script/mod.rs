@@ -615,7 +615,7 @@ impl Session {
                 })
             }
         };
-        let mut parsed = crate::parser::parse_script(&sql)?;
+        let mut parsed = crate::parser::parse_script_in(&sql, self.dialect())?;
         if parsed.len() != 1 {
             return Err(EngineError::Coded {
                 sqlstate: "07501",
