@@ -333,7 +333,9 @@ fn classify_datafusion(e: DataFusionError) -> EngineError {
                 EngineError::UndefinedTable(msg)
             } else if msg.contains("No field named") {
                 EngineError::UndefinedColumn(msg)
-            } else if msg.contains("Invalid function") {
+            } else if msg.contains("Invalid function")
+                || msg.contains("No function matches the given name and argument types")
+            {
                 EngineError::Coded {
                     sqlstate: "42883",
                     message: msg,

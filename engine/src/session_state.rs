@@ -43,12 +43,19 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
     }
     register_spark_functions(&ctx);
     ctx.register_udf(weir_udfs::spark::type_of(crate::types::spark_type_name));
+    register_spark_aliases(&ctx);
     for f in weir_udfs::spark::additions() {
         if !ctx.udfs().contains(f.name()) {
             ctx.register_udf(f.as_ref().clone());
         }
     }
-    ctx.state()
+    let mut state = ctx.state();
+    if let Err(e) = state
+        .register_function_rewrite(Arc::new(crate::planner::CheckedIntegerArithmetic::default()))
+    {
+        tracing::error!("registering checked integer arithmetic: {e}");
+    }
+    state
 }
 
 /// Spark's functions (datafusion-spark) that no function registered before shares a name or
@@ -65,8 +72,8 @@ fn register_spark_functions(ctx: &SessionContext) {
             continue;
         }
         match f.name() {
-            // They take an INT of days; a literal is a BIGINT, a string may be a date.
-            "date_add" | "date_sub" => {
+            // They take an INT of days or months; a literal is a BIGINT, a string may be a date.
+            "date_add" | "date_sub" | "add_months" => {
                 ctx.register_udf(weir_udfs::spark::CoercedArgs::date_days(f));
             }
             _ => ctx.register_udf(f.as_ref().clone()),
@@ -83,6 +90,43 @@ fn register_spark_functions(ctx: &SessionContext) {
         if !taken(&windows, f.name(), f.aliases()) && !aggregates.contains(f.name()) {
             ctx.register_udwf(f.as_ref().clone());
         }
+    }
+}
+
+/// Spark's names of functions DataFusion has under another name, with the same answers.
+fn register_spark_aliases(ctx: &SessionContext) {
+    let state = ctx.state();
+    for (name, aliases) in [
+        ("starts_with", &["startswith"][..]),
+        ("ends_with", &["endswith"]),
+        ("lower", &["lcase"]),
+        ("upper", &["ucase"]),
+        ("character_length", &["len"]),
+    ] {
+        match state.scalar_functions().get(name) {
+            Some(f) => ctx.register_udf(f.as_ref().clone().with_aliases(aliases.iter().copied())),
+            None => tracing::error!("DataFusion has no function {name}"),
+        }
+    }
+    for (name, aliases) in [
+        ("approx_distinct", &["approx_count_distinct"][..]),
+        ("var", &["variance"]),
+        ("stddev", &["std"]),
+        ("bool_and", &["every"]),
+    ] {
+        match state.aggregate_functions().get(name) {
+            Some(f) => ctx.register_udaf(f.as_ref().clone().with_aliases(aliases.iter().copied())),
+            None => tracing::error!("DataFusion has no aggregate function {name}"),
+        }
+    }
+    ctx.register_udaf(weir_udfs::spark::percentile_approx().as_ref().clone());
+    // `unix_timestamp(expr[, pattern])`: DataFusion's `to_unixtime` with Spark's patterns.
+    match state.scalar_functions().get("to_unixtime") {
+        Some(f) => ctx.register_udf(weir_udfs::spark::SparkPatterns::named(
+            "unix_timestamp",
+            f.clone(),
+        )),
+        None => tracing::error!("DataFusion has no function to_unixtime"),
     }
 }
 

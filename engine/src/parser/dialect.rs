@@ -228,6 +228,48 @@ mod tests {
     }
 
     #[test]
+    fn escapes_backslashes_in_databricks_sql_only() {
+        let literal = |dialect: &WeirDialect| {
+            let mut s = Parser::parse_sql(dialect, r"SELECT 'a\\d\'s\t\%'").expect("parses");
+            let Statement::Query(q) = s.remove(0) else {
+                panic!("a query")
+            };
+            q.body.to_string()
+        };
+        assert_eq!(literal(&WeirDialect::DATABRICKS), "SELECT 'a\\d''s\t\\%'");
+        assert!(Parser::parse_sql(&WeirDialect::POSTGRESQL, r"SELECT 'a\\d\'s'").is_err());
+        let plain = Parser::parse_sql(&WeirDialect::POSTGRESQL, r"SELECT 'a\\d'").expect("parses");
+        assert_eq!(plain[0].to_string(), r"SELECT 'a\\d'");
+    }
+
+    #[test]
+    fn parses_div_at_the_precedence_of_division() {
+        use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, SelectItem};
+        let Statement::Query(q) = parse("SELECT 1 + 7 DIV 2 * 3") else {
+            panic!("a query")
+        };
+        let SetExpr::Select(select) = q.body.as_ref() else {
+            panic!("a select")
+        };
+        let SelectItem::UnnamedExpr(Expr::BinaryOp { op, right, .. }) = &select.projection[0]
+        else {
+            panic!("a binary operation")
+        };
+        assert_eq!(*op, BinaryOperator::Plus);
+        let Expr::BinaryOp { op, left, .. } = right.as_ref() else {
+            panic!("a product")
+        };
+        assert_eq!(*op, BinaryOperator::Multiply);
+        assert!(matches!(
+            left.as_ref(),
+            Expr::BinaryOp {
+                op: BinaryOperator::MyIntegerDivide,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn parses_table_versions() {
         let Statement::Query(q) = parse("SELECT * FROM t VERSION AS OF 3 AS x") else {
             panic!("a query")

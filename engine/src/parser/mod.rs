@@ -21,6 +21,7 @@ mod procedure;
 mod rebalance;
 mod schedule;
 mod script;
+mod spark_functions;
 mod spark_syntax;
 
 use crate::sql_dialect::SqlDialect;
@@ -692,6 +693,7 @@ fn compat_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
 fn finish_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
     group_by::rewrite_group_by_modifiers(&mut stmt)?;
     spark_syntax::rewrite_spark_expressions(&mut stmt);
+    spark_functions::rewrite_spark_functions(&mut stmt);
     rewrite_like_escapes(&mut stmt);
     rewrite_array_subqueries(&mut stmt);
     if stmt.to_string().contains("pg_catalog.") {

@@ -6,6 +6,7 @@
 //! opened here first (that needs I/O, with the planning session's time zone and rights), then
 //! placed into the plan by [`historic::HistoricRelations`], a `RelationPlanner`.
 
+mod checked_arithmetic;
 mod databricks_exprs;
 mod historic;
 mod lineage_functions;
@@ -19,6 +20,7 @@ use datafusion::sql::sqlparser::ast;
 
 use datafusion::error::{DataFusionError, Result};
 
+pub(crate) use checked_arithmetic::CheckedIntegerArithmetic;
 pub(crate) use databricks_exprs::DatabricksExprs;
 pub(crate) use historic::{
     evaluate_timestamp, refuse_historic_target, refuse_historic_targets, HistoricRelations,

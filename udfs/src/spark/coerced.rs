@@ -126,4 +126,12 @@ impl ScalarUDFImpl for CoercedArgs {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         self.inner.invoke_with_args(args)
     }
+    /// The wrapped function may plan itself as another expression (`add_months`).
+    fn simplify(
+        &self,
+        args: Vec<datafusion::logical_expr::Expr>,
+        info: &datafusion::logical_expr::simplify::SimplifyContext,
+    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+        self.inner.simplify(args, info)
+    }
 }

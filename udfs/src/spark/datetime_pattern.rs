@@ -138,10 +138,20 @@ impl std::hash::Hash for SparkPatterns {
 }
 
 impl SparkPatterns {
+    /// `inner` under its own names, reading Spark's patterns.
     pub fn wrap(inner: Arc<ScalarUDF>) -> ScalarUDF {
         ScalarUDF::new_from_impl(SparkPatterns {
             name: inner.name().to_string(),
             aliases: inner.aliases().to_vec(),
+            inner,
+        })
+    }
+
+    /// `inner` as the function `name` (Spark's name for it), reading Spark's patterns.
+    pub fn named(name: &str, inner: Arc<ScalarUDF>) -> ScalarUDF {
+        ScalarUDF::new_from_impl(SparkPatterns {
+            name: name.to_string(),
+            aliases: vec![],
             inner,
         })
     }

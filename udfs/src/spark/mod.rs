@@ -8,33 +8,52 @@ use std::sync::Arc;
 use datafusion::logical_expr::ScalarUDF;
 
 mod coerced;
+mod datetime;
 pub mod datetime_pattern;
 mod element;
 mod integral_divide;
+mod json_path;
+mod percentile_approx;
+mod regexp;
 mod regexp_replace;
+mod rounding;
+mod try_arithmetic;
 mod type_of;
 
 pub use coerced::CoercedArgs;
 pub use datetime_pattern::SparkPatterns;
 pub use element::subscript;
+pub use percentile_approx::percentile_approx;
+pub use try_arithmetic::checked_operators;
 pub use type_of::{type_of, TypeNamer};
 
 /// Functions Weir adds under names no DataFusion or PostgreSQL-client function uses:
 /// the same in every dialect.
 pub fn additions() -> Vec<Arc<ScalarUDF>> {
-    vec![
+    let mut functions = vec![
         Arc::new(element::get()),
         Arc::new(element::try_element_at()),
         Arc::new(integral_divide::div()),
-    ]
+        Arc::new(regexp::regexp_extract()),
+        Arc::new(regexp::regexp_extract_all()),
+        Arc::new(regexp::split()),
+        Arc::new(json_path::get_json_object()),
+        Arc::new(rounding::bround()),
+        Arc::new(rounding::format_number()),
+        datetime::months_between(),
+    ];
+    functions.extend(try_arithmetic::functions());
+    functions.extend(datetime::date_parts());
+    functions
 }
 
 /// Weir's functions that replace a DataFusion function of the same name in Databricks SQL
 /// (`element_at` is DataFusion's alias of `map_extract`, which answers a list;
-/// `regexp_replace` replaces every match).
+/// `regexp_replace` replaces every match; `from_unixtime` answers a string).
 pub fn databricks_replacements() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(element::element_at()),
         Arc::new(regexp_replace::regexp_replace()),
+        datetime::from_unixtime(),
     ]
 }

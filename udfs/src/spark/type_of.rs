@@ -54,3 +54,14 @@ impl ScalarUDFImpl for TypeOf {
         ))))
     }
 }
+
+/// The SQL name of an integer type, for messages.
+pub(crate) fn spark_integer_name(t: &DataType) -> &'static str {
+    match t {
+        DataType::Int8 => "TINYINT",
+        DataType::Int16 => "SMALLINT",
+        DataType::Int32 => "INT",
+        DataType::Int64 => "BIGINT",
+        _ => "integer",
+    }
+}
