@@ -25,6 +25,8 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
         .with_information_schema(false);
     // Names are case-insensitive; reading files by path is not a way around the catalog.
     config.options_mut().sql_parser.enable_ident_normalization = true;
+    // Spark functions (datafusion-spark) raise errors as Databricks SQL's ANSI mode does.
+    config.options_mut().execution.enable_ansi_mode = true;
     let base = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
@@ -50,11 +52,8 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
         }
     }
     let mut state = ctx.state();
-    if let Err(e) = state
-        .register_function_rewrite(Arc::new(crate::planner::CheckedIntegerArithmetic::default()))
-    {
-        tracing::error!("registering checked integer arithmetic: {e}");
-    }
+    // Last: after DataFusion's rules (type coercion among them).
+    state.add_analyzer_rule(Arc::new(crate::planner::CheckedIntegerArithmetic::default()));
     state
 }
 

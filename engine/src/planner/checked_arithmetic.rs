@@ -1,19 +1,23 @@
 //! Integer `+`, `-` and `*` that raise 22003 when the result leaves its type, as PostgreSQL and
 //! Databricks SQL (ANSI mode) do: DataFusion's operators wrap around
-//! (`CAST(2147483647 AS INT) + 1` would answer -2147483648). A `FunctionRewrite` of the
-//! analyzer, by the operands' types: integer operations become Weir's `checked_*` functions;
-//! every other operation (decimals, floats, dates, intervals) stays DataFusion's.
-//! Upstream DataFusion should offer checked integer arithmetic as an option.
+//! (`CAST(2147483647 AS INT) + 1` would answer -2147483648). An analyzer rule after type
+//! coercion: integer operations become Weir's `checked_*` functions, by the operands' types;
+//! every other operation (decimals, floats, dates, intervals) stays DataFusion's. Types are
+//! carried up the expression as it is rewritten, so a chain of 2,000 additions is typed once
+//! per node, not once per ancestor. Upstream DataFusion should offer checked integer
+//! arithmetic as an option.
 
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::Transformed;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
+use datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer;
+use datafusion::logical_expr::utils::merge_schema;
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF};
+use datafusion::optimizer::AnalyzerRule;
 
 #[derive(Debug)]
 pub(crate) struct CheckedIntegerArithmetic {
@@ -33,41 +37,107 @@ impl Default for CheckedIntegerArithmetic {
     }
 }
 
-fn is_integer(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
-    )
+fn integer_rank(t: &DataType) -> Option<u8> {
+    match t {
+        DataType::Int8 => Some(1),
+        DataType::Int16 => Some(2),
+        DataType::Int32 => Some(3),
+        DataType::Int64 => Some(4),
+        _ => None,
+    }
 }
 
-impl FunctionRewrite for CheckedIntegerArithmetic {
+impl CheckedIntegerArithmetic {
+    /// `expr` with its integer arithmetic checked, and its type when that was found on the way
+    /// (an arithmetic operation's).
+    fn rewrite(&self, expr: Expr, schema: &DFSchema) -> Result<(Expr, Option<DataType>)> {
+        match expr {
+            Expr::BinaryExpr(BinaryExpr { left, op, right })
+                if matches!(op, Operator::Plus | Operator::Minus | Operator::Multiply) =>
+            {
+                let (left, left_type) = self.rewrite(*left, schema)?;
+                let (right, right_type) = self.rewrite(*right, schema)?;
+                let left_type = match left_type {
+                    Some(t) => t,
+                    None => left.get_type(schema)?,
+                };
+                let right_type = match right_type {
+                    Some(t) => t,
+                    None => right.get_type(schema)?,
+                };
+                match (integer_rank(&left_type), integer_rank(&right_type)) {
+                    (Some(l), Some(r)) => {
+                        let function = match op {
+                            Operator::Plus => &self.add,
+                            Operator::Minus => &self.subtract,
+                            _ => &self.multiply,
+                        };
+                        let result = if l >= r { left_type } else { right_type };
+                        Ok((
+                            Expr::ScalarFunction(ScalarFunction::new_udf(
+                                function.clone(),
+                                vec![left, right],
+                            )),
+                            Some(result),
+                        ))
+                    }
+                    _ => {
+                        // Typed from the operands' types: asking the expression would type
+                        // the whole chain below it again.
+                        let result = BinaryTypeCoercer::new(&left_type, &op, &right_type)
+                            .get_result_type()?;
+                        Ok((
+                            Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))),
+                            Some(result),
+                        ))
+                    }
+                }
+            }
+            other => {
+                let rewritten = other.map_children(|child| {
+                    self.rewrite(child, schema)
+                        .map(|(e, _)| Transformed::yes(e))
+                })?;
+                Ok((rewritten.data, None))
+            }
+        }
+    }
+}
+
+impl AnalyzerRule for CheckedIntegerArithmetic {
     fn name(&self) -> &str {
         "checked_integer_arithmetic"
     }
 
-    fn rewrite(
-        &self,
-        expr: Expr,
-        schema: &DFSchema,
-        _config: &ConfigOptions,
-    ) -> Result<Transformed<Expr>> {
-        let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else {
-            return Ok(Transformed::no(expr));
-        };
-        let function = match op {
-            Operator::Plus => &self.add,
-            Operator::Minus => &self.subtract,
-            Operator::Multiply => &self.multiply,
-            _ => return Ok(Transformed::no(expr)),
-        };
-        if !(is_integer(&left.get_type(schema)?) && is_integer(&right.get_type(schema)?)) {
-            return Ok(Transformed::no(expr));
-        }
-        Ok(Transformed::yes(Expr::ScalarFunction(
-            ScalarFunction::new_udf(
-                function.clone(),
-                vec![left.as_ref().clone(), right.as_ref().clone()],
-            ),
-        )))
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            let mut schema = merge_schema(&plan.inputs());
+            if let LogicalPlan::TableScan(scan) = &plan {
+                schema.merge(scan.projected_schema.as_ref());
+            }
+            let has_arithmetic = plan.expressions().iter().any(|e| {
+                e.exists(|e| {
+                    Ok(matches!(
+                        e,
+                        Expr::BinaryExpr(BinaryExpr {
+                            op: Operator::Plus | Operator::Minus | Operator::Multiply,
+                            ..
+                        })
+                    ))
+                })
+                .unwrap_or(true)
+            });
+            if !has_arithmetic {
+                return Ok(Transformed::no(plan));
+            }
+            // Names stay what they were (`a + 1`, not `checked_add(a, 1)`).
+            let names = datafusion::logical_expr::expr_rewriter::NamePreserver::new(&plan);
+            plan.map_expressions(|e| {
+                let saved = names.save(&e);
+                let (rewritten, _) = self.rewrite(e, &schema)?;
+                Ok(Transformed::yes(saved.restore(rewritten)))
+            })
+        })
+        .map(|t| t.data)
     }
 }
