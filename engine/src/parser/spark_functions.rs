@@ -43,7 +43,12 @@ fn unnamed_args(f: &ast::Function) -> Option<Vec<Expr>> {
     }
 }
 
-fn function(name: &str, args: Vec<Expr>, clauses: Vec<FunctionArgumentClause>) -> ast::Function {
+/// A call of `name` with `args` (and clauses such as ORDER BY).
+pub(super) fn function(
+    name: &str,
+    args: Vec<Expr>,
+    clauses: Vec<FunctionArgumentClause>,
+) -> ast::Function {
     ast::Function {
         name: ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,

@@ -7,8 +7,7 @@
 //!   a time zone.
 
 use datafusion::sql::sqlparser::ast::{
-    self, visit_expressions_mut, BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr,
-    FunctionArgumentList, FunctionArguments, Ident, ObjectName, TimezoneInfo, UnaryOperator,
+    self, visit_expressions_mut, BinaryOperator, DataType, Expr, TimezoneInfo, UnaryOperator,
 };
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Whitespace, Word};
@@ -85,23 +84,7 @@ pub(super) fn typed_number_literals(tokens: Vec<TokenWithSpan>) -> Vec<TokenWith
 }
 
 fn call(name: &str, args: Vec<Expr>) -> Expr {
-    Expr::Function(ast::Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: args
-                .into_iter()
-                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
-                .collect(),
-            clauses: vec![],
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: vec![],
-    })
+    Expr::Function(super::spark_functions::function(name, args, vec![]))
 }
 
 fn ntz_to_timestamp(data_type: &mut DataType) {

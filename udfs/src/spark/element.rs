@@ -195,17 +195,7 @@ impl ScalarUDFImpl for ElementAt {
             DataType::Map(_, _) => map_value(container, index),
             other => exec_err!("{} takes an array, not {other}", self.name),
         }?;
-        if args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)))
-        {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&result, 0)?,
-            ))
-        } else {
-            Ok(ColumnarValue::Array(result))
-        }
+        super::answer(result, &args.args)
     }
 }
 

@@ -62,10 +62,6 @@ impl ScalarUDFImpl for IntegralDivide {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let result: Int64Array = match arrays[0].data_type() {
             DataType::Float64 => {
@@ -122,12 +118,6 @@ impl ScalarUDFImpl for IntegralDivide {
             }
         };
         let result: ArrayRef = Arc::new(result);
-        if scalar {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&result, 0)?,
-            ))
-        } else {
-            Ok(ColumnarValue::Array(result))
-        }
+        super::answer(result, &args.args)
     }
 }

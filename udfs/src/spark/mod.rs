@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::arrow::array::ArrayRef;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
 mod coerced;
 mod datetime;
@@ -56,4 +58,16 @@ pub fn databricks_replacements() -> Vec<Arc<ScalarUDF>> {
         Arc::new(regexp_replace::regexp_replace()),
         datetime::from_unixtime(),
     ]
+}
+
+/// The answer of a call over `result`: one value when every argument was one (a constant
+/// folded while planning), else the array.
+fn answer(result: ArrayRef, args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &result, 0,
+        )?))
+    } else {
+        Ok(ColumnarValue::Array(result))
+    }
 }

@@ -243,10 +243,6 @@ impl ScalarUDFImpl for Rounding {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = args.number_rows;
         let out_type = args.return_field.data_type().clone();
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
@@ -347,13 +343,7 @@ impl ScalarUDFImpl for Rounding {
                 }
             },
         };
-        if scalar {
-            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
-                &result, 0,
-            )?))
-        } else {
-            Ok(ColumnarValue::Array(result))
-        }
+        super::answer(result, &args.args)
     }
 }
 
