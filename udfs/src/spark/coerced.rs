@@ -29,16 +29,7 @@ impl Arg {
 
     fn accepts(&self, t: &DataType) -> bool {
         match self {
-            Arg::Date => matches!(
-                t,
-                DataType::Null
-                    | DataType::Date32
-                    | DataType::Date64
-                    | DataType::Timestamp(_, _)
-                    | DataType::Utf8
-                    | DataType::LargeUtf8
-                    | DataType::Utf8View
-            ),
+            Arg::Date => super::is_datetime(t),
             Arg::Int => t.is_null() || t.is_integer(),
         }
     }

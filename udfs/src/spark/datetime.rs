@@ -16,6 +16,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
+use super::{is_datetime, is_string};
 use crate::FunctionError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,21 +58,6 @@ pub fn date_parts() -> Vec<Arc<ScalarUDF>> {
         date_part("weekofyear", &[], Part::WeekOfYear),
         date_part("quarter", &[], Part::Quarter),
     ]
-}
-
-/// Whether a value of type `t` names a point in time (a string is read as a date or
-/// timestamp).
-fn is_datetime(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Null
-            | DataType::Date32
-            | DataType::Date64
-            | DataType::Timestamp(_, _)
-            | DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-    )
 }
 
 /// Each row as local date and time: timestamps with a zone in that zone, strings parsed as
@@ -264,12 +250,9 @@ impl ScalarUDFImpl for FromUnixtime {
         &self.signature
     }
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        let stringy = |t: &DataType| {
-            t.is_null() || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
-        };
         match args {
             [s] if s.is_integer() || s.is_null() => Ok(vec![DataType::Int64]),
-            [s, f] if (s.is_integer() || s.is_null()) && stringy(f) => {
+            [s, f] if (s.is_integer() || s.is_null()) && is_string(f) => {
                 Ok(vec![DataType::Int64, DataType::Utf8])
             }
             _ => plan_err!("from_unixtime takes (seconds BIGINT[, pattern STRING])"),

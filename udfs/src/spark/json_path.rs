@@ -151,11 +151,10 @@ impl ScalarUDFImpl for GetJsonObject {
         &self.signature
     }
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        let stringy = |t: &DataType| {
-            t.is_null() || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
-        };
         match args {
-            [a, b] if stringy(a) && stringy(b) => Ok(vec![DataType::Utf8, DataType::Utf8]),
+            [a, b] if super::is_string(a) && super::is_string(b) => {
+                Ok(vec![DataType::Utf8, DataType::Utf8])
+            }
             _ => plan_err!("get_json_object takes (json STRING, path STRING)"),
         }
     }

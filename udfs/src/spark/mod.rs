@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
@@ -70,4 +71,19 @@ fn answer(result: ArrayRef, args: &[ColumnarValue]) -> Result<ColumnarValue> {
     } else {
         Ok(ColumnarValue::Array(result))
     }
+}
+
+/// Whether an argument of type `t` is a string (or an untyped NULL).
+fn is_string(t: &DataType) -> bool {
+    t.is_null() || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Whether an argument of type `t` names a point in time: a date, a timestamp, or a string
+/// read as one (or an untyped NULL).
+fn is_datetime(t: &DataType) -> bool {
+    is_string(t)
+        || matches!(
+            t,
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+        )
 }

@@ -20,6 +20,7 @@ use datafusion::logical_expr::{
 };
 use regex::Regex;
 
+use super::is_string;
 use crate::FunctionError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,10 +53,6 @@ pub fn regexp_extract_all() -> ScalarUDF {
 
 pub fn split() -> ScalarUDF {
     udf(Kind::Split)
-}
-
-fn is_string(t: &DataType) -> bool {
-    t.is_null() || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 fn string_list() -> DataType {

@@ -37,9 +37,7 @@ impl ScalarUDFImpl for RegexpReplaceAll {
             );
         }
         for t in args {
-            if !(t.is_null()
-                || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
-            {
+            if !super::is_string(t) {
                 return plan_err!("regexp_replace takes strings, not {t}");
             }
         }
