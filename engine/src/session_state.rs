@@ -33,9 +33,13 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
         .with_default_features()
         // delta-rs's extension nodes (write metrics, merge) need its planner.
         .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
-        // Last in line: refuses a versioned relation that was not opened before planning,
-        // which DataFusion would otherwise read at its latest state.
-        .with_relation_planners(vec![Arc::new(crate::planner::HistoricRelations::default())])
+        .with_relation_planners(vec![
+            // Lateral views, generators, PIVOT and UNPIVOT.
+            Arc::new(crate::planner::SparkRelations),
+            // Last in line: refuses a versioned relation that was not opened before planning,
+            // which DataFusion would otherwise read at its latest state.
+            Arc::new(crate::planner::HistoricRelations::default()),
+        ])
         .build();
     // datafusion-pg-catalog registers its functions on a context.
     let ctx = SessionContext::new_with_state(base);
@@ -45,6 +49,9 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
     }
     register_spark_functions(&ctx);
     ctx.register_udf(weir_udfs::spark::type_of(crate::types::spark_type_name));
+    ctx.register_udf(weir_udfs::spark::from_json(|text| {
+        crate::types::parse_spark_type(text).map_err(|e| e.to_string())
+    }));
     register_spark_aliases(&ctx);
     for f in weir_udfs::spark::additions() {
         if !ctx.udfs().contains(f.name()) {

@@ -121,6 +121,20 @@ fn value_text(array: &ArrayRef, row: usize) -> String {
                 .collect();
             format!("{{{}}}", items.join(","))
         }
+        // As the Postgres front sends a map: JSON text.
+        DataType::Map(..) => {
+            let field = std::sync::Arc::new(arrow::datatypes::Field::new(
+                "value",
+                array.data_type().clone(),
+                true,
+            ));
+            let options = arrow::json::writer::EncoderOptions::default().with_explicit_nulls(true);
+            let mut encoder = arrow::json::writer::make_encoder(&field, array.as_ref(), &options)
+                .expect("a JSON encoder for a map");
+            let mut out = Vec::new();
+            encoder.encode(row, &mut out);
+            String::from_utf8(out).expect("JSON is UTF-8")
+        }
         DataType::Timestamp(_, tz) => {
             let options = FormatOptions::default()
                 .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))

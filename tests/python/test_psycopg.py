@@ -241,6 +241,23 @@ def test_result_column_types(conn, fresh_schema):
     assert {k: types.get(v).name for k, v in oids.items()} == expected
 
 
+def test_map_column_arrives_as_json_text_in_text_and_binary(conn, fresh_schema):
+    # PostgreSQL has no map type: a MAP<STRING, INT> column is sent as JSON text.
+    import json
+
+    t = f"{fresh_schema}.maps"
+    conn.execute(f"CREATE TABLE {t} (id INT, attrs MAP<STRING, INT>)")
+    conn.execute(f"INSERT INTO {t} VALUES (1, map('a', 1, 'b', NULL)), (2, NULL)")
+    for binary in (False, True):
+        cur = conn.cursor(binary=binary)
+        rows = cur.execute(f"SELECT id, attrs FROM {t} ORDER BY id").fetchall()
+        assert psycopg.adapters.types.get(cur.description[1].type_code).name == "text"
+        assert [(i, None if a is None else json.loads(a)) for i, a in rows] == [
+            (1, {"a": 1, "b": None}),
+            (2, None),
+        ]
+
+
 def test_naive_datetime_parameter_into_timestamp_column(conn, fresh_schema):
     # psycopg sends a naive datetime as `timestamp` (without time zone); it must be coerced to
     # the column's type, as PostgreSQL does for timestamptz columns (session TimeZone is UTC).

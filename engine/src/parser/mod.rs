@@ -15,8 +15,10 @@ mod complexity;
 mod copy_into;
 mod dialect;
 mod external_location;
+mod generators;
 mod governance;
 mod group_by;
+mod interval;
 mod procedure;
 mod rebalance;
 mod schedule;
@@ -29,6 +31,7 @@ pub use complexity::{MAX_OPERATOR_CHAIN, MAX_STATEMENT_DEPTH};
 pub use copy_into::{CopyFormat, CopyInto};
 pub use dialect::WeirDialect;
 pub use external_location::ExternalLocationStatement;
+pub use generators::{generator_name, LATERAL_VIEW_RELATION};
 pub use governance::{
     has_password_literal, redact_literals, redact_secrets, GovernanceStatement, GrantTarget,
 };
@@ -486,6 +489,18 @@ impl Statement {
     }
 }
 
+/// The query `SELECT * FROM from`: its shape comes from the parser, `from` goes in as given.
+pub fn select_star_from(from: Vec<ast::TableWithJoins>) -> Result<ast::Query> {
+    let mut query = parse_query("SELECT * FROM t")?;
+    let ast::SetExpr::Select(select) = query.body.as_mut() else {
+        return Err(EngineError::Internal(
+            "SELECT * FROM t did not parse as a SELECT".into(),
+        ));
+    };
+    select.from = from;
+    Ok(query)
+}
+
 /// Parses the text of one query (a view's definition), as a statement's query is parsed.
 pub fn parse_query(sql: &str) -> Result<ast::Query> {
     let mut statements = parse_sql(sql)?;
@@ -693,6 +708,8 @@ fn compat_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
 fn finish_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
     group_by::rewrite_group_by_modifiers(&mut stmt)?;
     spark_syntax::rewrite_spark_expressions(&mut stmt);
+    interval::rewrite_interval_ranges(&mut stmt)?;
+    generators::rewrite_generators(&mut stmt)?;
     spark_functions::rewrite_spark_functions(&mut stmt);
     rewrite_like_escapes(&mut stmt);
     rewrite_array_subqueries(&mut stmt);
@@ -708,7 +725,9 @@ fn parse_statements(
     dialect: WeirDialect,
 ) -> Result<Vec<ParsedStatement>> {
     let tokens = number_question_marks(merge_star_forms(strip_session_function_parens(
-        spark_syntax::typed_number_literals(tokens),
+        spark_syntax::lateral_view_clause_keywords(interval::multi_unit_intervals(
+            spark_syntax::typed_number_literals(tokens),
+        )),
     )));
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens.clone());
     let mut out = Vec::new();

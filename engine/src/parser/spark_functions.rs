@@ -7,7 +7,7 @@
 //! - `percentile(x, p)` → `percentile_cont(p) WITHIN GROUP (ORDER BY x)`;
 //! - `decode(e, s1, r1, ...[, default])` → `CASE WHEN e <=> s1 THEN r1 ... END` (Spark's
 //!   decode matches NULL with NULL); two arguments stay `decode(binary, charset)`;
-//! - `explode(a)` → `unnest(a)`;
+//! - `explode(a)` → `unnest(a)` (in a grouped SELECT list; elsewhere see `generators`);
 //! - `unix_timestamp()` → `unix_timestamp(current_timestamp())`.
 //!
 //! An unaliased item of a SELECT list keeps the name it was written with.

@@ -83,6 +83,101 @@ pub(super) fn typed_number_literals(tokens: Vec<TokenWithSpan>) -> Vec<TokenWith
     out
 }
 
+/// The column list of `LATERAL VIEW g(...) name` when none is written and a clause follows
+/// (sqlparser would read `ORDER`, `LIMIT`, `UNION`, ... as a column name).
+pub const NO_LATERAL_VIEW_COLUMNS: &str = "__weir_no_columns";
+
+/// `LATERAL VIEW [OUTER] g(...) name ORDER BY ...` → `... name AS __weir_no_columns ORDER BY`:
+/// marks "no column names" where a clause keyword follows the lateral view's name.
+pub(super) fn lateral_view_clause_keywords(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    const CLAUSES: &[Keyword] = &[
+        Keyword::ORDER,
+        Keyword::LIMIT,
+        Keyword::OFFSET,
+        Keyword::FETCH,
+        Keyword::UNION,
+        Keyword::INTERSECT,
+        Keyword::EXCEPT,
+        Keyword::MINUS,
+        Keyword::WINDOW,
+        Keyword::QUALIFY,
+        Keyword::SORT,
+        Keyword::DISTRIBUTE,
+        Keyword::JOIN,
+        Keyword::INNER,
+        Keyword::LEFT,
+        Keyword::RIGHT,
+        Keyword::FULL,
+        Keyword::CROSS,
+        Keyword::ON,
+    ];
+    let significant = |t: &TokenWithSpan| !matches!(t.token, Token::Whitespace(_));
+    let is_keyword = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    let positions: Vec<usize> = (0..tokens.len())
+        .filter(|&i| significant(&tokens[i]))
+        .collect();
+    let mut inserts = Vec::new();
+    for (p, &i) in positions.iter().enumerate() {
+        let next = |k: usize| positions.get(p + k).map(|&j| &tokens[j]);
+        if !is_keyword(&tokens[i], Keyword::LATERAL)
+            || !next(1).is_some_and(|t| is_keyword(t, Keyword::VIEW))
+        {
+            continue;
+        }
+        let mut q = p + 2;
+        if positions
+            .get(q)
+            .is_some_and(|&j| is_keyword(&tokens[j], Keyword::OUTER))
+        {
+            q += 1;
+        }
+        // The generator's name, then its parenthesised arguments.
+        q += 1;
+        if !positions
+            .get(q)
+            .is_some_and(|&j| tokens[j].token == Token::LParen)
+        {
+            continue;
+        }
+        let mut depth = 0usize;
+        while let Some(&j) = positions.get(q) {
+            match tokens[j].token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            q += 1;
+            if depth == 0 {
+                break;
+            }
+        }
+        // The view's name, then a clause keyword.
+        let (Some(&name), Some(&after)) = (positions.get(q), positions.get(q + 1)) else {
+            continue;
+        };
+        if matches!(tokens[name].token, Token::Word(_))
+            && CLAUSES.iter().any(|&k| is_keyword(&tokens[after], k))
+        {
+            inserts.push(name + 1);
+        }
+    }
+    let mut out = Vec::with_capacity(tokens.len() + inserts.len() * 4);
+    let mut inserts = inserts.into_iter().peekable();
+    for (i, t) in tokens.into_iter().enumerate() {
+        if inserts.peek() == Some(&i) {
+            inserts.next();
+            let plain = TokenWithSpan::wrap;
+            out.push(plain(Token::Whitespace(Whitespace::Space)));
+            out.push(plain(word("AS", Keyword::AS)));
+            out.push(plain(Token::Whitespace(Whitespace::Space)));
+            out.push(plain(word(NO_LATERAL_VIEW_COLUMNS, Keyword::NoKeyword)));
+            out.push(plain(Token::Whitespace(Whitespace::Space)));
+        }
+        out.push(t);
+    }
+    out
+}
+
 fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(super::spark_functions::function(name, args, vec![]))
 }
@@ -125,8 +220,28 @@ pub(super) fn rewrite_spark_expressions(stmt: &mut ast::Statement) {
             }
             Expr::Cast { data_type, .. } => ntz_to_timestamp(data_type),
             Expr::TypedString(ts) => ntz_to_timestamp(&mut ts.data_type),
+            Expr::CompoundFieldAccess { root, access_chain }
+                if !matches!(
+                    root.as_ref(),
+                    Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+                ) =>
+            {
+                fields_as_subscripts(access_chain)
+            }
             _ => {}
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+/// `f(x).field` → `f(x)['field']`: DataFusion reads a dot after an expression other than a
+/// column name only with a string.
+fn fields_as_subscripts(access_chain: &mut [ast::AccessExpr]) {
+    for access in access_chain.iter_mut() {
+        if let ast::AccessExpr::Dot(Expr::Identifier(field)) = access {
+            *access = ast::AccessExpr::Subscript(ast::Subscript::Index {
+                index: Expr::value(ast::Value::SingleQuotedString(field.value.clone())),
+            });
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod checked_arithmetic;
 mod databricks_exprs;
 mod historic;
 mod lineage_functions;
+mod spark_relations;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub(crate) use historic::{
     evaluate_timestamp, refuse_historic_target, refuse_historic_targets, HistoricRelations,
 };
 pub(crate) use lineage_functions::LineageFunctions;
+pub(crate) use spark_relations::SparkRelations;
 
 /// Plans a statement in `state`. Errors are DataFusion's, with Weir's own inside
 /// `DataFusionError::External`, so callers map planning errors one way.
@@ -62,15 +64,11 @@ pub(crate) fn select_star(
     from: ast::TableWithJoins,
     selection: Option<ast::Expr>,
 ) -> Result<ast::Query> {
-    let mut query = crate::parser::parse_query("SELECT * FROM t")
+    let mut query = crate::parser::select_star_from(vec![from])
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-    let ast::SetExpr::Select(select) = query.body.as_mut() else {
-        return Err(DataFusionError::Internal(
-            "SELECT * FROM t did not parse as a SELECT".into(),
-        ));
-    };
-    select.from = vec![from];
-    select.selection = selection;
+    if let ast::SetExpr::Select(select) = query.body.as_mut() {
+        select.selection = selection;
+    }
     Ok(query)
 }
 

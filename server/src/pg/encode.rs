@@ -38,7 +38,47 @@ pub fn fields_for(
     schema: &arrow::datatypes::Schema,
     format: &Format,
 ) -> PgWireResult<Vec<FieldInfo>> {
-    arrow_schema_to_pg_fields(schema, format, None)
+    arrow_schema_to_pg_fields(&pg_schema(schema), format, None)
+}
+
+/// PostgreSQL has no map type: a map column is sent as its JSON text (`{"a":1}`), as
+/// Databricks' JDBC driver shows maps.
+fn pg_schema(schema: &arrow::datatypes::Schema) -> arrow::datatypes::Schema {
+    use arrow::datatypes::{DataType, Field};
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Map(..) => Field::new(f.name(), DataType::Utf8, f.is_nullable()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// `batch` with its map columns as JSON text (see `pg_schema`).
+fn pg_batch(batch: RecordBatch) -> datafusion::error::Result<RecordBatch> {
+    use arrow::datatypes::DataType;
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Map(..)))
+    {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Map(..) => weir_udfs::spark::json_text(c, true),
+            _ => Ok(c.clone()),
+        })
+        .collect::<datafusion::error::Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(
+        Arc::new(pg_schema(batch.schema().as_ref())),
+        columns,
+    )?)
 }
 
 /// Streams a result set batch by batch: rows are encoded as batches arrive, so a large result
@@ -90,7 +130,7 @@ pub fn to_response(
                 .until_cancelled(batches)
                 .map(move |rb: datafusion::error::Result<RecordBatch>| {
                     let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> =
-                        match rb {
+                        match rb.and_then(pg_batch) {
                             Ok(rb) => encode_recordbatch(fields_ref.clone(), rb),
                             Err(e) => {
                                 Box::new(std::iter::once(Err(to_pg_error(EngineError::from(e)))))

@@ -15,7 +15,9 @@ mod datetime;
 pub mod datetime_pattern;
 mod element;
 mod integral_divide;
+mod json;
 mod json_path;
+mod mask;
 mod percentile_approx;
 mod regexp;
 mod regexp_replace;
@@ -26,6 +28,7 @@ mod type_of;
 pub use coerced::CoercedArgs;
 pub use datetime_pattern::SparkPatterns;
 pub use element::subscript;
+pub use json::{from_json, json_text, TypeReader};
 pub use percentile_approx::percentile_approx;
 pub use try_arithmetic::checked_operators;
 pub use type_of::{type_of, TypeNamer};
@@ -41,6 +44,8 @@ pub fn additions() -> Vec<Arc<ScalarUDF>> {
         Arc::new(regexp::regexp_extract_all()),
         Arc::new(regexp::split()),
         Arc::new(json_path::get_json_object()),
+        Arc::new(json::to_json()),
+        Arc::new(mask::mask()),
         Arc::new(rounding::bround()),
         Arc::new(rounding::format_number()),
         datetime::months_between(),
