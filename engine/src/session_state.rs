@@ -126,6 +126,15 @@ fn register_spark_aliases(ctx: &SessionContext) {
         }
     }
     ctx.register_udaf(weir_udfs::spark::percentile_approx().as_ref().clone());
+    // Integer overflow is 22003, never a wrapped answer or an internal error.
+    match state.aggregate_functions().get("sum") {
+        Some(f) => ctx.register_udaf(weir_udfs::spark::checked_sum(f)),
+        None => tracing::error!("DataFusion has no aggregate function sum"),
+    }
+    match state.scalar_functions().get("abs") {
+        Some(f) => ctx.register_udf(weir_udfs::spark::checked_abs(f)),
+        None => tracing::error!("DataFusion has no function abs"),
+    }
     // `unix_timestamp(expr[, pattern])`: DataFusion's `to_unixtime` with Spark's patterns.
     match state.scalar_functions().get("to_unixtime") {
         Some(f) => ctx.register_udf(weir_udfs::spark::SparkPatterns::named(

@@ -10,6 +10,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
+mod checked_abs;
+mod checked_sum;
 mod coerced;
 mod datetime;
 pub mod datetime_pattern;
@@ -25,6 +27,8 @@ mod rounding;
 mod try_arithmetic;
 mod type_of;
 
+pub use checked_abs::checked_abs;
+pub use checked_sum::checked_sum;
 pub use coerced::CoercedArgs;
 pub use datetime_pattern::SparkPatterns;
 pub use element::subscript;
