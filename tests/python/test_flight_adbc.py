@@ -43,6 +43,19 @@ def test_queries_with_parameters_return_arrow(adbc, conn, fresh_schema):
     assert conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 3
 
 
+def test_result_columns_may_share_a_name(adbc):
+    # As in Databricks SQL: the schema repeats the name; a prepared (parameterised) query too.
+    with adbc.cursor() as cur:
+        cur.execute("SELECT a, a, 2 AS a FROM (VALUES (1)) AS t(a)")
+        table = cur.fetch_arrow_table()
+        assert table.schema.names == ["a", "a", "a"]
+        assert [c.to_pylist() for c in table.columns] == [[1], [1], [2]]
+        cur.execute("SELECT ? AS x, ? AS x", (1, 2))
+        table = cur.fetch_arrow_table()
+        assert table.schema.names == ["x", "x"]
+        assert [c.to_pylist() for c in table.columns] == [[1], [2]]
+
+
 def test_execute_update_reports_affected_rows(adbc, fresh_schema):
     t = f"{fresh_schema}.counts"
     with adbc.cursor() as cur:

@@ -258,6 +258,16 @@ def test_map_column_arrives_as_json_text_in_text_and_binary(conn, fresh_schema):
         ]
 
 
+def test_result_columns_may_share_a_name_in_simple_and_extended_protocol(conn):
+    for prepare in (False, True):
+        cur = conn.execute(
+            "SELECT a, a, t.a, 2 AS a, current_date() = current_date FROM (VALUES (1)) AS t(a)",
+            prepare=prepare,
+        )
+        assert [d.name for d in cur.description][:4] == ["a", "a", "a", "a"]
+        assert cur.fetchall() == [(1, 1, 1, 2, True)]
+
+
 def test_naive_datetime_parameter_into_timestamp_column(conn, fresh_schema):
     # psycopg sends a naive datetime as `timestamp` (without time zone); it must be coerced to
     # the column's type, as PostgreSQL does for timestamptz columns (session TimeZone is UTC).

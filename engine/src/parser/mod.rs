@@ -19,6 +19,7 @@ mod generators;
 mod governance;
 mod group_by;
 mod interval;
+mod output_names;
 mod procedure;
 mod rebalance;
 mod schedule;
@@ -35,6 +36,7 @@ pub use generators::{generator_name, LATERAL_VIEW_RELATION};
 pub use governance::{
     has_password_literal, redact_literals, redact_secrets, GovernanceStatement, GrantTarget,
 };
+pub use output_names::{DUPLICATE_ALIAS_SEPARATOR, DUPLICATE_NAME_PREFIX};
 pub use procedure::{parse_procedure_body, CreateProcedure};
 pub use schedule::{AlterSchedule, CreateSchedule};
 pub use script::{
@@ -716,6 +718,7 @@ fn finish_standard(mut stmt: ast::Statement) -> Result<ast::Statement> {
     if stmt.to_string().contains("pg_catalog.") {
         aggregate_catalog_scalar_subqueries(&mut stmt);
     }
+    output_names::mark_duplicate_names(&mut stmt);
     Ok(stmt)
 }
 

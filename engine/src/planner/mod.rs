@@ -10,6 +10,7 @@ mod checked_arithmetic;
 mod databricks_exprs;
 mod historic;
 mod lineage_functions;
+mod output_names;
 mod spark_relations;
 
 use std::sync::Arc;
@@ -49,7 +50,7 @@ pub(crate) async fn plan_statement(
             .statement_to_plan(DFStatement::Statement(Box::new(statement)))
             .await?
     };
-    Ok(plan)
+    output_names::restore_output_names(plan)
 }
 
 /// Plans a query in `state`.

@@ -34,6 +34,7 @@ pub use datetime_pattern::SparkPatterns;
 pub use element::subscript;
 pub use json::{from_json, json_text, TypeReader};
 pub use percentile_approx::percentile_approx;
+pub use rounding::round;
 pub use try_arithmetic::checked_operators;
 pub use type_of::{type_of, TypeNamer};
 

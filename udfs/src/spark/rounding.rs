@@ -71,6 +71,11 @@ impl Decimal {
 
     /// Rounded half to even to `d` decimals (negative: to tens, hundreds, ...).
     fn round_half_even(self, d: i32) -> Option<Decimal> {
+        self.round_to(d, false)
+    }
+
+    /// Rounded to `d` decimals, a half away from zero (`half_up`) or to even.
+    fn round_to(self, d: i32, half_up: bool) -> Option<Decimal> {
         if d >= self.scale {
             return Some(self);
         }
@@ -79,7 +84,7 @@ impl Decimal {
         let q = self.unscaled / unit;
         let r = self.unscaled % unit;
         let twice = r.abs() * 2;
-        let away = twice > unit || (twice == unit && q % 2 != 0);
+        let away = twice > unit || (twice == unit && (half_up || q % 2 != 0));
         let q = if away { q + self.unscaled.signum() } else { q };
         Some(Decimal {
             unscaled: q,
@@ -134,6 +139,7 @@ impl Decimal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     Bround,
+    Round,
     FormatNumber,
 }
 
@@ -146,6 +152,16 @@ struct Rounding {
 pub fn bround() -> ScalarUDF {
     ScalarUDF::new_from_impl(Rounding {
         kind: Kind::Bround,
+        signature: Signature::user_defined(Volatility::Immutable),
+    })
+}
+
+/// Spark's `round(expr[, d])`: half away from zero, a DOUBLE from its shortest decimal
+/// (`round(1.005, 2)` is 1.01; DataFusion's rounds the binary value to 1.0); integers keep
+/// their type.
+pub fn round() -> ScalarUDF {
+    ScalarUDF::new_from_impl(Rounding {
+        kind: Kind::Round,
         signature: Signature::user_defined(Volatility::Immutable),
     })
 }
@@ -186,6 +202,7 @@ impl ScalarUDFImpl for Rounding {
     fn name(&self) -> &str {
         match self.kind {
             Kind::Bround => "bround",
+            Kind::Round => "round",
             Kind::FormatNumber => "format_number",
         }
     }
@@ -196,7 +213,7 @@ impl ScalarUDFImpl for Rounding {
 
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
         let arity_ok = match self.kind {
-            Kind::Bround => (1..=2).contains(&args.len()),
+            Kind::Bround | Kind::Round => (1..=2).contains(&args.len()),
             Kind::FormatNumber => args.len() == 2,
         };
         if !arity_ok {
@@ -206,9 +223,12 @@ impl ScalarUDFImpl for Rounding {
                 args.len()
             );
         }
-        let Some(number) = operand_type(&args[0]) else {
+        let Some(mut number) = operand_type(&args[0]) else {
             return plan_err!("{} takes a number, not {}", self.name(), args[0]);
         };
+        if self.kind == Kind::Round && args[0].is_integer() {
+            number = args[0].clone();
+        }
         let mut types = vec![number];
         if let Some(d) = args.get(1) {
             if !(d.is_integer() || d.is_null()) {
@@ -230,14 +250,14 @@ impl ScalarUDFImpl for Rounding {
         let input = args.arg_fields[0].data_type().clone();
         let data_type = match (self.kind, &input) {
             (Kind::FormatNumber, _) => DataType::Utf8,
-            (Kind::Bround, DataType::Decimal128(p, s)) => {
+            (Kind::Bround | Kind::Round, DataType::Decimal128(p, s)) => {
                 // Spark: the scale becomes d (when smaller), with a digit for a carry.
                 let d = literal_decimals(&args).unwrap_or(*s as i32);
                 let scale = d.clamp(0, *s as i32);
                 let precision = (*p as i32 - *s as i32 + scale + 1).clamp(1, 38);
                 DataType::Decimal128(precision as u8, scale as i8)
             }
-            (Kind::Bround, other) => other.clone(),
+            (Kind::Bround | Kind::Round, other) => other.clone(),
         };
         Ok(Arc::new(Field::new(self.name(), data_type, true)))
     }
@@ -246,7 +266,13 @@ impl ScalarUDFImpl for Rounding {
         let rows = args.number_rows;
         let out_type = args.return_field.data_type().clone();
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let number = &arrays[0];
+        let half_up = self.kind == Kind::Round;
+        // Integers are rounded as BIGINT and answered in their own type.
+        let number = &if arrays[0].data_type().is_integer() {
+            cast(&arrays[0], &DataType::Int64)?
+        } else {
+            arrays[0].clone()
+        };
         let decimals: ArrayRef = match arrays.get(1) {
             Some(d) => cast(d, &DataType::Int64)?,
             None => Arc::new(Int64Array::from(vec![0; rows])),
@@ -308,22 +334,29 @@ impl ScalarUDFImpl for Rounding {
                 }
                 Arc::new(out.finish())
             }
-            Kind::Bround => match &out_type {
-                DataType::Int64 => Arc::new(
-                    values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| {
-                            let r = v.as_ref()?.round_half_even(d_of(i)?)?;
-                            i64::try_from(r.rescale(0)?).ok()
-                        })
-                        .collect::<Int64Array>(),
-                ),
+            Kind::Bround | Kind::Round => match &out_type {
+                t if t.is_integer() => {
+                    let rounded: ArrayRef = Arc::new(
+                        values
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| {
+                                let r = v.as_ref()?.round_to(d_of(i)?, half_up)?;
+                                i64::try_from(r.rescale(0)?).ok()
+                            })
+                            .collect::<Int64Array>(),
+                    );
+                    let strict = datafusion::arrow::compute::CastOptions {
+                        safe: false,
+                        ..Default::default()
+                    };
+                    datafusion::arrow::compute::cast_with_options(&rounded, t, &strict)?
+                }
                 DataType::Decimal128(p, s) => Arc::new(
                     values
                         .iter()
                         .enumerate()
-                        .map(|(i, v)| v.as_ref()?.round_half_even(d_of(i)?)?.rescale(*s as i32))
+                        .map(|(i, v)| v.as_ref()?.round_to(d_of(i)?, half_up)?.rescale(*s as i32))
                         .collect::<Decimal128Array>()
                         .with_precision_and_scale(*p, *s)?,
                 ),
@@ -334,7 +367,7 @@ impl ScalarUDFImpl for Rounding {
                         .iter()
                         .enumerate()
                         .map(|(i, v)| match v {
-                            Some(v) => Some(v.round_half_even(d_of(i)?)?.to_f64()),
+                            Some(v) => Some(v.round_to(d_of(i)?, half_up)?.to_f64()),
                             // NaN, infinities and huge values stay as they are.
                             None => floats.is_valid(i).then(|| floats.value(i)),
                         })
@@ -373,6 +406,23 @@ mod tests {
         assert_eq!(bround(2.675, 2), 2.68);
         assert_eq!(bround(0.125, 2), 0.12);
         assert_eq!(bround(1e20, 2), 1e20);
+    }
+
+    #[test]
+    fn rounds_half_up_from_the_decimal_representation() {
+        let round = |x: f64, d: i32| {
+            Decimal::of_f64(x)
+                .unwrap()
+                .round_to(d, true)
+                .unwrap()
+                .to_f64()
+        };
+        // Spark's reference examples, and where the binary value is just below the half.
+        assert_eq!(round(2.5, 0), 3.0);
+        assert_eq!(round(-2.5, 0), -3.0);
+        assert_eq!(round(1.005, 2), 1.01);
+        assert_eq!(round(2.675, 2), 2.68);
+        assert_eq!(round(1234.5678, -2), 1200.0);
     }
 
     #[test]
