@@ -125,6 +125,19 @@ fn register_spark_aliases(ctx: &SessionContext) {
             None => tracing::error!("DataFusion has no aggregate function {name}"),
         }
     }
+    // Spark's higher-order functions: DataFusion's, under Spark's names (`exists` is read as
+    // `array_any_match` by the parser, `forall` rewritten to it).
+    for (name, aliases) in [
+        ("array_transform", &["list_transform", "transform"][..]),
+        ("array_filter", &["list_filter", "filter"]),
+    ] {
+        match state.higher_order_functions().get(name) {
+            Some(f) => ctx.register_higher_order_function(Arc::new(
+                f.as_ref().clone().with_aliases(aliases.iter().copied()),
+            )),
+            None => tracing::error!("DataFusion has no higher-order function {name}"),
+        }
+    }
     ctx.register_udaf(weir_udfs::spark::percentile_approx().as_ref().clone());
     // Integer overflow is 22003, never a wrapped answer or an internal error.
     match state.aggregate_functions().get("sum") {

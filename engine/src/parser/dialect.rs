@@ -1,6 +1,7 @@
 //! Weir's SQL dialect: sqlparser's `GenericDialect`, plus Databricks' table versioning
 //! (`t VERSION AS OF 3`, `t TIMESTAMP AS OF expr`), which the generic dialect does not parse,
-//! Spark's `a DIV b`, and Spark's backslash escapes in string literals for Databricks SQL.
+//! Spark's `a DIV b`, and, for Databricks SQL, Spark's backslash escapes in string literals
+//! and lambda functions.
 //!
 //! sqlparser decides some grammar by the dialect's type (`dialect_of!(self is GenericDialect)`),
 //! so this dialect reports `GenericDialect`'s type id and answers every question the generic
@@ -19,21 +20,27 @@ pub struct WeirDialect {
     /// A backslash in a string literal escapes the next character (`'\\d'` is `\d`, `'\n'` a
     /// newline; `\%` and `\_` stay as written for LIKE), as Spark reads literals.
     pub backslash_escapes: bool,
+    /// Spark's lambda functions (`x -> x + 1`, `(x, i) -> ...`) as arguments of higher-order
+    /// functions; in PostgreSQL `->` reads a JSON field.
+    pub lambda_functions: bool,
 }
 
 impl WeirDialect {
     /// Databricks SQL: the dialect of sessions by default and of every stored statement.
     pub const DATABRICKS: WeirDialect = WeirDialect {
         backslash_escapes: true,
+        lambda_functions: true,
     };
     /// PostgreSQL's literals (`standard_conforming_strings`: a backslash is a backslash).
     pub const POSTGRESQL: WeirDialect = WeirDialect {
         backslash_escapes: false,
+        lambda_functions: false,
     };
 
     pub fn of(dialect: crate::sql_dialect::SqlDialect) -> WeirDialect {
         WeirDialect {
             backslash_escapes: dialect.backslash_escapes(),
+            lambda_functions: dialect == crate::sql_dialect::SqlDialect::Databricks,
         }
     }
 }
@@ -58,6 +65,10 @@ impl Dialect for WeirDialect {
 
     fn supports_string_literal_backslash_escape(&self) -> bool {
         self.backslash_escapes
+    }
+
+    fn supports_lambda_functions(&self) -> bool {
+        self.lambda_functions
     }
 
     /// `\%` and `\_` keep their backslash: they are LIKE's escapes, as in Spark.

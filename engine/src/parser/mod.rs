@@ -729,7 +729,7 @@ fn parse_statements(
 ) -> Result<Vec<ParsedStatement>> {
     let tokens = number_question_marks(merge_star_forms(strip_session_function_parens(
         spark_syntax::lateral_view_clause_keywords(interval::multi_unit_intervals(
-            spark_syntax::typed_number_literals(tokens),
+            spark_syntax::exists_calls(spark_syntax::typed_number_literals(tokens)),
         )),
     )));
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens.clone());

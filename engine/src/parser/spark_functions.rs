@@ -8,7 +8,8 @@
 //! - `decode(e, s1, r1, ...[, default])` → `CASE WHEN e <=> s1 THEN r1 ... END` (Spark's
 //!   decode matches NULL with NULL); two arguments stay `decode(binary, charset)`;
 //! - `explode(a)` → `unnest(a)` (in a grouped SELECT list; elsewhere see `generators`);
-//! - `unix_timestamp()` → `unix_timestamp(current_timestamp())`.
+//! - `unix_timestamp()` → `unix_timestamp(current_timestamp())`;
+//! - `forall(a, x -> p)` → `NOT array_any_match(a, x -> NOT (p))`.
 //!
 //! An unaliased item of a SELECT list keeps the name it was written with.
 
@@ -176,6 +177,22 @@ fn rewrite_call(f: &ast::Function) -> Option<Expr> {
             });
         }
         ("explode", [a]) if !windowed => function("unnest", vec![a.clone()], vec![]),
+        // Every element matches: no element fails (NULL when none fails but some are NULL).
+        ("forall", [a, Expr::Lambda(lambda)]) => {
+            let mut negated = lambda.clone();
+            negated.body = Box::new(Expr::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr: Box::new(Expr::Nested(lambda.body.clone())),
+            });
+            return Some(Expr::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr: Box::new(Expr::Function(function(
+                    "array_any_match",
+                    vec![a.clone(), Expr::Lambda(negated)],
+                    vec![],
+                ))),
+            });
+        }
         ("unix_timestamp", []) => function(
             "unix_timestamp",
             vec![Expr::Function(function(

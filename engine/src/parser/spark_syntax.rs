@@ -178,6 +178,40 @@ pub(super) fn lateral_view_clause_keywords(tokens: Vec<TokenWithSpan>) -> Vec<To
     out
 }
 
+/// Spark's `exists(array, x -> predicate)` → `array_any_match(...)`: sqlparser reads `EXISTS (`
+/// as a subquery, which this is not when no `SELECT`, `WITH`, `VALUES` or `(` follows.
+pub(super) fn exists_calls(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let mut calls = Vec::new();
+    for (p, &i) in significant.iter().enumerate() {
+        let is_exists = matches!(&tokens[i].token, Token::Word(w) if w.keyword == Keyword::EXISTS && w.quote_style.is_none());
+        if !is_exists
+            || !significant
+                .get(p + 1)
+                .is_some_and(|&j| tokens[j].token == Token::LParen)
+        {
+            continue;
+        }
+        let subquery = match significant.get(p + 2).map(|&j| &tokens[j].token) {
+            Some(Token::Word(w)) => {
+                matches!(w.keyword, Keyword::SELECT | Keyword::WITH | Keyword::VALUES)
+            }
+            Some(Token::LParen) | None => true,
+            Some(_) => false,
+        };
+        if !subquery {
+            calls.push(i);
+        }
+    }
+    let mut tokens = tokens;
+    for i in calls {
+        tokens[i] = TokenWithSpan::wrap(word("array_any_match", Keyword::NoKeyword));
+    }
+    tokens
+}
+
 fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(super::spark_functions::function(name, args, vec![]))
 }
