@@ -151,6 +151,11 @@ fn register_spark_aliases(ctx: &SessionContext) {
     // A half away from zero of the number as written (`round(1.005, 2)` is 1.01, as in
     // Databricks SQL and PostgreSQL's numeric; DataFusion's rounds the binary value to 1.0).
     ctx.register_udf(weir_udfs::spark::round());
+    // `sequence(start, stop[, step])`: DataFusion's `generate_series` with Spark's default step.
+    match state.scalar_functions().get("generate_series") {
+        Some(f) => ctx.register_udf(weir_udfs::spark::sequence(f)),
+        None => tracing::error!("DataFusion has no function generate_series"),
+    }
     // `unix_timestamp(expr[, pattern])`: DataFusion's `to_unixtime` with Spark's patterns.
     match state.scalar_functions().get("to_unixtime") {
         Some(f) => ctx.register_udf(weir_udfs::spark::SparkPatterns::named(

@@ -6,8 +6,10 @@
 //! planned result its names back.
 //!
 //! "May be named like": DataFusion names an item by its expression without casts and with
-//! the column's qualifier, so items are compared that way, and literals all alike. A false
-//! match only renames an item to its own name.
+//! the column's qualifier, so items are compared that way, and literals all alike; a cast is
+//! named like its operand, which the planner may add to the projection for ORDER BY or GROUP
+//! BY, so every cast item gets a placeholder. A false match only renames an item to its own
+//! name.
 
 use datafusion::sql::sqlparser::ast::{
     self, visit_expressions_mut, Expr, Ident, SelectItem, SetExpr,
@@ -43,14 +45,16 @@ fn mark_set_expr(body: &mut SetExpr, next: &mut usize) {
 fn mark_select(select: &mut ast::Select, next: &mut usize) {
     let mut seen = std::collections::HashSet::new();
     for item in select.projection.iter_mut() {
-        let (key, alias) = match item {
-            SelectItem::UnnamedExpr(e) => (name_key(e), None),
+        let (key, alias, cast) = match item {
+            SelectItem::UnnamedExpr(e) => (name_key(e), None, is_cast(e)),
             SelectItem::ExprWithAlias { alias, .. } => {
-                (alias.value.to_lowercase(), Some(alias.value.clone()))
+                (alias.value.to_lowercase(), Some(alias.value.clone()), false)
             }
             _ => continue,
         };
-        if seen.insert(key) {
+        // A cast is named like its operand, which ORDER BY and GROUP BY may add to the
+        // projection too (`SELECT CAST(d AS STRING) ... ORDER BY d`).
+        if seen.insert(key) && !cast {
             continue;
         }
         let placeholder = match &alias {
@@ -71,6 +75,14 @@ fn mark_select(select: &mut ast::Select, next: &mut usize) {
             expr,
             alias: Ident::with_quote('"', placeholder),
         };
+    }
+}
+
+fn is_cast(e: &Expr) -> bool {
+    match e {
+        Expr::Cast { .. } => true,
+        Expr::Nested(inner) => is_cast(inner),
+        _ => false,
     }
 }
 

@@ -49,7 +49,7 @@ fn expression_name(plan: &LogicalPlan, placeholder: &str) -> Option<String> {
                 if let Expr::Alias(alias) = e {
                     if alias.name == placeholder {
                         // A column keeps its name; other expressions are named by their text.
-                        found = Some(match alias.expr.as_ref() {
+                        found = Some(match unwrap_casts(alias.expr.as_ref()) {
                             Expr::Column(column) => column.name.clone(),
                             other => other.schema_name().to_string(),
                         });
@@ -61,4 +61,13 @@ fn expression_name(plan: &LogicalPlan, placeholder: &str) -> Option<String> {
         Ok(TreeNodeRecursion::Continue)
     });
     found
+}
+
+/// The operand of (nested) casts, which DataFusion names a cast by.
+fn unwrap_casts(e: &Expr) -> &Expr {
+    match e {
+        Expr::Cast(cast) => unwrap_casts(&cast.expr),
+        Expr::TryCast(cast) => unwrap_casts(&cast.expr),
+        other => other,
+    }
 }

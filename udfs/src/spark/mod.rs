@@ -24,6 +24,7 @@ mod percentile_approx;
 mod regexp;
 mod regexp_replace;
 mod rounding;
+mod sequence;
 mod try_arithmetic;
 mod type_of;
 
@@ -35,6 +36,7 @@ pub use element::subscript;
 pub use json::{from_json, json_text, TypeReader};
 pub use percentile_approx::percentile_approx;
 pub use rounding::round;
+pub use sequence::sequence;
 pub use try_arithmetic::checked_operators;
 pub use type_of::{type_of, TypeNamer};
 
