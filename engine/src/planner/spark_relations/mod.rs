@@ -112,6 +112,30 @@ fn unnamed(args: Vec<FunctionArg>) -> Result<Vec<ast::Expr>> {
         .collect()
 }
 
+/// The parts of a tuple written in a PIVOT or UNPIVOT list (`(a, b)`), or the one expression.
+fn tuple_parts(e: ast::Expr) -> Vec<ast::Expr> {
+    match e {
+        ast::Expr::Tuple(parts) => parts,
+        ast::Expr::Nested(inner) => vec![*inner],
+        other => vec![other],
+    }
+}
+
+/// The columns of `schema` whose positions are not in `used`, in order: what PIVOT groups by
+/// and UNPIVOT keeps.
+fn other_columns(
+    schema: &datafusion::common::DFSchema,
+    used: &std::collections::HashSet<usize>,
+) -> Vec<datafusion::logical_expr::Expr> {
+    schema
+        .columns()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !used.contains(i))
+        .map(|(_, c)| datafusion::logical_expr::Expr::Column(c))
+        .collect()
+}
+
 /// Weir's error inside DataFusion's (mapped back with its SQLSTATE).
 fn engine(e: EngineError) -> DataFusionError {
     DataFusionError::External(Box::new(e))

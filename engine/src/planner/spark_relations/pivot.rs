@@ -17,7 +17,7 @@ use datafusion::logical_expr::utils::find_aggregate_exprs;
 use datafusion::logical_expr::{binary_expr, Expr, LogicalPlan, LogicalPlanBuilder, Operator};
 use datafusion::sql::sqlparser::ast::{self, ExprWithAlias, PivotValueSource, TableFactor};
 
-use super::engine;
+use super::{engine, other_columns, tuple_parts};
 use crate::error::EngineError;
 
 pub(super) struct Pivot {
@@ -69,13 +69,7 @@ impl Pivot {
                 }
             }
         }
-        let groups: Vec<Expr> = schema
-            .columns()
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !used.contains(i))
-            .map(|(_, c)| Expr::Column(c))
-            .collect();
+        let groups = other_columns(&schema, &used);
 
         let single = aggregates.len() == 1;
         let mut calls: Vec<Expr> = Vec::new();
@@ -85,10 +79,7 @@ impl Pivot {
                 Some(alias) => context.normalize_ident(alias.clone()),
                 None => value_text(&value.expr),
             };
-            let parts = match value.expr {
-                ast::Expr::Tuple(parts) => parts,
-                other => vec![other],
-            };
+            let parts = tuple_parts(value.expr);
             if parts.len() != columns.len() {
                 return Err(engine(EngineError::Coded {
                     sqlstate: "42601",

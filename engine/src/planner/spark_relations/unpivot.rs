@@ -14,7 +14,7 @@ use datafusion::logical_expr::planner::RelationPlannerContext;
 use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::sqlparser::ast::{self, ExprWithAlias, Ident, TableFactor};
 
-use super::engine;
+use super::{engine, other_columns, tuple_parts};
 use crate::error::EngineError;
 
 pub(super) struct Unpivot {
@@ -38,30 +38,22 @@ impl Unpivot {
     ) -> Result<LogicalPlan> {
         let input = context.plan(table)?;
         let schema = input.schema().clone();
-        let value_names: Vec<String> = match self.value {
-            ast::Expr::Tuple(parts) => parts,
-            ast::Expr::Nested(inner) => vec![*inner],
-            other => vec![other],
-        }
-        .into_iter()
-        .map(|e| match e {
-            ast::Expr::Identifier(i) => Ok(context.normalize_ident(i)),
-            other => Err(engine(EngineError::syntax(format!(
-                "UNPIVOT names its value column(s), found {other}"
-            )))),
-        })
-        .collect::<Result<_>>()?;
+        let value_names: Vec<String> = tuple_parts(self.value)
+            .into_iter()
+            .map(|e| match e {
+                ast::Expr::Identifier(i) => Ok(context.normalize_ident(i)),
+                other => Err(engine(EngineError::syntax(format!(
+                    "UNPIVOT names its value column(s), found {other}"
+                )))),
+            })
+            .collect::<Result<_>>()?;
         let name_column = context.normalize_ident(self.name);
 
         let mut names = Vec::with_capacity(self.columns.len());
         let mut values: Vec<Vec<Expr>> = vec![Vec::new(); value_names.len()];
         let mut used: HashSet<usize> = HashSet::new();
         for entry in self.columns {
-            let parts = match entry.expr {
-                ast::Expr::Tuple(parts) => parts,
-                ast::Expr::Nested(inner) => vec![*inner],
-                other => vec![other],
-            };
+            let parts = tuple_parts(entry.expr);
             if parts.len() != value_names.len() {
                 return Err(engine(EngineError::Coded {
                     sqlstate: "42601",
@@ -91,13 +83,7 @@ impl Unpivot {
                 None => texts.join("_"),
             });
         }
-        let kept: Vec<Expr> = schema
-            .columns()
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !used.contains(i))
-            .map(|(_, c)| Expr::Column(c))
-            .collect();
+        let kept = other_columns(&schema, &used);
 
         let mut projection = kept.clone();
         projection.push(make_array(names.into_iter().map(lit).collect()).alias(NAMES));
