@@ -58,7 +58,12 @@ pub(crate) fn base_state(runtime: Arc<RuntimeEnv>) -> SessionState {
             ctx.register_udf(f.as_ref().clone());
         }
     }
-    let mut state = ctx.state();
+    // First: integer literals in arithmetic with INTs are INTs.
+    let mut planners: Vec<Arc<dyn ExprPlanner>> = vec![Arc::new(crate::planner::IntegerLiterals)];
+    planners.extend(ctx.state().expr_planners().iter().cloned());
+    let mut state = SessionStateBuilder::new_from_existing(ctx.state())
+        .with_expr_planners(planners)
+        .build();
     // Last: after DataFusion's rules (type coercion among them).
     state.add_analyzer_rule(Arc::new(crate::planner::CheckedIntegerArithmetic::default()));
     state

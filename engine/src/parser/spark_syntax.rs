@@ -43,7 +43,9 @@ pub(super) fn typed_number_literals(tokens: Vec<TokenWithSpan>) -> Vec<TokenWith
             out.push(t);
             continue;
         };
+        // The tokenizer reads an upper-case `L` suffix itself (`long`).
         let typed = match iter.peek() {
+            _ if *long => Some("BIGINT"),
             Some(next) if next.span.start == t.span.end && t.span.end.line > 0 => match &next.token
             {
                 Token::Word(w) if w.quote_style.is_none() => suffix_type(&w.value),
@@ -55,7 +57,9 @@ pub(super) fn typed_number_literals(tokens: Vec<TokenWithSpan>) -> Vec<TokenWith
             out.push(t);
             continue;
         };
-        iter.next();
+        if !*long {
+            iter.next();
+        }
         let mut cast_type = type_name.to_string();
         if type_name == "DECIMAL" {
             let digits = number.chars().filter(|c| c.is_ascii_digit()).count().max(1);
@@ -65,7 +69,7 @@ pub(super) fn typed_number_literals(tokens: Vec<TokenWithSpan>) -> Vec<TokenWith
         let plain = |token: Token| TokenWithSpan::wrap(token);
         out.push(plain(word("CAST", Keyword::CAST)));
         out.push(plain(Token::LParen));
-        out.push(plain(Token::Number(number.clone(), *long)));
+        out.push(plain(Token::Number(number.clone(), false)));
         out.push(plain(Token::Whitespace(Whitespace::Space)));
         out.push(plain(word("AS", Keyword::AS)));
         out.push(plain(Token::Whitespace(Whitespace::Space)));

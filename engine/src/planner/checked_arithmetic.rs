@@ -1,6 +1,7 @@
-//! Integer `+`, `-` and `*` that raise 22003 when the result leaves its type, as PostgreSQL and
-//! Databricks SQL (ANSI mode) do: DataFusion's operators wrap around
-//! (`CAST(2147483647 AS INT) + 1` would answer -2147483648). An analyzer rule after type
+//! Integer `+`, `-` and `*` that raise 22003 when the result leaves its type, and DOUBLE `/`
+//! that raises 22012 for a zero divisor, as PostgreSQL and Databricks SQL (ANSI mode) do:
+//! DataFusion's operators wrap around (`CAST(2147483647 AS INT) + 1` would answer
+//! -2147483648) and divide by zero into infinities. An analyzer rule after type
 //! coercion: integer operations become Weir's `checked_*` functions, by the operands' types;
 //! every other operation (decimals, floats, dates, intervals) stays DataFusion's. Types are
 //! carried up the expression as it is rewritten, so a chain of 2,000 additions is typed once
@@ -24,6 +25,7 @@ pub(crate) struct CheckedIntegerArithmetic {
     add: Arc<ScalarUDF>,
     subtract: Arc<ScalarUDF>,
     multiply: Arc<ScalarUDF>,
+    divide: Arc<ScalarUDF>,
 }
 
 impl Default for CheckedIntegerArithmetic {
@@ -33,6 +35,7 @@ impl Default for CheckedIntegerArithmetic {
             add,
             subtract,
             multiply,
+            divide: weir_udfs::spark::checked_divide(),
         }
     }
 }
@@ -53,7 +56,10 @@ impl CheckedIntegerArithmetic {
     fn rewrite(&self, expr: Expr, schema: &DFSchema) -> Result<(Expr, Option<DataType>)> {
         match expr {
             Expr::BinaryExpr(BinaryExpr { left, op, right })
-                if matches!(op, Operator::Plus | Operator::Minus | Operator::Multiply) =>
+                if matches!(
+                    op,
+                    Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide
+                ) =>
             {
                 let (left, left_type) = self.rewrite(*left, schema)?;
                 let (right, right_type) = self.rewrite(*right, schema)?;
@@ -66,6 +72,38 @@ impl CheckedIntegerArithmetic {
                     None => right.get_type(schema)?,
                 };
                 match (integer_rank(&left_type), integer_rank(&right_type)) {
+                    // DOUBLE and FLOAT division by zero is an error, not an infinity.
+                    _ if op == Operator::Divide
+                        && left_type == right_type
+                        && matches!(left_type, DataType::Float64 | DataType::Float32) =>
+                    {
+                        use datafusion::logical_expr::cast;
+                        let divided = if left_type == DataType::Float32 {
+                            let divided = Expr::ScalarFunction(ScalarFunction::new_udf(
+                                self.divide.clone(),
+                                vec![
+                                    cast(left, DataType::Float64),
+                                    cast(right, DataType::Float64),
+                                ],
+                            ));
+                            cast(divided, DataType::Float32)
+                        } else {
+                            Expr::ScalarFunction(ScalarFunction::new_udf(
+                                self.divide.clone(),
+                                vec![left, right],
+                            ))
+                        };
+                        Ok((divided, Some(left_type)))
+                    }
+                    // Integer division stays DataFusion's (a zero divisor is its error).
+                    (Some(_), Some(_)) if op == Operator::Divide => {
+                        let result = BinaryTypeCoercer::new(&left_type, &op, &right_type)
+                            .get_result_type()?;
+                        Ok((
+                            Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))),
+                            Some(result),
+                        ))
+                    }
                     (Some(l), Some(r)) => {
                         let function = match op {
                             Operator::Plus => &self.add,
@@ -120,7 +158,10 @@ impl AnalyzerRule for CheckedIntegerArithmetic {
                     Ok(matches!(
                         e,
                         Expr::BinaryExpr(BinaryExpr {
-                            op: Operator::Plus | Operator::Minus | Operator::Multiply,
+                            op: Operator::Plus
+                                | Operator::Minus
+                                | Operator::Multiply
+                                | Operator::Divide,
                             ..
                         })
                     ))

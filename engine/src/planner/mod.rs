@@ -9,6 +9,7 @@
 mod checked_arithmetic;
 mod databricks_exprs;
 mod historic;
+mod integer_literals;
 mod lineage_functions;
 mod output_names;
 mod spark_relations;
@@ -27,6 +28,7 @@ pub(crate) use databricks_exprs::DatabricksExprs;
 pub(crate) use historic::{
     evaluate_timestamp, refuse_historic_target, refuse_historic_targets, HistoricRelations,
 };
+pub(crate) use integer_literals::IntegerLiterals;
 pub(crate) use lineage_functions::LineageFunctions;
 pub(crate) use spark_relations::SparkRelations;
 

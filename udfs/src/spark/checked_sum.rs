@@ -1,8 +1,8 @@
 //! `sum` whose BIGINT total raises 22003 when it leaves BIGINT's range, as Databricks SQL's
 //! ANSI mode does (and PostgreSQL, whose `sum(bigint)` is NUMERIC, never answers a wrapped
-//! total). DataFusion's `sum` wraps. Every other type, and `sum(DISTINCT ...)`, is
-//! DataFusion's own; the BIGINT accumulators are DataFusion's grouped one with a checked
-//! addition, and a plain one for windows and ungrouped sums.
+//! total). DataFusion's `sum` wraps. Every other type is DataFusion's own; the BIGINT
+//! accumulators are DataFusion's grouped one with a checked addition, a plain one for windows
+//! and ungrouped sums, and one over the distinct values for `sum(DISTINCT ...)`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,6 +40,10 @@ fn is_checked(args: &AccumulatorArgs) -> bool {
     !args.is_distinct && args.return_field.data_type() == &DataType::Int64
 }
 
+fn is_checked_distinct(args: &AccumulatorArgs) -> bool {
+    args.is_distinct && args.return_field.data_type() == &DataType::Int64
+}
+
 impl AggregateUDFImpl for CheckedSum {
     fn name(&self) -> &str {
         self.inner.name()
@@ -59,6 +63,8 @@ impl AggregateUDFImpl for CheckedSum {
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         if is_checked(&args) {
             Ok(Box::new(CheckedSumAccumulator::default()))
+        } else if is_checked_distinct(&args) {
+            Ok(Box::new(CheckedDistinctSum::default()))
         } else {
             self.inner.accumulator(args)
         }
@@ -229,6 +235,51 @@ impl Accumulator for CheckedSumAccumulator {
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
+    }
+}
+
+/// `sum(DISTINCT ...)` of BIGINTs: the distinct values, added up checked at the end.
+#[derive(Debug, Default)]
+struct CheckedDistinctSum {
+    values: std::collections::HashSet<i64>,
+}
+
+impl Accumulator for CheckedDistinctSum {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.values
+            .extend(values[0].as_primitive::<Int64Type>().iter().flatten());
+        Ok(())
+    }
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        for list in states[0].as_list::<i32>().iter().flatten() {
+            self.values
+                .extend(list.as_primitive::<Int64Type>().iter().flatten());
+        }
+        Ok(())
+    }
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let values: Vec<ScalarValue> = self
+            .values
+            .iter()
+            .map(|v| ScalarValue::Int64(Some(*v)))
+            .collect();
+        Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(
+            &values,
+            &DataType::Int64,
+        ))])
+    }
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        if self.values.is_empty() {
+            return Ok(ScalarValue::Int64(None));
+        }
+        let mut sum: i64 = 0;
+        for v in &self.values {
+            sum = sum.checked_add(*v).ok_or_else(overflow)?;
+        }
+        Ok(ScalarValue::Int64(Some(sum)))
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<i64>()
     }
 }
 

@@ -37,7 +37,7 @@ pub use json::{from_json, json_text, TypeReader};
 pub use percentile_approx::percentile_approx;
 pub use rounding::round;
 pub use sequence::sequence;
-pub use try_arithmetic::checked_operators;
+pub use try_arithmetic::{checked_divide, checked_operators};
 pub use type_of::{type_of, TypeNamer};
 
 /// Functions Weir adds under names no DataFusion or PostgreSQL-client function uses:

@@ -59,6 +59,12 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
     ]
 }
 
+/// `a / b` of DOUBLEs that raises 22012 for a zero divisor (IEEE division answers an
+/// infinity or NaN), as PostgreSQL and Databricks SQL (ANSI mode) do: `checked_divide`.
+pub fn checked_divide() -> Arc<ScalarUDF> {
+    udf(Op::Divide, true)
+}
+
 /// The integer operators `+`, `-`, `*` that raise 22003 on overflow: `checked_add`,
 /// `checked_subtract`, `checked_multiply`.
 pub fn checked_operators() -> [Arc<ScalarUDF>; 3] {
@@ -178,6 +184,14 @@ impl ScalarUDFImpl for TryArithmetic {
                     a.as_primitive::<Float64Type>(),
                     b.as_primitive::<Float64Type>(),
                 );
+                if self.strict
+                    && self.op == Op::Divide
+                    && b.iter()
+                        .zip(a.iter())
+                        .any(|(y, x)| y == Some(0.0) && x.is_some())
+                {
+                    return Err(FunctionError::new("22012", "division by zero".into()));
+                }
                 let out: Float64Array = a
                     .iter()
                     .zip(b.iter())
