@@ -173,11 +173,17 @@ fn register_spark_aliases(ctx: &SessionContext) {
 
 /// Spark's versions of functions whose DataFusion namesakes answer otherwise, for
 /// Databricks SQL: `concat` (NULL with a NULL argument), `substring`/`substr` (a negative
-/// start counts from the end), `element_at` (1-based arrays; a map's value), and the
+/// start counts from the end), `ceil`/`floor` (BIGINT), `element_at` (1-based arrays; a map's value), and the
 /// functions taking datetime patterns, which read Spark's patterns.
 fn databricks_functions(base: &SessionState) -> Vec<Arc<ScalarUDF>> {
-    use datafusion_spark::function::string;
-    let mut functions = vec![string::concat(), string::substring()];
+    use datafusion_spark::function::{math, string};
+    // `ceil`/`floor` of a DOUBLE are BIGINT in Spark (DataFusion keeps DOUBLE).
+    let mut functions = vec![
+        string::concat(),
+        string::substring(),
+        math::ceil(),
+        math::floor(),
+    ];
     functions.extend(weir_udfs::spark::databricks_replacements());
     for name in ["to_char", "to_date", "to_timestamp", "to_unixtime"] {
         match base.scalar_functions().get(name) {

@@ -4,14 +4,17 @@
 //!   out (Spark's `ignoreNullFields`), NULL values of a map are written;
 //! - `from_json` reads JSON text as the type its schema literal names (`'a INT, b STRING'`,
 //!   `'STRUCT<...>'`, `'ARRAY<...>'`, `'MAP<STRING, ...>'`); fields the schema does not name
-//!   are ignored. A row that is not JSON or does not fit the schema reads as Spark's
-//!   PERMISSIVE mode reads it: a struct with every field NULL (NULL for other types).
+//!   are ignored. A row reads as Spark's PERMISSIVE mode reads it: text that is not a JSON
+//!   object is a struct with every field NULL (NULL for other types), a field whose value does
+//!   not fit its type is NULL and the other fields keep theirs.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{new_null_array, Array, ArrayRef, AsArray, StringBuilder};
+use datafusion::arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, StringBuilder, StructArray,
+};
 use datafusion::arrow::compute::{cast, concat};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema};
 use datafusion::arrow::json::writer::{make_encoder, EncoderOptions};
 use datafusion::arrow::json::ReaderBuilder;
 use datafusion::common::{Result, ScalarValue};
@@ -172,7 +175,10 @@ fn read_json(texts: &datafusion::arrow::array::StringArray, target: &DataType) -
     for i in 0..texts.len() {
         let row = match decode(&schema, &record(texts, i, is_struct), 1) {
             Ok(row) => row,
-            Err(_) => unreadable(&schema, target)?,
+            Err(_) => match (target, texts.is_valid(i)) {
+                (DataType::Struct(fields), true) => field_by_field(fields, texts.value(i))?,
+                _ => unreadable(&schema, target)?,
+            },
         };
         rows.push(row);
     }
@@ -195,6 +201,52 @@ fn record(texts: &datafusion::arrow::array::StringArray, i: usize, is_struct: bo
         Err(_) if is_struct => "{\"v\":{}}".into(),
         Err(_) => "{}".into(),
     }
+}
+
+/// A JSON object read field by field: a field whose value does not fit its type is NULL, the
+/// others keep their values (Spark's PERMISSIVE mode).
+fn field_by_field(fields: &Fields, text: &str) -> Result<ArrayRef> {
+    let object = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(object)) => object,
+        _ => return unreadable_struct(fields),
+    };
+    let mut columns = Vec::with_capacity(fields.len());
+    for field in fields.iter() {
+        let one = Fields::from(vec![field.as_ref().clone()]);
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "v",
+            DataType::Struct(one),
+            true,
+        )]));
+        let value = object
+            .get(field.name())
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        let document = serde_json::json!({ "v": { field.name().as_str(): value } }).to_string();
+        let column = match decode(&schema, &document, 1) {
+            Ok(row) => row.as_struct().column(0).clone(),
+            Err(_) => new_null_array(field.data_type(), 1),
+        };
+        columns.push(column);
+    }
+    Ok(Arc::new(StructArray::try_new(
+        fields.clone(),
+        columns,
+        None,
+    )?))
+}
+
+/// A struct of NULLs.
+fn unreadable_struct(fields: &Fields) -> Result<ArrayRef> {
+    let columns = fields
+        .iter()
+        .map(|f| new_null_array(f.data_type(), 1))
+        .collect();
+    Ok(Arc::new(StructArray::try_new(
+        fields.clone(),
+        columns,
+        None,
+    )?))
 }
 
 /// A row that cannot be read: a struct of NULLs, or NULL.
@@ -242,7 +294,7 @@ mod tests {
             Some(r#"{"a": 1, "b": "x", "extra": true}"#),
             Some("not json"),
             None,
-            Some(r#"{"a": "one"}"#),
+            Some(r#"{"a": "one", "b": "kept"}"#),
             Some(r#"1}, {"v": 2"#),
         ]);
         let out = read_json(&texts, &target).unwrap();
@@ -255,6 +307,8 @@ mod tests {
         assert!(out.is_valid(1) && a.is_null(1));
         assert!(out.is_null(2));
         assert!(out.is_valid(3) && a.is_null(3));
+        let b = out.column(1).as_string::<i32>();
+        assert_eq!(b.value(3), "kept");
         assert!(out.is_valid(4) && a.is_null(4));
     }
 
