@@ -89,10 +89,10 @@ impl GeneratorCall {
         let Expr::Function(f) = expr else {
             return Ok(None);
         };
-        let [part] = f.name.0.as_slice() else {
-            return Ok(None);
-        };
-        let Some((name, outer)) = part.as_ident().and_then(|i| generator_name(&i.value)) else {
+        let Some((name, outer)) = super::spark_functions::plain_name(f)
+            .as_deref()
+            .and_then(generator_name)
+        else {
             return Ok(None);
         };
         if f.over.is_some() || f.filter.is_some() {
@@ -100,24 +100,9 @@ impl GeneratorCall {
                 "the generator {name} cannot be a window or filtered aggregate"
             )));
         }
-        let args = match &f.args {
-            ast::FunctionArguments::List(list) if list.clauses.is_empty() => list
-                .args
-                .iter()
-                .map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e.clone()),
-                    other => Err(EngineError::syntax(format!(
-                        "{name} takes plain arguments, found {other}"
-                    ))),
-                })
-                .collect::<Result<Vec<_>>>()?,
-            ast::FunctionArguments::None => vec![],
-            other => {
-                return Err(EngineError::syntax(format!(
-                    "{name} takes plain arguments, found {other}"
-                )))
-            }
-        };
+        let args = super::spark_functions::unnamed_args(f).ok_or_else(|| {
+            EngineError::syntax(format!("{name} takes plain arguments, found {}", f.args))
+        })?;
         Ok(Some(Self { name, outer, args }))
     }
 }

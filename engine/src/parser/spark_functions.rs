@@ -19,14 +19,16 @@ use datafusion::sql::sqlparser::ast::{
     OrderByOptions, SelectItem, Value,
 };
 
-fn plain_name(f: &ast::Function) -> Option<String> {
+/// A call's name when it is one identifier, in lower case.
+pub(super) fn plain_name(f: &ast::Function) -> Option<String> {
     match f.name.0.as_slice() {
         [part] => part.as_ident().map(|i| i.value.to_ascii_lowercase()),
         _ => None,
     }
 }
 
-fn unnamed_args(f: &ast::Function) -> Option<Vec<Expr>> {
+/// A call's arguments when they are plain expressions (no names, clauses or DISTINCT).
+pub(super) fn unnamed_args(f: &ast::Function) -> Option<Vec<Expr>> {
     match &f.args {
         FunctionArguments::List(list)
             if list.clauses.is_empty() && list.duplicate_treatment.is_none() =>
